@@ -1,0 +1,1 @@
+"""The shipped task services: crypto trigger, health check, history cleanup."""

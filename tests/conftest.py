@@ -1,0 +1,42 @@
+"""Fixtures: one real redis-server per session (flushed per test), worker processes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import RedisServer, WorkerProcess, worker_env
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis_url(redis_server: RedisServer) -> str:
+    redis_server.client().flushall()
+    return redis_server.url
+
+
+@pytest.fixture
+def spawn_worker(
+    tmp_path: Path, redis_url: str
+) -> Iterator[Callable[..., WorkerProcess]]:
+    """Start `python -m worker ARGS` with env overrides; killed at the end if still running."""
+    started: list[WorkerProcess] = []
+
+    def spawn(*args: str, redis: str | None = None, **env: str) -> WorkerProcess:
+        env.setdefault("HEARTBEAT_FILE", str(tmp_path / "worker.heartbeat"))
+        process = WorkerProcess(list(args), worker_env(redis or redis_url, **env), tmp_path)
+        started.append(process)
+        return process
+
+    yield spawn
+    for process in started:
+        process.close()

@@ -1,0 +1,212 @@
+"""Real processes for the tests: a redis-server the suite owns, the worker, a subscriber."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import redis
+
+ROOT = Path(__file__).resolve().parent.parent
+T = TypeVar("T")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for(
+    condition: Callable[[], T], timeout: float = 10.0, interval: float = 0.02, what: str = ""
+) -> T:
+    """Poll until `condition()` is truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or condition}")
+        time.sleep(interval)
+
+
+class RedisServer:
+    """A redis-server on a free port; kill() and start() again on the same port for faults."""
+
+    def __init__(self, port: int | None = None, password: str | None = None) -> None:
+        self.port = port or free_port()
+        self.password = password
+        self._dir = tempfile.mkdtemp(prefix="redis-test-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}127.0.0.1:{self.port}/0"
+
+    def client(self) -> redis.Redis:
+        return redis.Redis(port=self.port, password=self.password, socket_timeout=5)
+
+    def start(self) -> None:
+        binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+        args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        args += ["--appendonly", "no", "--dir", self._dir, "--logfile", f"{self._dir}/log"]
+        if self.password:
+            args += ["--requirepass", self.password]
+        self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(self._answers, timeout=10, what=f"redis-server on port {self.port}")
+
+    def kill(self) -> None:
+        if self._process is not None:
+            self._process.send_signal(signal.SIGKILL)
+            self._process.wait(timeout=10)
+            self._process = None
+
+    def stop(self) -> None:
+        self.kill()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except redis.RedisError:
+            return False
+
+
+def worker_env(redis_url: str, **extra: str) -> dict[str, str]:
+    """A clean environment: nothing of the developer's WORKER_/REDIS_ settings leaks in."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SCHEDULE_", "TASK_TIME_LIMIT", "WORKER_", "REDIS_", "LOG_"))
+    }
+    env.update(
+        REDIS_URL=redis_url,
+        PYTHONPATH=str(ROOT),
+        PYTHONUNBUFFERED="1",
+        LOG_LEVEL="DEBUG",
+    )
+    env.update(extra)
+    return env
+
+
+@dataclass
+class WorkerProcess:
+    """`python -m worker …` with stdout and stderr going to files the test can poll."""
+
+    args: list[str]
+    env: dict[str, str]
+    cwd: Path
+    process: subprocess.Popen[bytes] = field(init=False)
+    started: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.stdout_path = self.cwd / f"stdout-{id(self)}.log"
+        self.stderr_path = self.cwd / f"stderr-{id(self)}.log"
+        self._out = self.stdout_path.open("wb")
+        self._err = self.stderr_path.open("wb")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "worker", *self.args],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=self._out,
+            stderr=self._err,
+        )
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text(errors="replace")
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 15.0) -> str:
+        def seen() -> str | None:
+            if self.process.poll() is not None and text not in self.stderr:
+                raise AssertionError(f"worker exited {self.process.returncode}:\n{self.stderr}")
+            return self.stderr if text in self.stderr else None
+
+        return wait_for(seen, timeout=timeout, what=f"log line {text!r}")
+
+    def signal(self, sig: int = signal.SIGTERM) -> None:
+        self.process.send_signal(sig)
+
+    def wait(self, timeout: float = 30.0) -> int:
+        try:
+            return self.process.wait(timeout=timeout)
+        finally:
+            self._out.close()
+            self._err.close()
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.wait(timeout=10)
+
+    def log_records(self) -> list[dict[str, Any]]:
+        """The stderr lines as JSON objects (for LOG_FORMAT=json runs)."""
+        return [json.loads(line) for line in self.stderr.splitlines() if line.startswith("{")]
+
+
+@dataclass
+class Message:
+    received: float
+    data: dict[str, Any]
+
+
+class Subscriber:
+    """Collects every message of one channel, timestamped on receipt, from a thread."""
+
+    def __init__(self, server: RedisServer, channel: str) -> None:
+        self._pubsub = server.client().pubsub(ignore_subscribe_messages=True)
+        self._pubsub.subscribe(channel)
+        wait_for(lambda: self._pubsub.get_message(timeout=0.05) is None or True)
+        self.messages: list[Message] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                message = self._pubsub.get_message(timeout=0.05)
+            except redis.RedisError:
+                time.sleep(0.05)
+                continue
+            if message and message["type"] == "message":
+                self.messages.append(Message(time.time(), json.loads(message["data"])))
+
+    def wait_count(self, count: int, timeout: float = 15.0) -> list[Message]:
+        wait_for(lambda: len(self.messages) >= count, timeout=timeout, what=f"{count} messages")
+        return list(self.messages)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._pubsub.close()
+
+
+@contextmanager
+def subscribed(server: RedisServer, channel: str) -> Iterator[Subscriber]:
+    subscriber = Subscriber(server, channel)
+    try:
+        yield subscriber
+    finally:
+        subscriber.close()

@@ -1,0 +1,39 @@
+"""The Redis client as a dependency-injector Resource: created lazily, closed at shutdown."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+CONNECT_TIMEOUT = 2.0
+COMMAND_TIMEOUT = 5.0
+
+
+def make_redis(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> Redis:
+    """A client with redis-py's own retry off: it would re-send a PUBLISH after a lost reply
+    without a word; every caller retries in its own loop instead, with its own backoff."""
+    from redis.asyncio import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    client: Redis = Redis.from_url(
+        url,
+        retry=Retry(NoBackoff(), 0),
+        socket_connect_timeout=connect_timeout,
+        socket_timeout=COMMAND_TIMEOUT,
+        client_name="crypto-stats-worker",
+    )
+    return client
+
+
+async def redis_resource(url: str) -> AsyncIterator[Redis]:
+    """`providers.Resource(redis_resource, url=...)`: no connection is made until first use,
+    so a Redis outage does not stop start-up."""
+    client = make_redis(url)
+    try:
+        yield client
+    finally:
+        await client.aclose()

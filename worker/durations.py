@@ -1,0 +1,44 @@
+"""Durations as users write them: seconds as a number, or `500ms`, `30s`, `15m`, `1h`."""
+
+from __future__ import annotations
+
+import math
+import re
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+def parse_duration(value: str | float | int) -> float:
+    """Return the duration in seconds; raise ValueError naming the accepted forms."""
+    if isinstance(value, bool):
+        raise ValueError("not a duration (expected seconds or Nms/Ns/Nm/Nh)")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(value)
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration (expected seconds or Nms/Ns/Nm/Nh)")
+        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(f"{value!r} is not a duration (must be a finite number >= 0)")
+    return seconds
+
+
+def is_duration(value: str) -> bool:
+    """True when the text reads as a duration rather than a cron expression."""
+    return _DURATION.match(value) is not None
+
+
+def format_duration(seconds: float) -> str:
+    """The shortest exact spelling of a duration: `500ms`, `30s`, `15m`, `1h`."""
+    if seconds == 0:
+        return "0s"
+    for unit, size in (("h", 3600.0), ("m", 60.0), ("s", 1.0)):
+        count = seconds / size
+        if count >= 1 and count == int(count):
+            return f"{int(count)}{unit}"
+    millis = seconds * 1000
+    if millis == int(millis):
+        return f"{int(millis)}ms"
+    return f"{seconds:g}s"

@@ -1,0 +1,58 @@
+"""The fire a run stands for, and `current_fire()` for the running method."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+def format_instant(moment: datetime, *, precise: bool) -> str:
+    """ISO 8601 UTC with a `Z`; milliseconds only when the schedule is finer than a second."""
+    moment = moment.astimezone(UTC)
+    if precise:
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass(slots=True)
+class Fire:
+    """One scheduled instant of a task; mutable because newer fires fold into a running one.
+
+    `scheduled_for` and `id` always name the newest fire the run stands for, and `missed`
+    counts the older ones it replaced, so a retrying run sends the newest fire.
+    """
+
+    task: str
+    scheduled_for: datetime
+    missed: int = 0
+    precise: bool = False
+
+    @property
+    def stamp(self) -> str:
+        return format_instant(self.scheduled_for, precise=self.precise)
+
+    @property
+    def id(self) -> str:
+        return f"{self.task}:{self.stamp}"
+
+    def fold(self, newer: datetime, count: int = 1) -> None:
+        """Take over a newer fire that arrived while this one's run was still going."""
+        if newer > self.scheduled_for:
+            self.scheduled_for = newer
+        self.missed += count
+
+
+_current: ContextVar[Fire] = ContextVar("worker_current_fire")
+
+
+def current_fire() -> Fire:
+    """The fire of the task run in progress (raises RuntimeError outside a run)."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise RuntimeError("current_fire() called outside a task run") from None
+
+
+def set_current_fire(fire: Fire) -> None:
+    _current.set(fire)

@@ -1,0 +1,140 @@
+"""Run history in Redis, and the bounded queue that keeps recording off the runs' path.
+
+Layout: `<prefix>runs` is a stream of every run (capped, approximate); `<prefix>tasks` is
+a hash of per-task summaries (last run, outcome, consecutive failures) that `status` reads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from worker.outage import Backoff, OutageMonitor, is_connection_error
+from worker.runner import RunRecord
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled")
+BATCH = 500
+
+
+class RunHistory:
+    """Reads and writes the run history keys."""
+
+    def __init__(self, redis: Redis, *, key_prefix: str, maxlen: int) -> None:
+        self._redis = redis
+        self.stream_key = f"{key_prefix}runs"
+        self.summary_key = f"{key_prefix}tasks"
+        self._maxlen = maxlen
+
+    async def append(self, records: Sequence[RunRecord]) -> None:
+        """Write a batch in one round trip; the newest record of a task becomes its summary."""
+        pipe = self._redis.pipeline(transaction=False)
+        summaries: dict[str, str] = {}
+        for record in records:
+            fields = {k: ("" if v is None else str(v)) for k, v in asdict(record).items()}
+            pipe.xadd(self.stream_key, fields, maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
+            if record.outcome in SUMMARY_OUTCOMES:
+                summaries[record.task] = json.dumps(asdict(record))
+        if summaries:
+            pipe.hset(self.summary_key, mapping=summaries)
+        await pipe.execute()
+
+    async def summaries(self) -> dict[str, dict[str, Any]]:
+        raw = await self._redis.hgetall(self.summary_key)
+        return {_text(k): json.loads(v) for k, v in raw.items()}
+
+    async def delete_older_than(self, cutoff: datetime, batch: int = 1000) -> int:
+        """Trim stream entries older than `cutoff`, at most `batch` per command; returns the count."""
+        min_id = f"{int(cutoff.timestamp() * 1000)}-0"
+        deleted = 0
+        while True:
+            removed = int(
+                await self._redis.xtrim(self.stream_key, minid=min_id, approximate=True, limit=batch)
+            )
+            deleted += removed
+            if removed == 0:
+                break
+        # Approximate trimming stops at whole stream nodes; finish the tail exactly.
+        deleted += int(await self._redis.xtrim(self.stream_key, minid=min_id, approximate=False))
+        return deleted
+
+
+class RunRecorder:
+    """Queues records in memory and writes them in the background; a run never waits on Redis.
+
+    During an outage the queue keeps the newest `capacity` records and counts the dropped ones.
+    """
+
+    def __init__(self, history: RunHistory, outage: OutageMonitor, capacity: int = 10_000) -> None:
+        self._history = history
+        self._outage = outage
+        self._capacity = capacity
+        self._queue: deque[RunRecord] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._writer: asyncio.Task[None] | None = None
+        self.dropped = 0
+
+    def record(self, record: RunRecord) -> None:
+        if len(self._queue) >= self._capacity:
+            self._queue.popleft()
+            self.dropped += 1
+        self._queue.append(record)
+        self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        self._writer = asyncio.create_task(self._write_loop(), name="run-recorder")
+
+    async def close(self, timeout: float) -> None:
+        """Flush what is queued within `timeout`, then stop the writer."""
+        if self._writer is None:
+            return
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0))
+        except TimeoutError:
+            self.dropped += len(self._queue)
+            logger.bind(records=len(self._queue)).warning("run records not written at shutdown")
+        self._writer.cancel()
+        await asyncio.gather(self._writer, return_exceptions=True)
+        self._writer = None
+        if self.dropped:
+            logger.bind(records=self.dropped).warning("run records dropped while redis was down")
+
+    async def _write_loop(self) -> None:
+        backoff = Backoff()
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._queue:
+                batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                while not await self._try_append(batch):
+                    await asyncio.sleep(backoff.next())
+                backoff.reset()
+            self._idle.set()
+
+    async def _try_append(self, batch: list[RunRecord]) -> bool:
+        try:
+            await self._history.append(batch)
+        except Exception as exc:
+            if not is_connection_error(exc):
+                logger.opt(exception=exc).bind(records=len(batch)).error("run records lost")
+                return True
+            self._outage.failure(exc)
+            return False
+        self._outage.success()
+        return True
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,47 @@
+"""Signals: the first SIGINT/SIGTERM asks for a graceful stop, a second one forces it.
+
+Handlers only set events (as uvicorn does); the application context acts on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from types import TracebackType
+
+from loguru import logger
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+class StopSignals:
+    """Installs the handlers for the life of an `async with` block and restores them after."""
+
+    def __init__(self) -> None:
+        self.should_exit = asyncio.Event()
+        self.force_exit = asyncio.Event()
+        self.received: str | None = None
+
+    async def __aenter__(self) -> StopSignals:
+        loop = asyncio.get_running_loop()
+        for sig in SIGNALS:
+            loop.add_signal_handler(sig, self.handle, sig)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in SIGNALS:
+            loop.remove_signal_handler(sig)
+
+    def handle(self, sig: signal.Signals) -> None:
+        if self.should_exit.is_set():
+            logger.bind(signal=sig.name).warning("second signal: cancelling runs in flight")
+            self.force_exit.set()
+            return
+        self.received = sig.name
+        self.should_exit.set()

@@ -1,0 +1,285 @@
+"""The framework's settings; errors become one-line `ConfigError`s that never echo a secret."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+from collections.abc import Iterable
+from pathlib import Path
+from secrets import token_hex
+from typing import Any, Literal, TypeVar
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+from dotenv import dotenv_values
+from pydantic import Field, PrivateAttr, SecretStr, ValidationError, field_validator
+from pydantic_core import ErrorDetails
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from worker.durations import is_duration, parse_duration
+from worker.errors import ConfigError
+
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+SCHEDULE_PREFIX = "SCHEDULE_"
+TIME_LIMIT_PREFIX = "TASK_TIME_LIMIT_"
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_IMPORT_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+_QUERY_PASSWORD = re.compile(r"(^|&)(password=)([^&]*)", re.IGNORECASE)
+# pydantic's own messages reworded (the float fields have their own validators).
+_MESSAGES = {
+    "int_parsing": "must be an integer",
+    "int_from_float": "must be an integer",
+    "greater_than": "must be > {gt}",
+    "greater_than_equal": "must be >= {ge}",
+    "literal_error": "must be {expected}",
+}
+
+
+def _default_instance_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}-{token_hex(2)}"
+
+
+def _duration(value: object, *, positive: bool) -> float:
+    """Seconds from a number or `500ms/30s/15m/1h`; a sign error says which bound applies."""
+    bound = "must be > 0" if positive else "must be >= 0"
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str | int | float):
+        raise ValueError("not a duration (expected seconds or Nms/Ns/Nm/Nh)")
+    negative = text.startswith("-") and is_duration(text[1:]) if isinstance(text, str) else text < 0
+    if negative or (positive and parse_duration(text) == 0):
+        raise ValueError(bound)
+    return parse_duration(text)
+
+
+class WorkerSettings(BaseSettings):
+    """Settings of the framework; an application subclasses it to add its own."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+    )
+
+    redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
+    log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    worker_app: str = "container:Container"
+    worker_timezone: str = "UTC"
+    shutdown_timeout: float = 30.0
+    disabled_tasks: str = ""
+    worker_instance_id: str = Field(default_factory=_default_instance_id)
+    heartbeat_file: Path = Path("/tmp/worker.heartbeat")
+    heartbeat_interval: float = 10.0
+    key_prefix: str = "worker:"
+    run_history_maxlen: int = Field(default=100_000, ge=1)
+    misfire_grace: float = 60.0
+    task_time_limit: float = 0.0
+    alert_after_failures: int = Field(default=3, ge=0)
+    outage_log_interval: float = 30.0
+    alert_channel: str = "worker:alerts"
+    alert_webhook_url: SecretStr | None = None
+
+    # The .env file this instance was read from, for the prefix-scanned overrides.
+    _env_path: Path | None = PrivateAttr(default_factory=lambda: Path(".env").absolute())
+
+    @field_validator("shutdown_timeout", "heartbeat_interval", "outage_log_interval", mode="before")
+    @classmethod
+    def _positive_duration(cls, value: object) -> float:
+        return _duration(value, positive=True)
+
+    @field_validator("misfire_grace", "task_time_limit", mode="before")
+    @classmethod
+    def _non_negative_duration(cls, value: object) -> float:
+        return _duration(value, positive=False)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _known_level(cls, value: object) -> str:
+        level = str(value).strip().upper()
+        if level not in LOG_LEVELS:
+            raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+        return level
+
+    @field_validator("log_format", mode="before")
+    @classmethod
+    def _lower_format(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr) -> SecretStr:
+        # Messages here must never quote the URL: it may carry the password.
+        url = value.get_secret_value().strip()
+        try:
+            parts = urlsplit(url)
+            _ = parts.port  # raises on a non-numeric or out-of-range port
+        except ValueError:
+            raise ValueError("not a valid URL (bad host or port)") from None
+        if parts.scheme.lower() not in _REDIS_SCHEMES:
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        database = parts.path.strip("/")
+        if parts.scheme.lower() != "unix" and database and not database.isdigit():
+            raise ValueError("the database (the path after the host) must be a number")
+        return SecretStr(url)
+
+    @field_validator("alert_webhook_url", mode="before")
+    @classmethod
+    def _webhook_scheme(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        url = str(value or "").strip()
+        if not url:
+            return None  # ALERT_WEBHOOK_URL= (empty) means no webhook
+        parts = urlsplit(url)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            raise ValueError("must start with http:// or https://")
+        return url
+
+    @field_validator("worker_app")
+    @classmethod
+    def _import_string(cls, value: str) -> str:
+        if not _IMPORT_STRING.match(value.strip()):
+            raise ValueError("must look like MODULE:ATTR (e.g. container:Container)")
+        return value.strip()
+
+    @field_validator("worker_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value.strip())
+        except (KeyError, ValueError, OSError):
+            raise ValueError(f"unknown time zone {value.strip()!r}") from None
+        return value.strip()
+
+    @field_validator("worker_instance_id")
+    @classmethod
+    def _instance_id(cls, value: str) -> str:
+        if not value or any(char.isspace() for char in value):
+            raise ValueError("must be non-empty and contain no whitespace")
+        return value
+
+    @field_validator("heartbeat_file", "alert_channel", mode="before")
+    @classmethod
+    def _not_empty(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            raise ValueError("must not be empty")
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.worker_timezone)
+
+    @property
+    def disabled(self) -> tuple[str, ...]:
+        return tuple(name.strip() for name in self.disabled_tasks.split(",") if name.strip())
+
+    def redis_url_value(self) -> str:
+        """The real URL, password included: for the Redis client only."""
+        return self.redis_url.get_secret_value()
+
+    def safe_redis_url(self) -> str:
+        """The URL fit for logs: any password (userinfo or `?password=`) shown as `***`."""
+        parts = urlsplit(self.redis_url_value())
+        netloc, query = parts.netloc, _QUERY_PASSWORD.sub(r"\1\2***", parts.query)
+        if parts.password is not None:
+            userinfo, _, host = netloc.rpartition("@")
+            netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+        # Built by hand: urlunsplit drops the empty authority of `unix:///path`.
+        query = f"?{query}" if query else ""
+        fragment = f"#{parts.fragment}" if parts.fragment else ""
+        return f"{parts.scheme}://{netloc}{parts.path}{query}{fragment}"
+
+    def secrets(self) -> tuple[str, ...]:
+        """Every string that must never be printed (as written and percent-decoded)."""
+        redis = urlsplit(self.redis_url_value())
+        found = [redis.password or "", *(m[3] for m in _QUERY_PASSWORD.finditer(redis.query))]
+        if self.alert_webhook_url is not None:
+            hook = urlsplit(self.alert_webhook_url.get_secret_value())
+            tail = hook.path + (f"?{hook.query}" if hook.query else "")  # tokens live here
+            found += [hook.geturl(), hook.password or "", tail if len(tail) > 1 else ""]
+        found += [unquote(secret) for secret in found]
+        return tuple(dict.fromkeys(secret for secret in found if secret))
+
+    def schedule_overrides(self) -> dict[str, str]:
+        """`SCHEDULE_<TASK>` values by `<TASK>` (env beats `.env`); an empty one is an error."""
+        overrides: dict[str, str] = {}
+        for key, value in self._prefixed(SCHEDULE_PREFIX).items():
+            overrides[key.removeprefix(SCHEDULE_PREFIX)] = _required(key, value)
+        return overrides
+
+    def time_limit_overrides(self) -> dict[str, float]:
+        """`TASK_TIME_LIMIT_<TASK>` limits in seconds by `<TASK>` (0 means none)."""
+        limits: dict[str, float] = {}
+        for key, value in self._prefixed(TIME_LIMIT_PREFIX).items():
+            try:
+                seconds = _duration(_required(key, value), positive=False)
+            except ValueError as exc:
+                raise ConfigError(f"{key}: {exc}") from None
+            limits[key.removeprefix(TIME_LIMIT_PREFIX)] = seconds
+        return limits
+
+    def _prefixed(self, prefix: str) -> dict[str, str | None]:
+        """Variables named `<prefix><TASK>` (any case) from `.env` then the environment."""
+        found: dict[str, str | None] = {}
+        path = self._env_path
+        dotenv = dotenv_values(path, encoding="utf-8") if path and path.is_file() else {}
+        for source in (dotenv, os.environ):
+            for key, value in source.items():
+                if key.upper().startswith(prefix):
+                    if key.upper() == prefix:
+                        raise ConfigError(f"{key}: names no task")
+                    found[key.upper()] = value
+        return found
+
+
+def _required(key: str, value: str | None) -> str:
+    if value is None or not value.strip():
+        raise ConfigError(f"{key}: must not be empty")
+    return value.strip()
+
+
+S = TypeVar("S", bound=WorkerSettings)
+
+
+def load_settings(cls: type[S], *, env_file: str | Path | None = ".env") -> S:
+    """Build and validate the settings, overrides included; any problem -> one-line ConfigError."""
+    env_path = Path(env_file).absolute() if env_file is not None else None
+    options: dict[str, Any] = {"_env_file": env_file}  # BaseSettings' init keyword, untyped
+    try:
+        settings = cls(**options)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc.errors(include_url=False, include_input=False))) from None
+    except SettingsError as exc:
+        # Its text is 'error parsing value for field "x" from source "..."': keep the name only.
+        field = re.search(r'field "(\w+)"', str(exc))
+        raise ConfigError(
+            f"{field[1].upper() if field else 'SETTINGS'}: cannot be parsed"
+        ) from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{env_path}: not valid UTF-8") from None
+    settings._env_path = env_path
+    settings.schedule_overrides()  # validated now so that `check` and start-up report them
+    settings.time_limit_overrides()
+    return settings
+
+
+def _describe(errors: list[ErrorDetails]) -> str:
+    """One line: the first problem of each variable, in pydantic's words minus the input."""
+    by_variable: dict[str, str] = {}
+    for error in errors:
+        template = _MESSAGES.get(error["type"])
+        message = template.format(**error.get("ctx", {})) if template else error["msg"]
+        variable = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
+        by_variable.setdefault(variable, " ".join(message.removeprefix("Value error, ").split()))
+    return "; ".join(f"{name}: {message}" for name, message in by_variable.items())
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Replace every occurrence of each secret by `***` (longest first, so a whole URL wins)."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text
+
+
+def task_env_key(task_name: str) -> str:
+    """`crypto-trigger` -> `CRYPTO_TRIGGER`, the `<TASK>` part of per-task variables."""
+    return task_name.upper().replace("-", "_")
