@@ -32,8 +32,9 @@ class HealthTasks:
 
     @interval("30s", name="health-check", time_limit="10s")
     async def check(self) -> None:
+        rss_mb = round(self._process.memory_info().rss / MB, 1)
         figures = {
-            "rss_mb": round(self._process.memory_info().rss / MB, 1),
+            "rss_mb": rss_mb,
             "cpu_percent": self._process.cpu_percent(None),
             "system_memory_percent": psutil.virtual_memory().percent,
             "loop_lag_ms": await _loop_lag_ms(),
@@ -41,7 +42,7 @@ class HealthTasks:
         }
         self._instance.health = figures
         log = logger.bind(task="health-check", **figures)
-        if figures["rss_mb"] > self._memory_limit_mb:
+        if rss_mb > self._memory_limit_mb:
             log.bind(limit_mb=self._memory_limit_mb).warning("memory above HEALTH_MEMORY_LIMIT_MB")
         else:
             log.debug("health")

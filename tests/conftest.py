@@ -25,9 +25,7 @@ def redis_url(redis_server: RedisServer) -> str:
 
 
 @pytest.fixture
-def spawn_worker(
-    tmp_path: Path, redis_url: str
-) -> Iterator[Callable[..., WorkerProcess]]:
+def spawn_worker(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., WorkerProcess]]:
     """Start `python -m worker ARGS` with env overrides; killed at the end if still running."""
     started: list[WorkerProcess] = []
 

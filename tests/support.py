@@ -138,10 +138,10 @@ class WorkerProcess:
         return self.stdout_path.read_text(errors="replace")
 
     def wait_for_log(self, text: str, timeout: float = 15.0) -> str:
-        def seen() -> str | None:
+        def seen() -> str:
             if self.process.poll() is not None and text not in self.stderr:
                 raise AssertionError(f"worker exited {self.process.returncode}:\n{self.stderr}")
-            return self.stderr if text in self.stderr else None
+            return self.stderr if text in self.stderr else ""
 
         return wait_for(seen, timeout=timeout, what=f"log line {text!r}")
 
@@ -175,7 +175,7 @@ class Subscriber:
     """Collects every message of one channel, timestamped on receipt, from a thread."""
 
     def __init__(self, server: RedisServer, channel: str) -> None:
-        self._pubsub = server.client().pubsub(ignore_subscribe_messages=True)
+        self._pubsub = server.client().pubsub(ignore_subscribe_messages=True)  # type: ignore[no-untyped-call]
         self._pubsub.subscribe(channel)
         wait_for(lambda: self._pubsub.get_message(timeout=0.05) is None or True)
         self.messages: list[Message] = []

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from worker.decorators import cron, interval, timeout  # noqa: E402
-from worker.fire import Fire, current_fire  # noqa: E402
-from worker.schedules import CronExpression  # noqa: E402
+from worker.decorators import cron, interval, timeout
+from worker.fire import Fire, current_fire
+from worker.schedules import CronExpression
 
 __all__ = [
     "CronExpression",

@@ -24,10 +24,17 @@ from worker.history import RunRecorder
 from worker.instance import Heartbeat
 from worker.lifecycle import StopSignals
 from worker.outage import describe_error
-from worker.runner import RunRecord, Runner
+from worker.runner import Runner, RunRecord
 from worker.settings import WorkerSettings
 
-REQUIRED_PROVIDERS = ("settings", "redis", "outage", "run_history", "instance", "scheduler_registry")
+REQUIRED_PROVIDERS = (
+    "settings",
+    "redis",
+    "outage",
+    "run_history",
+    "instance",
+    "scheduler_registry",
+)
 
 
 async def resolve_provided(value: Any) -> Any:
@@ -101,7 +108,9 @@ class ApplicationContext:
                 self._deadline = time.monotonic() + self.settings.shutdown_timeout
                 stop = asyncio.ensure_future(signals.should_exit.wait())
                 waiters: set[asyncio.Future[Any]] = {stop} | ({run} if run else set())
-                await asyncio.wait(waiters, timeout=self._remaining(), return_when="FIRST_COMPLETED")
+                await asyncio.wait(
+                    waiters, timeout=self._remaining(), return_when="FIRST_COMPLETED"
+                )
                 stop.cancel()
                 await runner.drain(0)
                 self._deadline = time.monotonic() + self.settings.shutdown_timeout

@@ -8,8 +8,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from worker.fire import format_instant
 from worker.errors import ConfigError, UnavailableError
+from worker.fire import format_instant
 from worker.outage import describe_error
 
 if TYPE_CHECKING:
@@ -45,13 +45,13 @@ def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
         return 0
     table = [
         [
-            row["name"],
-            row["schedule"],
-            row["scope"],
-            _limit(row["time_limit"]),
-            "disabled" if row["disabled"] else (row["next_fire"] or "-"),
+            d.name,
+            d.describe(),
+            d.scope,
+            _limit(d.time_limit),
+            "disabled" if d.disabled else (iso(d.next_fire(now)) or "-"),
         ]
-        for row in rows
+        for d in app.definitions
     ]
     print(_table(["NAME", "SCHEDULE", "SCOPE", "TIME LIMIT", "NEXT FIRE"], table))
     return 0

@@ -147,4 +147,4 @@ def _validate(
         raise fail(str(exc)) from None
     if limit and not inspect.iscoroutinefunction(method):
         raise fail("time_limit needs an async method (a thread cannot be cancelled)")
-    return TaskSpec(schedule, name, timezone, scope, limit, disabled)  # type: ignore[arg-type]
+    return TaskSpec(schedule, name, timezone, scope, limit, disabled)

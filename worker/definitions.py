@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from worker.decorators import Scope
 from worker.discovery import DiscoveredTask
 from worker.errors import ConfigError
-from worker.settings import task_env_key
 from worker.schedules import Schedule, describe, is_subsecond, next_fire, parse_schedule
+from worker.settings import task_env_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,4 +120,3 @@ def _time_limit(task: DiscoveredTask, key: str, overrides: Overrides) -> float:
     if task.spec.time_limit is not None:
         return task.spec.time_limit
     return overrides.default_time_limit if task.is_async else 0.0
-

@@ -38,7 +38,7 @@ class RunHistory:
     async def append(self, records: Sequence[RunRecord]) -> None:
         """Write a batch in one round trip; the newest record of a task becomes its summary."""
         pipe = self._redis.pipeline(transaction=False)
-        summaries: dict[str, str] = {}
+        summaries: dict[Any, Any] = {}  # redis-py's mapping type is invariant
         for record in records:
             fields = {k: ("" if v is None else str(v)) for k, v in asdict(record).items()}
             pipe.xadd(self.stream_key, fields, maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
@@ -53,12 +53,14 @@ class RunHistory:
         return {_text(k): json.loads(v) for k, v in raw.items()}
 
     async def delete_older_than(self, cutoff: datetime, batch: int = 1000) -> int:
-        """Trim stream entries older than `cutoff`, at most `batch` per command; returns the count."""
+        """Trim entries older than `cutoff`, `batch` at most per command; returns the count."""
         min_id = f"{int(cutoff.timestamp() * 1000)}-0"
         deleted = 0
         while True:
             removed = int(
-                await self._redis.xtrim(self.stream_key, minid=min_id, approximate=True, limit=batch)
+                await self._redis.xtrim(
+                    self.stream_key, minid=min_id, approximate=True, limit=batch
+                )
             )
             deleted += removed
             if removed == 0:

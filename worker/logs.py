@@ -57,7 +57,10 @@ class _Sink:
 
 
 def configure_logging(
-    level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = (), stream: TextIO | None = None
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    stream: TextIO | None = None,
 ) -> None:
     """Called once by the CLI, before anything logs; safe to call again (tests, reloads)."""
     logger.remove()
@@ -91,9 +94,10 @@ def _field(value: Any) -> str:
 
 def _json_line(record: Record) -> str:
     line: dict[str, Any] = {
-        "time": record["time"].astimezone(UTC).isoformat(timespec="milliseconds").replace(
-            "+00:00", "Z"
-        ),
+        "time": record["time"]
+        .astimezone(UTC)
+        .isoformat(timespec="milliseconds")
+        .replace("+00:00", "Z"),
         "level": record["level"].name,
         "message": record["message"],
     }

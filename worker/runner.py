@@ -145,7 +145,9 @@ class Runner:
                 if remaining <= 0:
                     break
                 waiters = pending | ({forced} if forced else set())
-                done, _ = await asyncio.wait(waiters, timeout=remaining, return_when="FIRST_COMPLETED")
+                done, _ = await asyncio.wait(
+                    waiters, timeout=remaining, return_when="FIRST_COMPLETED"
+                )
                 pending -= done
         finally:
             if forced is not None:
@@ -165,7 +167,8 @@ class Runner:
         started = time.time()
         clock = time.perf_counter()
         lag_ms = (started - fire.scheduled_for.timestamp()) * 1000
-        outcome, error, exc_info = "ok", None, None
+        outcome, error = "ok", None
+        exc_info: BaseException | None = None
         limit = asyncio.timeout(definition.time_limit or None)
         try:
             if self._gate is not None and not await self._gate.admit(definition, fire):
