@@ -1,0 +1,198 @@
+"""The CLI's commands and exit codes, as a user or a script runs them."""
+
+from __future__ import annotations
+
+import json
+import signal
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support import RedisServer, WorkerProcess, free_port, subscribed
+
+Spawn = Callable[..., WorkerProcess]
+CUSTOM = ("--app", "tests.apps.custom:Container")
+UNREACHABLE = f"redis://127.0.0.1:{free_port()}/0"
+SECRET = "s3cr3t-pw"
+
+
+@pytest.fixture(scope="module")
+def locked_redis() -> Iterator[RedisServer]:
+    server = RedisServer(password=SECRET)
+    server.start()
+    yield server
+    server.stop()
+
+
+def run(spawn: Spawn, *args: str, **env: str) -> WorkerProcess:
+    process = spawn(*args, **env)
+    process.wait(timeout=30)
+    return process
+
+
+def test_list_json_is_an_array_with_the_contract_fields(spawn_worker: Spawn) -> None:
+    listed = run(spawn_worker, "list", "--json", DISABLED_TASKS="cleanup")
+    assert listed.process.returncode == 0
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {"crypto-trigger", "health-check", "cleanup"}
+    trigger = rows["crypto-trigger"]
+    assert trigger["schedule"] == "*/15 * * * *"
+    assert trigger["scope"] == "cluster"
+    assert trigger["time_limit"] is None
+    assert trigger["next_fire"].endswith(("00Z", "15:00Z", "30:00Z", "45:00Z"))
+    assert rows["health-check"]["time_limit"] == 10
+    assert rows["cleanup"]["disabled"] is True
+    assert rows["cleanup"]["next_fire"] is None
+
+
+def test_list_shows_the_effective_schedule(spawn_worker: Spawn) -> None:
+    listed = run(spawn_worker, "list", SCHEDULE_CRYPTO_TRIGGER="90s")
+    assert listed.process.returncode == 0
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("crypto-trigger"))
+    assert "every 90s" in line
+    assert "cluster" in line
+
+
+def test_list_works_with_app_after_the_command(spawn_worker: Spawn) -> None:
+    listed = run(spawn_worker, "list", *CUSTOM)
+    assert listed.process.returncode == 0
+    assert "probe-tick" in listed.stdout
+
+
+def test_run_task_runs_once_and_exits_zero(spawn_worker: Spawn, redis_server: RedisServer) -> None:
+    with subscribed(redis_server, "crypto-update") as subscriber:
+        task = run(spawn_worker, "run-task", "crypto-trigger")
+        assert task.process.returncode == 0
+        messages = subscriber.wait_count(1)
+    assert messages[0].data["id"].startswith("crypto-trigger:")
+    assert len(subscriber.messages) == 1
+
+
+def test_run_task_of_a_failing_task_exits_one(spawn_worker: Spawn) -> None:
+    task = run(spawn_worker, *CUSTOM, "run-task", "probe-fail")
+    assert task.process.returncode == 1
+    assert "RuntimeError: probe failure" in task.stderr
+
+
+def test_run_task_with_an_unknown_name_exits_two(spawn_worker: Spawn) -> None:
+    task = run(spawn_worker, "run-task", "crypto-trigga")
+    assert task.process.returncode == 2
+    assert "unknown task 'crypto-trigga'" in task.stderr
+    assert "Traceback" not in task.stderr
+
+
+def test_run_task_gives_up_after_shutdown_timeout_when_redis_is_down(spawn_worker: Spawn) -> None:
+    task = spawn_worker("run-task", "crypto-trigger", redis=UNREACHABLE, SHUTDOWN_TIMEOUT="1")
+    assert task.wait(timeout=10) == 1
+    assert "outcome=cancelled" in task.stderr
+
+
+def test_status_json_reports_instances_and_last_runs(spawn_worker: Spawn) -> None:
+    worker = spawn_worker(SCHEDULE_CRYPTO_TRIGGER="* * * * * *")
+    worker.wait_for_log("task=crypto-trigger outcome=ok")
+    status = run(spawn_worker, "status", "--json")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert status.process.returncode == 0
+    report = json.loads(status.stdout)
+    assert len(report["instances"]) == 1
+    tasks = {t["name"]: t for t in report["tasks"]}
+    trigger = tasks["crypto-trigger"]
+    assert trigger["outcome"] == "ok"
+    assert trigger["consecutive_failures"] == 0
+    assert trigger["duration_ms"] >= 0
+    assert trigger["last_run"] and trigger["next_fire"]
+    assert tasks["cleanup"]["last_run"] is None
+
+
+def test_status_exits_69_when_redis_is_unreachable(spawn_worker: Spawn) -> None:
+    status = run(spawn_worker, "status", redis=UNREACHABLE)
+    assert status.process.returncode == 69
+    assert "cannot reach redis" in status.stderr
+
+
+def test_check_exits_zero_when_everything_is_fine(spawn_worker: Spawn) -> None:
+    check = run(spawn_worker, "check")
+    assert check.process.returncode == 0
+    assert check.stdout.startswith("ok:")
+
+
+def test_check_exits_69_when_redis_is_unreachable(spawn_worker: Spawn) -> None:
+    assert run(spawn_worker, "check", redis=UNREACHABLE).process.returncode == 69
+
+
+def test_check_exits_78_on_a_wrong_password_without_printing_it(
+    spawn_worker: Spawn, locked_redis: RedisServer
+) -> None:
+    url = f"redis://:wrong-{SECRET}@127.0.0.1:{locked_redis.port}/0"
+    check = run(spawn_worker, "check", redis=url)
+    assert check.process.returncode == 78
+    assert "authentication failed" in check.stderr
+    assert SECRET not in check.stderr + check.stdout
+
+
+def test_check_accepts_the_right_password(spawn_worker: Spawn, locked_redis: RedisServer) -> None:
+    check = run(spawn_worker, "check", redis=locked_redis.url)
+    assert check.process.returncode == 0
+    assert SECRET not in check.stdout + check.stderr
+
+
+BAD_SETTINGS = [
+    ({"REDIS_URL": f"http://user:{SECRET}@localhost/0"}, "REDIS_URL"),
+    ({"SCHEDULE_CRYPTO_TRIGGER": "61 * * * *"}, "SCHEDULE_CRYPTO_TRIGGER"),
+    ({"SCHEDULE_HEALTH_CHECK": "5x"}, "SCHEDULE_HEALTH_CHECK"),
+    ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ({"LOG_FORMAT": "xml"}, "LOG_FORMAT"),
+    ({"SHUTDOWN_TIMEOUT": "-1"}, "SHUTDOWN_TIMEOUT"),
+    ({"WORKER_TIMEZONE": "Mars/Olympus"}, "WORKER_TIMEZONE"),
+    ({"RUN_HISTORY_MAXLEN": "lots"}, "RUN_HISTORY_MAXLEN"),
+    ({"CLEANUP_RETENTION_DAYS": "0"}, "CLEANUP_RETENTION_DAYS"),
+    ({"SCHEDULE_CRYPTO_TRIGER": "1m"}, "SCHEDULE_CRYPTO_TRIGER"),
+    ({"DISABLED_TASKS": "cleanup,nope"}, "DISABLED_TASKS"),
+    ({"TASK_TIME_LIMIT_CLEANUP": "soon"}, "TASK_TIME_LIMIT_CLEANUP"),
+    ({"WORKER_APP": "no_such_module:Container"}, "WORKER_APP"),
+    ({"WORKER_APP": "container:Nope"}, "WORKER_APP"),
+]
+
+
+@pytest.mark.parametrize(("env", "variable"), BAD_SETTINGS, ids=[v for _, v in BAD_SETTINGS])
+@pytest.mark.parametrize("command", ["run", "check"])
+def test_bad_setting_exits_78_with_one_line_naming_it(
+    spawn_worker: Spawn, env: dict[str, str], variable: str, command: str
+) -> None:
+    settings = dict(env)
+    redis = settings.pop("REDIS_URL", None)
+    process = run(spawn_worker, command, redis=redis, **settings)
+    assert process.process.returncode == 78
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1, process.stderr
+    assert variable in lines[0]
+    assert "Traceback" not in process.stderr
+    assert SECRET not in process.stderr + process.stdout
+
+
+def test_bad_app_given_with_the_flag_exits_78(spawn_worker: Spawn) -> None:
+    process = run(spawn_worker, "--app", "tests.apps.missing:Container", "list")
+    assert process.process.returncode == 78
+    assert "cannot import" in process.stderr
+
+
+def test_dotenv_in_the_working_directory_is_read(spawn_worker: Spawn, tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SCHEDULE_CRYPTO_TRIGGER=45s\nDISABLED_TASKS=cleanup\n")
+    listed = run(spawn_worker, "list", "--json")
+    rows = {row["name"]: row for row in json.loads(listed.stdout)}
+    assert rows["crypto-trigger"]["schedule"] == "every 45s"
+    assert rows["cleanup"]["disabled"] is True
+
+
+def test_version_and_help_exit_zero(spawn_worker: Spawn) -> None:
+    assert run(spawn_worker, "--version").stdout.startswith("worker ")
+    for command in ("run", "list", "run-task", "status", "health", "check"):
+        helped = run(spawn_worker, command, "--help")
+        assert helped.process.returncode == 0
+        assert "usage:" in helped.stdout
+
+
+def test_unknown_command_is_a_usage_error(spawn_worker: Spawn) -> None:
+    assert run(spawn_worker, "fly").process.returncode == 2

@@ -1,0 +1,148 @@
+"""`python -m worker` as a real process against the suite's redis-server."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
+
+Spawn = Callable[..., WorkerProcess]
+EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}
+CUSTOM = ("--app", "tests.apps.custom:Container")
+
+
+def parse(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+
+
+def test_trigger_is_published_once_per_second_with_the_contract_payload(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    with subscribed(redis_server, "crypto-update") as subscriber:
+        worker = spawn_worker(**EVERY_SECOND)
+        messages = subscriber.wait_count(4)
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 0
+    payloads = [m.data for m in messages]
+    for payload in payloads:
+        assert set(payload) == {"trigger", "event", "timestamp", "scheduled_for", "id"}
+        assert payload["trigger"] == "update"
+        assert payload["event"] == "CRYPTO_UPDATE"
+        assert payload["id"] == f"crypto-trigger:{payload['scheduled_for']}"
+        assert payload["scheduled_for"].endswith(":00Z") or len(payload["scheduled_for"]) == 20
+        assert parse(payload["timestamp"]) >= parse(payload["scheduled_for"])
+    seconds = [parse(p["scheduled_for"]).timestamp() for p in payloads]
+    assert [b - a for a, b in zip(seconds, seconds[1:], strict=False)] == [1.0] * (len(seconds) - 1)
+    for message in messages:
+        lag = message.received - parse(message.data["scheduled_for"]).timestamp()
+        assert 0 <= lag < 0.5
+
+
+def test_sigterm_exits_zero_and_logs_shutdown(spawn_worker: Spawn) -> None:
+    worker = spawn_worker()
+    worker.wait_for_log(" ready ")
+    started = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert time.monotonic() - started < 2
+    assert "shutdown started signal=SIGTERM" in worker.stderr
+    assert "shutdown complete" in worker.stderr
+    assert "Traceback" not in worker.stderr
+
+
+def test_sigterm_while_a_slow_task_runs_lets_the_run_complete(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="1.5")
+    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run start")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert client.lrange("probe:slow", 0, -1) == [b"started", b"finished"]
+    assert "task=probe-slow outcome=ok" in worker.stderr
+
+
+def test_a_user_task_added_with_one_decorated_method_fires(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    worker = spawn_worker(*CUSTOM)
+    wait_for(lambda: client.llen("probe:ticks") >= 3, what="three probe ticks")
+    ids = [i.decode() for i in client.lrange("probe:ticks", 0, -1)]
+    assert all(i.startswith("probe-tick:") and i.endswith("Z") for i in ids)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def test_lifecycle_hooks_run_once_each_in_order(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    worker = spawn_worker(*CUSTOM)
+    wait_for(lambda: client.llen("probe:hooks") == 1, what="startup hook")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert client.lrange("probe:hooks", 0, -1) == [b"startup", b"shutdown"]
+
+
+def test_scheduler_registry_pauses_and_resumes_a_task(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    worker = spawn_worker(*CUSTOM)
+    wait_for(lambda: client.llen("probe:ticks") >= 2, what="ticks before pause")
+    client.rpush("probe:commands", "pause")
+    wait_for(lambda: client.lrange("probe:events", 0, -1) == [b"paused"], what="pause")
+    paused_at = client.llen("probe:ticks")
+    wait_for(lambda: client.llen("probe:ticks") >= paused_at + 3, what="ticks after resume")
+    stamps = [parse(i.decode().split(":", 1)[1]) for i in client.lrange("probe:ticks", 0, -1)]
+    gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert max(gaps) >= 0.9, "no fire while paused (1 s) on a 200 ms schedule"
+    assert min(gaps) < 0.3
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def test_health_follows_the_heartbeat_file(spawn_worker: Spawn) -> None:
+    assert spawn_worker("health").wait() == 1
+    worker = spawn_worker()
+    worker.wait_for_log(" ready ")
+    check = spawn_worker("health")
+    assert check.wait() == 0
+    assert "healthy" in check.stdout
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert spawn_worker("health").wait() == 1
+
+
+def test_health_is_unhealthy_when_the_heartbeat_is_stale(spawn_worker: Spawn) -> None:
+    worker = spawn_worker(HEARTBEAT_INTERVAL="0.2")
+    worker.wait_for_log(" ready ")
+    worker.signal(signal.SIGSTOP)
+    try:
+        wait_for(
+            lambda: spawn_worker("health", HEARTBEAT_INTERVAL="0.2").wait() == 1,
+            timeout=5,
+            what="stale heartbeat",
+        )
+    finally:
+        worker.signal(signal.SIGCONT)
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def test_json_log_format_makes_every_line_one_json_object(spawn_worker: Spawn) -> None:
+    worker = spawn_worker(LOG_FORMAT="json", **EVERY_SECOND)
+    worker.wait_for_log('"message": "run"')
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    lines = worker.stderr.splitlines()
+    records = worker.log_records()
+    assert len(records) == len(lines) > 3
+    run = next(r for r in records if r["message"] == "run")
+    assert run["task"] == "crypto-trigger"
+    assert run["outcome"] == "ok"
+    assert {"time", "level", "scheduled_for", "lag_ms", "duration_ms"} <= set(run)
