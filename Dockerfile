@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # crypto-stats-worker: a headless scheduled-task worker (no ports).
 #   docker build -t crypto-stats-worker .
 #   docker run -d -e REDIS_URL=redis://redis:6379/0 crypto-stats-worker
@@ -29,9 +28,13 @@ COPY worker/ worker/
 COPY tasks/ tasks/
 COPY config/ config/
 COPY container.py README.m[d] ./
+#    pip compiles bytecode while installing; compileall makes sure every module is
+#    precompiled (warm start-up, nothing to write at run time). pip and setuptools are
+#    then removed from the venv: the runtime never installs anything.
 RUN pip install --no-deps -c requirements.lock . \
  && pip check \
- && python -m compileall -q -j 0 /opt/venv
+ && python -m compileall -q -j 0 /opt/venv/lib \
+ && pip uninstall -y -q setuptools pip
 
 # ---- runtime: the venv only, a non-root user ----
 FROM ${PYTHON_IMAGE} AS runtime
@@ -39,10 +42,10 @@ FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="crypto-stats-worker" \
       org.opencontainers.image.description="Headless scheduled-task worker for the Crypto Stats platform"
 
-RUN useradd --system --uid 10001 --user-group --no-create-home --home-dir /app \
-        --shell /usr/sbin/nologin worker \
- && mkdir -p /app \
- && chown worker:worker /app
+# Fixed uid/gid 10001 so mounted files can be granted to it; /app stays root-owned
+# (read-only for the worker, which writes only its heartbeat under /tmp).
+RUN useradd --uid 10001 --user-group --no-create-home --home-dir /app \
+        --shell /usr/sbin/nologin worker
 
 COPY --from=build /opt/venv /opt/venv
 

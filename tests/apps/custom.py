@@ -50,9 +50,11 @@ class ProbeTasks:
         await asyncio.sleep(self._slow_seconds)
         await self._redis.rpush("probe:slow", "finished")
 
-    @interval("1s", name="probe-fail", disabled=True)
+    @interval("1h", name="probe-fail")
     async def fail(self) -> None:
-        raise RuntimeError("probe failure")
+        """Fails until the test sets `probe:healthy` (tests set SCHEDULE_PROBE_FAIL to run it)."""
+        if not await self._redis.exists("probe:healthy"):
+            raise RuntimeError("probe failure")
 
     @interval("1s", name="probe-plain", disabled=True)
     def plain(self) -> None:

@@ -1,0 +1,116 @@
+"""Promise 1 and 2: Redis absent or killed — the worker keeps its schedule, comes back within
+2 s of Redis, logs the outage as events, and loses or doubles no trigger."""
+
+from __future__ import annotations
+
+import re
+import signal
+import time
+from collections.abc import Callable
+from datetime import datetime
+
+from tests.support import Message, RedisServer, WorkerProcess, subscribed, wait_for
+
+Spawn = Callable[..., WorkerProcess]
+EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *", "OUTAGE_LOG_INTERVAL": "1"}
+
+
+def second(stamp: str) -> int:
+    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+
+
+def covered_seconds(messages: list[Message]) -> list[int]:
+    """Every scheduled second the messages stand for (a message covers itself and `missed`)."""
+    seconds: list[int] = []
+    for message in messages:
+        newest = second(message.data["scheduled_for"])
+        seconds += [newest - k for k in range(message.data.get("missed", 0), -1, -1)]
+    return seconds
+
+
+def log_time(line: str) -> float:
+    stamp = line.split(" ", 1)[0]
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def test_redis_absent_at_start_worker_starts_and_works_when_it_appears(
+    spawn_worker: Spawn,
+) -> None:
+    server = RedisServer()  # not started yet
+    worker = spawn_worker(redis=server.url, SCHEDULE_HEALTH_CHECK="200ms", **EVERY_SECOND)
+    worker.wait_for_log(" ready ")
+    worker.wait_for_log("outage started")
+    worker.wait_for_log("outage continues")
+    try:
+        server.start()
+        back = time.time()
+        log = worker.wait_for_log("outage ended", timeout=5)
+        ended = log_time(next(x for x in log.splitlines() if "outage ended" in x))
+        assert ended - back < 2.0, f"reconnected {ended - back:.2f}s after redis came back"
+        client = server.client()
+        wait_for(lambda: client.xlen("worker:runs") > 0, what="queued run records written")
+        assert worker.process.poll() is None
+        assert log.count("outage started") == 1
+        assert "Traceback" not in worker.stderr
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 0
+    finally:
+        server.stop()
+
+
+def test_redis_killed_and_restarted_other_tasks_keep_schedule_and_reconnect_within_2s(
+    spawn_worker: Spawn, fault_redis: RedisServer
+) -> None:
+    worker = spawn_worker(redis=fault_redis.url, SCHEDULE_HEALTH_CHECK="200ms", **EVERY_SECOND)
+    worker.wait_for_log("task=crypto-trigger outcome=ok")
+    fault_redis.kill()
+    worker.wait_for_log("outage started")
+    worker.wait_for_log("outage continues")
+    fault_redis.start()
+    back = time.time()
+    log = worker.wait_for_log("outage ended", timeout=5)
+    lines = log.splitlines()
+    ended_line = next(x for x in lines if "outage ended" in x)
+    assert log_time(ended_line) - back < 2.0
+    assert re.search(r"down_s=\d", ended_line)
+    start = next(i for i, x in enumerate(lines) if "outage started" in x)
+    end = lines.index(ended_line)
+    during = [x for x in lines[start:end] if "task=health-check outcome=ok" in x]
+    assert len(during) >= 3, "health-check kept its 200 ms schedule through the outage"
+    assert log.count("outage started") == 1
+    assert "Traceback" not in worker.stderr
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+
+
+def test_trigger_outage_sends_exactly_one_message_for_the_newest_fire_with_missed(
+    spawn_worker: Spawn, fault_redis: RedisServer
+) -> None:
+    with subscribed(fault_redis, "crypto-update") as subscriber:
+        worker = spawn_worker(redis=fault_redis.url, **EVERY_SECOND)
+        subscriber.wait_count(2)
+        fault_redis.kill()
+        wait_for(
+            lambda: worker.stderr.count("task=crypto-trigger outcome=skipped") >= 3,
+            what="three fires folded into the retrying run",
+        )
+        # Hold the worker while the subscriber re-subscribes, so no message can slip past it.
+        worker.signal(signal.SIGSTOP)
+        try:
+            fault_redis.start()
+            client = fault_redis.client()
+            wait_for(lambda: client.pubsub_numsub("crypto-update")[0][1] >= 1, what="resubscribe")
+        finally:
+            worker.signal(signal.SIGCONT)
+        before = len(subscriber.messages)
+        wait_for(lambda: len(subscriber.messages) >= before + 3, what="catch-up and two more")
+        worker.signal(signal.SIGTERM)
+        assert worker.wait() == 0
+    messages = subscriber.messages
+    catch_up = messages[2]
+    assert catch_up.data["missed"] >= 3
+    ids = [m.data["id"] for m in messages]
+    assert len(ids) == len(set(ids)), "no id twice"
+    seconds = covered_seconds(messages)
+    assert seconds == list(range(seconds[0], seconds[0] + len(seconds))), "no second lost or doubled"
+    assert all("missed" not in m.data for m in messages[3:])
