@@ -1,0 +1,88 @@
+"""Promise 6: SIGTERM under load — no new fires, runs finish or are cancelled and recorded,
+hooks run, Redis closed, exit 0, all within one SHUTDOWN_TIMEOUT deadline, Redis up or down."""
+
+from __future__ import annotations
+
+import signal
+import time
+from collections.abc import Callable
+
+from tests.support import RedisServer, WorkerProcess, wait_for
+
+Spawn = Callable[..., WorkerProcess]
+CUSTOM = ("--app", "tests.apps.custom:Container")
+
+
+def worker_connections(server: RedisServer) -> int:
+    clients = server.client().client_list()
+    return sum(1 for c in clients if c.get("name") == "crypto-stats-worker")
+
+
+def test_sigterm_under_load_finishes_runs_runs_hooks_closes_redis_and_exits_zero(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="1", SCHEDULE_HEALTH_CHECK="100ms")
+    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
+    assert worker_connections(redis_server) >= 1
+    started = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    elapsed = time.monotonic() - started
+    assert elapsed < 3
+    assert client.lrange("probe:slow", 0, -1) == [b"started", b"finished"]
+    assert client.lrange("probe:hooks", 0, -1) == [b"startup", b"shutdown"]
+    assert worker_connections(redis_server) == 0
+    after_stop = worker.stderr.split("shutdown started", 1)[1]
+    assert "task=probe-tick outcome=ok" not in after_stop.split("waiting for runs", 1)[-1]
+
+
+def test_run_still_going_at_shutdown_timeout_is_cancelled_recorded_and_exit_is_zero(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="60", SHUTDOWN_TIMEOUT="2")
+    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
+    started = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert time.monotonic() - started < 2.5
+    assert "task=probe-slow outcome=cancelled" in worker.stderr
+    outcomes = [f[b"outcome"] for _, f in client.xrange("worker:runs") if f[b"task"] == b"probe-slow"]
+    assert outcomes == [b"cancelled"]
+    assert worker_connections(redis_server) == 0
+
+
+def test_sigterm_while_redis_is_down_abandons_the_retrying_trigger_within_the_deadline(
+    spawn_worker: Spawn, fault_redis: RedisServer
+) -> None:
+    worker = spawn_worker(
+        redis=fault_redis.url, SCHEDULE_CRYPTO_TRIGGER="* * * * * *", SHUTDOWN_TIMEOUT="2"
+    )
+    worker.wait_for_log("task=crypto-trigger outcome=ok")
+    fault_redis.kill()
+    worker.wait_for_log("task=crypto-trigger outcome=skipped")
+    started = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert time.monotonic() - started < 2.5
+    cancelled = next(
+        x for x in worker.stderr.splitlines() if "task=crypto-trigger outcome=cancelled" in x
+    )
+    assert "scheduled_for=" in cancelled
+    assert "missed=" in cancelled
+
+
+def test_second_signal_cancels_runs_and_exits_one(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="60")
+    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
+    worker.signal(signal.SIGTERM)
+    worker.wait_for_log("waiting for runs in flight")
+    started = time.monotonic()
+    worker.signal(signal.SIGINT)
+    assert worker.wait() == 1
+    assert time.monotonic() - started < 2
+    assert "task=probe-slow outcome=cancelled" in worker.stderr
