@@ -19,8 +19,10 @@ WORKDIR /src
 #    The runtime dependency list comes from pyproject.toml; requirements.lock (which also
 #    pins dev/bench tools) only constrains versions, so nothing else is installed.
 COPY pyproject.toml requirements.lock ./
+#    setuptools (the build backend) comes here too, so the next step needs no network.
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/runtime-deps.txt \
- && pip install --only-binary=:all: -c requirements.lock -r /tmp/runtime-deps.txt
+ && pip install --only-binary=:all: -c requirements.lock -r /tmp/runtime-deps.txt \
+ && pip install "setuptools>=68"
 
 # 2) The project itself (no dependency resolution: they are already there).
 #    README.m[d] is optional: the glob copies it when present.
@@ -31,7 +33,7 @@ COPY container.py README.m[d] ./
 #    pip compiles bytecode while installing; compileall makes sure every module is
 #    precompiled (warm start-up, nothing to write at run time). pip and setuptools are
 #    then removed from the venv: the runtime never installs anything.
-RUN pip install --no-deps -c requirements.lock . \
+RUN pip install --no-deps --no-build-isolation -c requirements.lock . \
  && pip check \
  && python -m compileall -q -j 0 /opt/venv/lib \
  && pip uninstall -y -q setuptools pip

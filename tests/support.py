@@ -210,3 +210,14 @@ def subscribed(server: RedisServer, channel: str) -> Iterator[Subscriber]:
         yield subscriber
     finally:
         subscriber.close()
+
+
+def texts(values: Any) -> list[str]:
+    """A Redis list reply as text (the sync client's replies are typed loosely)."""
+    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def run_records(client: redis.Redis, key: str = "worker:runs") -> list[dict[str, str]]:
+    """The run history stream's entries, decoded."""
+    entries: Any = client.xrange(key)
+    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from worker.fire import format_instant
+from worker.lifecycle import cancel_and_wait
 from worker.outage import describe_error
 from worker.runner import FAILURES, RunRecord
 
@@ -55,9 +56,8 @@ class Alerts:
 
     async def close(self, timeout: float) -> None:
         if self._sending:
-            await asyncio.wait(self._sending, timeout=max(timeout, 0.01))
-        for task in self._sending:
-            task.cancel()
+            await asyncio.wait(set(self._sending), timeout=max(timeout, 0.01))
+        await cancel_and_wait(set(self._sending), timeout=0.5)
 
     def _emit(self, state: str, record: RunRecord) -> None:
         event = self._event(state, record)

@@ -10,7 +10,7 @@ import asyncio
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 from worker import __version__
@@ -75,15 +75,30 @@ def _with_app(command: str, args: argparse.Namespace) -> int:
         configure_logging(settings.log_level, settings.log_format, settings.secrets())
     app = load_application(args.app or settings.worker_app)
     if command == "run":
-        return asyncio.run(app.run())
+        return run_loop(app.run())
     if command == "run-task":
         app.definition(args.name)
-        return asyncio.run(app.run_task(args.name))
+        return run_loop(app.run_task(args.name))
     if command == "list":
         return commands.list_tasks(app, as_json=args.json)
     if command == "status":
-        return asyncio.run(commands.status(app, as_json=args.json))
-    return asyncio.run(commands.check(app))
+        return run_loop(commands.status(app, as_json=args.json))
+    return run_loop(commands.check(app))
+
+
+def run_loop(main: Coroutine[Any, Any, int]) -> int:
+    """`asyncio.run`, except that a task ignoring cancellation cannot hold the exit."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(main)
+    finally:
+        leftover = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in leftover:
+            task.cancel()
+        if leftover:
+            loop.run_until_complete(asyncio.wait(leftover, timeout=1.0))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.close()
 
 
 def _framework_settings(args: argparse.Namespace) -> WorkerSettings:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from worker.lifecycle import cancel_and_wait
 from worker.outage import Backoff, OutageMonitor, is_connection_error
 from worker.runner import RunRecord
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled")
 BATCH = 500
+OUTAGE_FLUSH_WAIT = 1.0
 
 
 class RunHistory:
@@ -99,16 +101,17 @@ class RunRecorder:
         self._writer = asyncio.create_task(self._write_loop(), name="run-recorder")
 
     async def close(self, timeout: float) -> None:
-        """Flush what is queued within `timeout`, then stop the writer."""
+        """Flush what is queued within `timeout` (one retry's worth while Redis is down)."""
         if self._writer is None:
             return
+        if self._outage.down:
+            timeout = min(timeout, OUTAGE_FLUSH_WAIT)
         try:
             await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0))
         except TimeoutError:
             self.dropped += len(self._queue)
             logger.bind(records=len(self._queue)).warning("run records not written at shutdown")
-        self._writer.cancel()
-        await asyncio.gather(self._writer, return_exceptions=True)
+        await cancel_and_wait([self._writer], timeout=1.0)
         self._writer = None
         if self.dropped:
             logger.bind(records=self.dropped).warning("run records dropped while redis was down")

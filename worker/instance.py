@@ -22,6 +22,7 @@ from loguru import logger
 
 from worker import __version__
 from worker.fire import format_instant
+from worker.lifecycle import cancel_and_wait
 from worker.outage import OutageMonitor, is_connection_error
 
 if TYPE_CHECKING:
@@ -102,8 +103,7 @@ class Heartbeat:
     async def stop(self, timeout: float) -> None:
         """Stop beating, delete the file, and remove the record if Redis answers in time."""
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            await cancel_and_wait([self._task], timeout)
             self._task = None
         with contextlib.suppress(FileNotFoundError):
             self._file.unlink()

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Iterable
 from types import TracebackType
+from typing import Any
 
 from loguru import logger
 
@@ -45,3 +47,24 @@ class StopSignals:
             return
         self.received = sig.name
         self.should_exit.set()
+
+
+async def cancel_and_wait(
+    tasks: Iterable[asyncio.Future[Any]], timeout: float
+) -> set[asyncio.Future[Any]]:
+    """Cancel until each task is done or `timeout` passes; returns those still going.
+
+    One cancel is not always enough: redis-py returns normally from a command whose
+    connection was being set up when the cancel landed, so the task runs on.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(timeout, 0)
+    pending = {task for task in tasks if not task.done()}
+    while pending:
+        for task in pending:
+            task.cancel()
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            break
+        _, pending = await asyncio.wait(pending, timeout=min(0.05, remaining))
+    return pending

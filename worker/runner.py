@@ -21,6 +21,7 @@ from loguru import logger
 
 from worker.definitions import TaskDefinition
 from worker.fire import Fire, format_instant, set_current_fire
+from worker.lifecycle import cancel_and_wait
 from worker.outage import OutageMonitor, describe_error, is_connection_error
 
 OUTCOMES = ("ok", "failed", "timeout", "cancelled", "skipped", "missed")
@@ -155,9 +156,7 @@ class Runner:
         if not pending:
             return 0
         logger.bind(runs=len(pending)).warning("cancelling runs in flight")
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=1.0)
+        await cancel_and_wait(pending, timeout=1.0)
         return len(pending)
 
     async def _execute(

@@ -25,8 +25,8 @@ def locked_redis() -> Iterator[RedisServer]:
     server.stop()
 
 
-def run(spawn: Spawn, *args: str, **env: str) -> WorkerProcess:
-    process = spawn(*args, **env)
+def run(spawn: Spawn, *args: str, redis: str | None = None, **env: str) -> WorkerProcess:
+    process = spawn(*args, redis=redis, **env)
     process.wait(timeout=30)
     return process
 
@@ -102,7 +102,8 @@ def test_status_json_reports_instances_and_last_runs(spawn_worker: Spawn) -> Non
     assert trigger["outcome"] == "ok"
     assert trigger["consecutive_failures"] == 0
     assert trigger["duration_ms"] >= 0
-    assert trigger["last_run"] and trigger["next_fire"]
+    assert trigger["last_run"]
+    assert trigger["next_fire"]
     assert tasks["cleanup"]["last_run"] is None
 
 

@@ -6,8 +6,9 @@ import signal
 import time
 from collections.abc import Callable
 from datetime import datetime
+from itertools import pairwise
 
-from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
+from tests.support import RedisServer, WorkerProcess, subscribed, texts, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}
@@ -35,7 +36,7 @@ def test_trigger_is_published_once_per_second_with_the_contract_payload(
         assert payload["scheduled_for"].endswith(":00Z") or len(payload["scheduled_for"]) == 20
         assert parse(payload["timestamp"]) >= parse(payload["scheduled_for"])
     seconds = [parse(p["scheduled_for"]).timestamp() for p in payloads]
-    assert [b - a for a, b in zip(seconds, seconds[1:], strict=False)] == [1.0] * (len(seconds) - 1)
+    assert [b - a for a, b in pairwise(seconds)] == [1.0] * (len(seconds) - 1)
     for message in messages:
         lag = message.received - parse(message.data["scheduled_for"]).timestamp()
         assert 0 <= lag < 0.5
@@ -71,7 +72,7 @@ def test_a_user_task_added_with_one_decorated_method_fires(
     client = redis_server.client()
     worker = spawn_worker(*CUSTOM)
     wait_for(lambda: client.llen("probe:ticks") >= 3, what="three probe ticks")
-    ids = [i.decode() for i in client.lrange("probe:ticks", 0, -1)]
+    ids = texts(client.lrange("probe:ticks", 0, -1))
     assert all(i.startswith("probe-tick:") and i.endswith("Z") for i in ids)
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
@@ -98,8 +99,8 @@ def test_scheduler_registry_pauses_and_resumes_a_task(
     wait_for(lambda: client.lrange("probe:events", 0, -1) == [b"paused"], what="pause")
     paused_at = client.llen("probe:ticks")
     wait_for(lambda: client.llen("probe:ticks") >= paused_at + 3, what="ticks after resume")
-    stamps = [parse(i.decode().split(":", 1)[1]) for i in client.lrange("probe:ticks", 0, -1)]
-    gaps = [(b - a).total_seconds() for a, b in zip(stamps, stamps[1:], strict=False)]
+    stamps = [parse(i.split(":", 1)[1]) for i in texts(client.lrange("probe:ticks", 0, -1))]
+    gaps = [(b - a).total_seconds() for a, b in pairwise(stamps)]
     assert max(gaps) >= 0.9, "no fire while paused (1 s) on a 200 ms schedule"
     assert min(gaps) < 0.3
     worker.signal(signal.SIGTERM)

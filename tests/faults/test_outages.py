@@ -112,5 +112,7 @@ def test_trigger_outage_sends_exactly_one_message_for_the_newest_fire_with_misse
     ids = [m.data["id"] for m in messages]
     assert len(ids) == len(set(ids)), "no id twice"
     seconds = covered_seconds(messages)
-    assert seconds == list(range(seconds[0], seconds[0] + len(seconds))), "no second lost or doubled"
+    assert seconds == list(range(seconds[0], seconds[0] + len(seconds))), (
+        "no second lost or doubled"
+    )
     assert all("missed" not in m.data for m in messages[3:])

@@ -14,7 +14,7 @@ from tests.support import RedisServer, subscribed
 from worker.clients import make_redis
 from worker.definitions import TaskDefinition
 from worker.outage import OutageMonitor
-from worker.runner import RunRecord, Runner
+from worker.runner import Runner, RunRecord
 from worker.schedules import CronSchedule
 from worker.triggers import RedisTriggerPublisher
 

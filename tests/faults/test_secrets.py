@@ -82,7 +82,12 @@ def test_invalid_url_error_does_not_echo_the_password(spawn_worker: Spawn) -> No
 
 def test_acl_username_is_accepted(spawn_worker: Spawn, locked: RedisServer) -> None:
     locked.client().acl_setuser(
-        "alice", enabled=True, passwords=["+alice-pw"], keys=["*"], channels=["*"], commands=["+@all"]
+        "alice",
+        enabled=True,
+        passwords=["+alice-pw"],
+        keys=["*"],
+        channels=["*"],
+        commands=["+@all"],
     )
     process = spawn_worker("check", redis=url(locked, password="alice-pw", user="alice"))
     assert process.wait() == 0

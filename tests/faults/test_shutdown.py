@@ -7,7 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from tests.support import RedisServer, WorkerProcess, wait_for
+from tests.support import RedisServer, WorkerProcess, run_records, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 CUSTOM = ("--app", "tests.apps.custom:Container")
@@ -48,8 +48,8 @@ def test_run_still_going_at_shutdown_timeout_is_cancelled_recorded_and_exit_is_z
     assert worker.wait() == 0
     assert time.monotonic() - started < 2.5
     assert "task=probe-slow outcome=cancelled" in worker.stderr
-    outcomes = [f[b"outcome"] for _, f in client.xrange("worker:runs") if f[b"task"] == b"probe-slow"]
-    assert outcomes == [b"cancelled"]
+    outcomes = [r["outcome"] for r in run_records(client) if r["task"] == "probe-slow"]
+    assert outcomes == ["cancelled"]
     assert worker_connections(redis_server) == 0
 
 
@@ -86,3 +86,14 @@ def test_second_signal_cancels_runs_and_exits_one(
     assert worker.wait() == 1
     assert time.monotonic() - started < 2
     assert "task=probe-slow outcome=cancelled" in worker.stderr
+
+
+def test_idle_worker_with_redis_down_stops_fast_not_at_the_deadline(spawn_worker: Spawn) -> None:
+    down = RedisServer()  # never started
+    worker = spawn_worker(redis=down.url, SCHEDULE_HEALTH_CHECK="200ms", SHUTDOWN_TIMEOUT="30")
+    worker.wait_for_log("task=health-check outcome=ok")
+    started = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert time.monotonic() - started < 3
+    assert "run records not written at shutdown" in worker.stderr

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 from tests.faults.test_outages import covered_seconds
-from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
+from tests.support import RedisServer, WorkerProcess, run_records, subscribed, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}
@@ -52,10 +52,9 @@ def test_fires_older_than_misfire_grace_are_recorded_as_missed_not_run(
     catch_up = subscriber.messages[2].data
     assert catch_up["missed"] in (1, 2), "only the fires within the 2 s grace are folded"
     client = redis_server.client()
-    records = [fields for _, fields in client.xrange("worker:runs")]
-    missed = [r for r in records if r[b"outcome"] == b"missed"]
+    missed = [r for r in run_records(client) if r["outcome"] == "missed"]
     assert len(missed) == 1
-    assert int(missed[0][b"missed"]) >= 2
+    assert int(missed[0]["missed"]) >= 2
 
 
 def test_time_limit_from_the_environment_cancels_the_run_as_timeout(

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from worker import Fire, current_fire
 from worker.definitions import TaskDefinition
 from worker.outage import OutageMonitor
-from worker.runner import RunRecord, Runner
+from worker.runner import Runner, RunRecord
 from worker.schedules import IntervalSchedule
 from worker.scheduling import Orchestrator
 

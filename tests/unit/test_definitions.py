@@ -145,7 +145,7 @@ def test_override_naming_no_task_is_a_config_error() -> None:
 
 
 def test_bad_override_value_is_a_config_error_naming_the_variable() -> None:
-    with pytest.raises(ConfigError, match="SCHEDULE_BUILD_REPORT: .*hour"):
+    with pytest.raises(ConfigError, match=r"SCHEDULE_BUILD_REPORT: .*hour"):
         definitions(schedules={"BUILD_REPORT": "0 25 * * *"})
 
 
