@@ -121,13 +121,13 @@ class CronSchedule:
 
 @dataclass(frozen=True, slots=True)
 class IntervalSchedule:
-    """Fires every `seconds`."""
+    """Fires every `seconds` (at least a microsecond, the clock's resolution)."""
 
     seconds: float
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.seconds) and self.seconds >= 1e-6):
-            raise ValueError(f"interval must be > 0 (at least 1 microsecond), got {self.seconds}s")
+            raise ValueError(f"interval must be greater than 0, got {self.seconds}s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,15 +151,16 @@ class _Field(NamedTuple):
     names: tuple[str, ...] = ()  # names[i] spells the value low + i
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 _FIELDS = (
     _Field("second", 0, 59),
     _Field("minute", 0, 59),
     _Field("hour", 0, 23),
     _Field("day-of-month", 1, 31),
-    _Field("month", 1, 12, tuple("jan feb mar apr may jun jul aug sep oct nov dec".split())),
-    _Field("day-of-week", 0, 7, tuple("sun mon tue wed thu fri sat".split())),
+    _Field("month", 1, 12, _MONTHS),
+    _Field("day-of-week", 0, 7, _WEEKDAYS),
 )
-_WEEKDAYS = _FIELDS[5].names
 _MONTH_DAYS = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 _MACROS = {
     "@hourly": "0 * * * *",
@@ -206,7 +207,7 @@ def _parse_fields(expr: str) -> _Cron:
         texts.insert(0, "0")
     values = [_parse_field(field, text) for field, text in zip(_FIELDS, texts, strict=True)]
     values[5] = frozenset(day % 7 for day in values[5])  # 7 is Sunday too
-    # Vixie cron: a day field written as `*...` does not restrict, and then the other one alone does.
+    # Vixie cron: a day field written `*...` does not restrict, and leaves the other in charge.
     either_day = not texts[3].startswith("*") and not texts[5].startswith("*")
     if not either_day and not any(min(values[3]) <= _MONTH_DAYS[m - 1] for m in values[4]):
         raise ValueError(f"day-of-month field {texts[3]!r} never occurs in months {texts[4]!r}")
@@ -265,7 +266,7 @@ def build_trigger(
 def next_fire(
     schedule: Schedule, *, timezone: dt.tzinfo, aligned: bool, now: dt.datetime
 ) -> dt.datetime | None:
-    """The first fire time at or after `now`, in UTC (None when the schedule is over)."""
+    """The first fire at or after `now`, in UTC; None when the schedule has no more."""
     trigger = build_trigger(schedule, timezone=timezone, aligned=aligned, now=now)
     fire: dt.datetime | None = trigger.get_next_fire_time(None, now)
     return None if fire is None else fire.astimezone(_UTC)
@@ -283,7 +284,7 @@ def describe(schedule: Schedule) -> str:
 
 
 def is_subsecond(schedule: Schedule) -> bool:
-    """True when fire instants can carry fractions of a second (needs a finer clock/log format)."""
+    """True when fire instants can carry fractions of a second (interval or delay not whole)."""
     match schedule:
         case IntervalSchedule(seconds):
             return not float(seconds).is_integer()
@@ -298,11 +299,8 @@ def _interval_trigger(
     from apscheduler.triggers.interval import IntervalTrigger
 
     step = dt.timedelta(seconds=seconds)
-    if aligned:
-        # Whole multiples of the interval since the epoch, so every replica fires at the same instants.
-        first = _EPOCH + step * ((now - _EPOCH) // step + 1)
-    else:
-        first = now + step
+    # Aligned: whole multiples of the interval since the epoch, the same on every replica.
+    first = _EPOCH + step * ((now - _EPOCH) // step + 1) if aligned else now + step
     return IntervalTrigger(seconds=seconds, start_date=first, timezone=timezone)
 
 
@@ -312,36 +310,26 @@ def _cron_trigger(expr: str, timezone: dt.tzinfo) -> Any:
     from apscheduler.triggers.cron import CronTrigger
 
     cron = _parse_fields(expr)
-    second, minute, hour, day, month, _ = (_listed(v, f) for v, f in zip(cron.values, _FIELDS))
-    # APScheduler 3 counts weekdays from Monday = 0: hand it names, never numbers.
-    weekday = (
-        "*" if len(cron.values[5]) == 7 else ",".join(_WEEKDAYS[d] for d in sorted(cron.values[5]))
-    )
-
-    def on(days: str, weekdays: str) -> Any:
-        # A DST-free clock: these triggers only find the next matching wall-clock time.
-        return CronTrigger(
-            second=second,
-            minute=minute,
-            hour=hour,
-            day=days,
-            month=month,
-            day_of_week=weekdays,
-            timezone=_UTC,
-        )
-
-    # APScheduler ANDs day and weekday; cron ORs them when both are restricted.
-    matcher = OrTrigger([on(day, "*"), on("*", weekday)]) if cron.either_day else on(day, weekday)
+    second, minute, hour, day, month, weekday = map(_listed, cron.values, _FIELDS)
+    # On a DST-free clock these triggers only find the next matching wall-clock time.
+    clock = {"second": second, "minute": minute, "hour": hour, "month": month, "timezone": _UTC}
+    if cron.either_day:  # APScheduler ANDs day and weekday: OR them as cron does
+        days = [CronTrigger(day=day, **clock), CronTrigger(day_of_week=weekday, **clock)]
+        matcher = OrTrigger(days)
+    else:
+        matcher = CronTrigger(day=day, day_of_week=weekday, **clock)
     BaseTrigger.register(_WallClockCronTrigger)  # an ABC: keeps this module free of APScheduler
     return _WallClockCronTrigger(matcher, timezone, expr)
 
 
 def _listed(values: frozenset[int], field: _Field) -> str:
+    if field.names is _WEEKDAYS:  # APScheduler 3 counts from Monday = 0: pass names, not numbers
+        return "*" if len(values) == 7 else ",".join(_WEEKDAYS[d] for d in sorted(values))
     return "*" if len(values) == field.high - field.low + 1 else ",".join(map(str, sorted(values)))
 
 
 class _WallClockCronTrigger:
-    """Fires at the wall-clock times `matcher` finds, in `timezone`, one rule per DST change.
+    """Fires at the wall-clock times `matcher` finds in `timezone`, with one rule per DST change.
 
     A time skipped by spring-forward fires at the first instant after the gap. A time repeated by
     fall-back fires again only if the schedule also matched one shift earlier: hourly and
@@ -358,34 +346,32 @@ class _WallClockCronTrigger:
     def get_next_fire_time(
         self, previous_fire_time: dt.datetime | None, now: dt.datetime
     ) -> dt.datetime | None:
-        """APScheduler's contract (as CronTrigger): the first fire at or after the lower bound."""
-        start = (
-            now
-            if previous_fire_time is None
-            else min(now, previous_fire_time.astimezone(_UTC) + _TICK)
-        )
-        fire = self._first_fire(start.astimezone(_UTC))
+        """CronTrigger's contract: the first fire at or after min(now, just after previous)."""
+        # In UTC: aware datetimes in a repeated hour never compare equal across zones.
+        start = now.astimezone(_UTC)
+        if previous_fire_time is not None:
+            previous = previous_fire_time.astimezone(_UTC)
+            start = previous + _TICK if start == previous else min(start, previous + _TICK)
+        fire = self._first_fire(start)
         return None if fire is None else fire.astimezone(self.timezone)
 
     def _first_fire(self, start: dt.datetime) -> dt.datetime | None:
-        # Walk constant-offset stretches: `since` has UTC offset `offset`, and its wall clock
-        # shows `wall`; a stretch ends at the first offset change found before the candidate.
+        # Walk stretches of constant UTC offset: `since` has `offset`, and matches are searched
+        # from wall-clock `wall` on; a stretch ends at the first offset change before the match.
         since = start - _TICK
         offset, wall = self._offset(since), self._wall(since) + _TICK
-        while True:
-            match = self._next_match(wall)
-            if match is None:
-                return None
+        while (match := self._next_match(wall)) is not None:
             fire = (match - offset).replace(tzinfo=_UTC)
             change = self._first_change(since, fire, offset)
             if change is None:
                 if not self._is_dropped_repeat(fire, match):
                     return fire
                 since, wall = fire, match + _TICK
-                continue
-            if self._offset(change) > offset and match < self._wall(change):
+            elif self._offset(change) > offset and match < self._wall(change):
                 return change  # the clock jumped over `match`: fire as soon as it resumes
-            since, offset, wall = change, self._offset(change), self._wall(change)
+            else:
+                since, offset, wall = change, self._offset(change), self._wall(change)
+        return None
 
     def _first_change(
         self, since: dt.datetime, until: dt.datetime, offset: dt.timedelta
@@ -393,7 +379,7 @@ class _WallClockCronTrigger:
         """The first instant in (since, until] whose UTC offset is not `offset`."""
         low = since
         while low < until:
-            high = min(low + _DAY, until)  # tz offsets never change twice within a day
+            high = min(low + _DAY, until)  # offsets never change twice within a day
             if self._offset(high) != offset:
                 while high - low > _TICK:
                     middle = low + (high - low) // 2
@@ -403,27 +389,24 @@ class _WallClockCronTrigger:
         return None
 
     def _is_dropped_repeat(self, fire: dt.datetime, match: dt.datetime) -> bool:
-        """A fire in the second pass of a fall-back that the schedule would not repeat."""
+        """A second pass through a fall-back time the schedule did not match one shift earlier."""
         if not fire.astimezone(self.timezone).fold:
             return False
-        first = match.replace(tzinfo=self.timezone)
-        shift = (first.utcoffset() or dt.timedelta()) - (
-            first.replace(fold=1).utcoffset() or dt.timedelta()
-        )
+        shift = fire - match.replace(tzinfo=self.timezone).astimezone(_UTC)
         return self._next_match(match - shift) != match - shift
 
     def _next_match(self, wall: dt.datetime) -> dt.datetime | None:
-        fire: dt.datetime | None = self._matcher.get_next_fire_time(None, wall.replace(tzinfo=_UTC))
-        return None if fire is None else fire.replace(tzinfo=None)
+        found: dt.datetime | None = self._matcher.get_next_fire_time(
+            None, wall.replace(tzinfo=_UTC)
+        )
+        return None if found is None else found.replace(tzinfo=None)
 
     def _offset(self, instant: dt.datetime) -> dt.timedelta:
         return instant.astimezone(self.timezone).utcoffset() or dt.timedelta()
 
     def _wall(self, instant: dt.datetime) -> dt.datetime:
-        return instant.astimezone(self.timezone).replace(tzinfo=None)
+        # fold=0: matchers carry fold through, and a wall-clock time here means its first pass.
+        return instant.astimezone(self.timezone).replace(tzinfo=None, fold=0)
 
     def __str__(self) -> str:
         return f"cron[{self._expr}, {self.timezone}]"
-
-    def __repr__(self) -> str:
-        return f"<WallClockCronTrigger {self._expr!r} timezone={self.timezone!s}>"

@@ -61,8 +61,22 @@ class ProbeTasks:
         time.sleep(0.01)
 
 
+class SecondService:
+    """A second service with hooks: startup runs after ProbeTasks', shutdown before."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+
+    def on_startup(self) -> None:  # a plain hook runs in a thread
+        self._started = True
+
+    async def on_shutdown(self) -> None:
+        await self._redis.rpush("probe:hooks", "second-shutdown")
+
+
 class Container(AppContainer):
     slow_seconds = providers.Callable(os.environ.get, "PROBE_SLOW_SECONDS", "0.1")
     probe = providers.Singleton(
         ProbeTasks, AppContainer.redis, AppContainer.scheduler_registry, slow_seconds
     )
+    second = providers.Singleton(SecondService, AppContainer.redis)

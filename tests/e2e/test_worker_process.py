@@ -86,7 +86,7 @@ def test_lifecycle_hooks_run_once_each_in_order(
     wait_for(lambda: client.llen("probe:hooks") == 1, what="startup hook")
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
-    assert client.lrange("probe:hooks", 0, -1) == [b"startup", b"shutdown"]
+    assert texts(client.lrange("probe:hooks", 0, -1)) == ["startup", "second-shutdown", "shutdown"]
 
 
 def test_scheduler_registry_pauses_and_resumes_a_task(

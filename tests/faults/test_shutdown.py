@@ -31,7 +31,7 @@ def test_sigterm_under_load_finishes_runs_runs_hooks_closes_redis_and_exits_zero
     elapsed = time.monotonic() - started
     assert elapsed < 3
     assert client.lrange("probe:slow", 0, -1) == [b"started", b"finished"]
-    assert client.lrange("probe:hooks", 0, -1) == [b"startup", b"shutdown"]
+    assert client.lrange("probe:hooks", 0, -1) == [b"startup", b"second-shutdown", b"shutdown"]
     assert worker_connections(redis_server) == 0
     after_stop = worker.stderr.split("shutdown started", 1)[1]
     assert "task=probe-tick outcome=ok" not in after_stop.split("waiting for runs", 1)[-1]
