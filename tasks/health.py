@@ -6,7 +6,6 @@ import asyncio
 import time
 from typing import TYPE_CHECKING
 
-import psutil
 from loguru import logger
 
 from worker import interval
@@ -14,6 +13,7 @@ from worker.instance import InstanceState
 from worker.outage import OutageMonitor, describe_error, is_connection_error
 
 if TYPE_CHECKING:
+    import psutil
     from redis.asyncio import Redis
 
 MB = 1024 * 1024
@@ -27,15 +27,19 @@ class HealthTasks:
         self._instance = instance
         self._outage = outage
         self._memory_limit_mb = memory_limit_mb
-        self._process = psutil.Process()
-        self._process.cpu_percent(None)  # primes the counter: the first reading is since now
+        self._process: psutil.Process | None = None  # psutil is loaded on the first check
+        self._cpu_mark = (time.monotonic(), time.process_time())
 
     @interval("30s", name="health-check", time_limit="10s")
     async def check(self) -> None:
+        import psutil
+
+        if self._process is None:
+            self._process = psutil.Process()
         rss_mb = round(self._process.memory_info().rss / MB, 1)
         figures = {
             "rss_mb": rss_mb,
-            "cpu_percent": self._process.cpu_percent(None),
+            "cpu_percent": self._cpu_percent(),
             "system_memory_percent": psutil.virtual_memory().percent,
             "loop_lag_ms": await _loop_lag_ms(),
             "redis_ping_ms": await self._redis_ping_ms(),
@@ -46,6 +50,13 @@ class HealthTasks:
             log.bind(limit_mb=self._memory_limit_mb).warning("memory above HEALTH_MEMORY_LIMIT_MB")
         else:
             log.debug("health")
+
+    def _cpu_percent(self) -> float:
+        """This process's CPU use since the previous check (since start-up, the first time)."""
+        wall, cpu = time.monotonic(), time.process_time()
+        last_wall, last_cpu = self._cpu_mark
+        self._cpu_mark = (wall, cpu)
+        return round(100 * (cpu - last_cpu) / max(wall - last_wall, 1e-6), 1)
 
     async def _redis_ping_ms(self) -> float | None:
         started = time.perf_counter()

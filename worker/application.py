@@ -19,7 +19,7 @@ from loguru import logger
 from worker.alerts import Alerts
 from worker.definitions import Overrides, TaskDefinition, resolve
 from worker.discovery import Discovery, discover
-from worker.errors import ConfigError, UsageError
+from worker.errors import ConfigError, UsageError, WorkerError
 from worker.history import RunRecorder
 from worker.instance import Heartbeat
 from worker.lifecycle import StopSignals
@@ -72,7 +72,7 @@ class ApplicationContext:
         known = ", ".join(d.name for d in self.definitions) or "none"
         raise UsageError(f"unknown task {name!r} (tasks: {known})")
 
-    async def run(self) -> int:
+    async def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Schedule until SIGINT/SIGTERM; 0 after a graceful stop, 1 after a forced one."""
         async with StopSignals() as signals:
             runner, recorder, heartbeat = await self._start()
@@ -81,6 +81,8 @@ class ApplicationContext:
                 orchestrator.start()
                 heartbeat.start()
                 self._log_ready(orchestrator.next_fires())
+                if on_ready is not None:
+                    on_ready()
                 await signals.should_exit.wait()
                 logger.bind(signal=signals.received).info("shutdown started")
                 started = time.monotonic()
@@ -159,7 +161,11 @@ class ApplicationContext:
         for provider in self.discovery.services:
             self._services[provider] = await resolve_provided(getattr(container, provider)())
         recorder.start()
-        await self._hooks("on_startup", list(self._services.values()))
+        try:
+            await self._hooks("on_startup", list(self._services.values()))
+        except BaseException:
+            await self._close(recorder, heartbeat)
+            raise
         return runner, recorder, heartbeat
 
     def _mount(self, runner: Runner, *, schedule: bool = True) -> Any:
@@ -209,9 +215,9 @@ class ApplicationContext:
             try:
                 await asyncio.wait_for(_call(method), timeout=max(self._remaining(), 0.1))
             except Exception as exc:
+                logger.opt(exception=exc).bind(hook=name).error(f"{hook} hook failed")
                 if hook == "on_startup":
-                    raise
-                logger.opt(exception=exc).bind(hook=name).error("shutdown hook failed")
+                    raise WorkerError(f"{name} failed: {describe_error(exc)}") from None
 
     def _remaining(self) -> float:
         return max(self._deadline - time.monotonic(), 0.0)

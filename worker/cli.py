@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import importlib
 import os
 import sys
 from collections.abc import Coroutine, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from worker import __version__
 from worker.errors import ConfigError, WorkerError
@@ -50,35 +51,46 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Start-up allocates a lot and frees little: collecting now is wasted time. The
+    # application context freezes what start-up built once it is ready (see run()).
+    gc.disable()
     args = build_parser().parse_args(argv)
     command = args.command or "run"
     try:
         if command == "health":
             from worker.commands import health
 
-            return health(_framework_settings(args))
+            return health(_framework_settings())
         return _with_app(command, args)
     except WorkerError as exc:
         _fail(str(exc))
         return exc.exit_code
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        from loguru import logger
+
+        logger.opt(exception=True).critical("worker crashed")
+        return 1
 
 
 def _with_app(command: str, args: argparse.Namespace) -> int:
-    from worker import commands
+    from worker.settings import app_import_string
 
-    settings = _framework_settings(args)
+    app = load_application(args.app or app_import_string())
     if command in ("run", "run-task"):
         from worker.logs import configure_logging
 
+        settings = app.settings
         configure_logging(settings.log_level, settings.log_format, settings.secrets())
-    app = load_application(args.app or settings.worker_app)
     if command == "run":
-        return run_loop(app.run())
+        _exit_now(run_loop(app.run(on_ready=_settle_memory)))
+    gc.enable()
     if command == "run-task":
         app.definition(args.name)
         return run_loop(app.run_task(args.name))
+    from worker import commands
+
     if command == "list":
         return commands.list_tasks(app, as_json=args.json)
     if command == "status":
@@ -101,7 +113,20 @@ def run_loop(main: Coroutine[Any, Any, int]) -> int:
         loop.close()
 
 
-def _framework_settings(args: argparse.Namespace) -> WorkerSettings:
+def _settle_memory() -> None:
+    """Move what start-up built out of the collector's way: later collections skip it."""
+    gc.freeze()
+    gc.enable()
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Leave without tearing down ~500 modules (about 100 ms): everything was closed already."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _framework_settings() -> WorkerSettings:
     from worker.settings import WorkerSettings, load_settings
 
     return load_settings(WorkerSettings)

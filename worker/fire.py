@@ -10,9 +10,8 @@ from datetime import UTC, datetime
 def format_instant(moment: datetime, *, precise: bool) -> str:
     """ISO 8601 UTC with a `Z`; milliseconds only when the schedule is finer than a second."""
     moment = moment.astimezone(UTC)
-    if precise:
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    text = moment.replace(tzinfo=None, microsecond=0).isoformat()
+    return f"{text}.{moment.microsecond // 1000:03d}Z" if precise else f"{text}Z"
 
 
 @dataclass(slots=True)

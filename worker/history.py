@@ -10,7 +10,6 @@ import asyncio
 import json
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,10 +41,11 @@ class RunHistory:
         pipe = self._redis.pipeline(transaction=False)
         summaries: dict[Any, Any] = {}  # redis-py's mapping type is invariant
         for record in records:
-            fields = {k: ("" if v is None else str(v)) for k, v in asdict(record).items()}
+            values = record.to_dict()
+            fields = {k: ("" if v is None else str(v)) for k, v in values.items()}
             pipe.xadd(self.stream_key, fields, maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
             if record.outcome in SUMMARY_OUTCOMES:
-                summaries[record.task] = json.dumps(asdict(record))
+                summaries[record.task] = json.dumps(values)
         if summaries:
             pipe.hset(self.summary_key, mapping=summaries)
         await pipe.execute()

@@ -51,7 +51,8 @@ class _Sink:
         self._secrets = secrets
 
     def write(self, message: Message) -> None:
-        text = _json_line(message.record) if self._json else str(message)
+        record = message.record
+        text = _json_line(record) if self._json else _text_line(record)
         self._stream.write(scrub(text, self._secrets))
         self._stream.flush()
 
@@ -68,7 +69,7 @@ def configure_logging(
     logger.add(
         sink.write,
         level=level,
-        format=_text_format,
+        format="{message}",  # lines are built in the sink, from the record
         colorize=False,
         backtrace=False,
         diagnose=False,
@@ -80,11 +81,22 @@ def configure_logging(
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
-def _text_format(record: Record) -> str:
-    fields = " ".join(f"{key}={_field(value)}" for key, value in record["extra"].items())
-    fields = fields.replace("{", "{{").replace("}", "}}")
-    head = "{time:YYYY-MM-DDTHH:mm:ss.SSS!UTC}Z {level: <7} {message}"
-    return head + (" " + fields if fields else "") + "\n{exception}"
+def _text_line(record: Record) -> str:
+    parts = [_time(record), f"{record['level'].name: <7}", record["message"]]
+    parts += [f"{key}={_field(value)}" for key, value in record["extra"].items()]
+    return " ".join(parts) + "\n" + _traceback(record)
+
+
+def _time(record: Record) -> str:
+    moment = record["time"].astimezone(UTC)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def _traceback(record: Record) -> str:
+    exception = record["exception"]
+    if exception is None or exception.type is None:
+        return ""
+    return "".join(traceback.format_exception(exception.type, exception.value, exception.traceback))
 
 
 def _field(value: Any) -> str:
@@ -94,18 +106,13 @@ def _field(value: Any) -> str:
 
 def _json_line(record: Record) -> str:
     line: dict[str, Any] = {
-        "time": record["time"]
-        .astimezone(UTC)
-        .isoformat(timespec="milliseconds")
-        .replace("+00:00", "Z"),
+        "time": _time(record),
         "level": record["level"].name,
         "message": record["message"],
     }
     for key, value in record["extra"].items():
         line.setdefault(key, value)
-    exception = record["exception"]
-    if exception is not None and exception.type is not None:
-        line["exception"] = "".join(
-            traceback.format_exception(exception.type, exception.value, exception.traceback)
-        )
+    exception = _traceback(record)
+    if exception:
+        line["exception"] = exception
     return json.dumps(line, default=str) + "\n"

@@ -44,6 +44,10 @@ class RunRecord:
     error: str | None = None
     consecutive_failures: int = 0
 
+    def to_dict(self) -> dict[str, Any]:
+        """The fields as a dict (what `dataclasses.asdict` gives, without its deep copies)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
 
 class RunSink(Protocol):
     def record(self, record: RunRecord) -> None: ...

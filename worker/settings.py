@@ -55,8 +55,13 @@ def _duration(value: object, *, positive: bool) -> float:
 class WorkerSettings(BaseSettings):
     """Settings of the framework; an application subclasses it to add its own."""
 
+    # defer_build: only the class actually loaded (the application's subclass) pays for a schema.
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", hide_input_in_errors=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        hide_input_in_errors=True,
+        defer_build=True,
     )
 
     redis_url: SecretStr = SecretStr("redis://localhost:6379/0")
@@ -260,6 +265,21 @@ def load_settings(cls: type[S], *, env_file: str | Path | None = ".env") -> S:
     settings.schedule_overrides()  # validated now so that `check` and start-up report them
     settings.time_limit_overrides()
     return settings
+
+
+def app_import_string(env_file: str | Path = ".env") -> str:
+    """WORKER_APP as the settings will read it (environment, then `.env`), before loading them:
+    the application's own settings class is only known once its container is imported."""
+    for name, value in os.environ.items():
+        if name.upper() == "WORKER_APP":
+            return value
+    path = Path(env_file)
+    if path.is_file():
+        for name, found in dotenv_values(path).items():
+            if name.upper() == "WORKER_APP" and found:
+                return found
+    default: str = WorkerSettings.model_fields["worker_app"].default
+    return default
 
 
 def _describe(errors: list[ErrorDetails]) -> str:

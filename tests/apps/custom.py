@@ -68,7 +68,8 @@ class SecondService:
         self._redis = redis
 
     def on_startup(self) -> None:  # a plain hook runs in a thread
-        self._started = True
+        if os.environ.get("PROBE_FAIL_STARTUP"):
+            raise RuntimeError("cannot start")
 
     async def on_shutdown(self) -> None:
         await self._redis.rpush("probe:hooks", "second-shutdown")

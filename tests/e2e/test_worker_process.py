@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from itertools import pairwise
+from pathlib import Path
 
 from tests.support import RedisServer, WorkerProcess, subscribed, texts, wait_for
 
@@ -147,3 +148,16 @@ def test_json_log_format_makes_every_line_one_json_object(spawn_worker: Spawn) -
     assert run["task"] == "crypto-trigger"
     assert run["outcome"] == "ok"
     assert {"time", "level", "scheduled_for", "lag_ms", "duration_ms"} <= set(run)
+
+
+def test_failing_startup_hook_exits_one_with_one_error_line_and_cleans_up(
+    spawn_worker: Spawn, redis_server: RedisServer, tmp_path: Path
+) -> None:
+    worker = spawn_worker(*CUSTOM, PROBE_FAIL_STARTUP="1")
+    assert worker.wait() == 1
+    assert "worker: error: SecondService.on_startup failed: RuntimeError: cannot start" in (
+        worker.stderr
+    )
+    client = redis_server.client()
+    assert texts(client.lrange("probe:hooks", 0, -1)) == ["startup", "second-shutdown", "shutdown"]
+    assert not (tmp_path / "worker.heartbeat").exists()
