@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from worker import interval
+from worker.clients import COMMAND_TIMEOUT
 from worker.instance import InstanceState
 from worker.outage import OutageMonitor, describe_error, is_connection_error
 
@@ -61,7 +62,8 @@ class HealthTasks:
     async def _redis_ping_ms(self) -> float | None:
         started = time.perf_counter()
         try:
-            await self._redis.ping()
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                await self._redis.ping()
         except Exception as exc:
             if not is_connection_error(exc):
                 raise

@@ -221,3 +221,26 @@ def run_records(client: redis.Redis, key: str = "worker:runs") -> list[dict[str,
     """The run history stream's entries, decoded."""
     entries: Any = client.xrange(key)
     return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in entries]
+
+
+def status_when(
+    spawn: Callable[..., WorkerProcess],
+    ready: Callable[[dict[str, Any]], bool],
+    *args: str,
+    timeout: float = 10.0,
+) -> dict[str, Any]:
+    """Run `status --json` until its report satisfies `ready` (records land within seconds)."""
+
+    def report() -> dict[str, Any]:
+        process = spawn(*args, "status", "--json")
+        assert process.wait() == 0, process.stderr
+        found: dict[str, Any] = json.loads(process.stdout)
+        return found if ready(found) else {}
+
+    found: dict[str, Any] = wait_for(report, timeout=timeout, interval=0.2, what="status report")
+    return found
+
+
+def task_of(report: dict[str, Any], name: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(t for t in report["tasks"] if t["name"] == name)
+    return found

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 
@@ -26,10 +26,17 @@ class Fire:
     scheduled_for: datetime
     missed: int = 0
     precise: bool = False
+    _stamp: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def stamp(self) -> str:
-        return format_instant(self.scheduled_for, precise=self.precise)
+        """`scheduled_for` as ISO 8601 UTC (formatted once per instant: it is read often)."""
+        if self._stamp is None or self._stamp[0] != self.scheduled_for:
+            self._stamp = (
+                self.scheduled_for,
+                format_instant(self.scheduled_for, precise=self.precise),
+            )
+        return self._stamp[1]
 
     @property
     def id(self) -> str:

@@ -7,6 +7,7 @@ a hash of per-task summaries (last run, outcome, consecutive failures) that `sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections import deque
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from worker.clients import COMMAND_TIMEOUT
 from worker.lifecycle import cancel_and_wait
 from worker.outage import Backoff, OutageMonitor, is_connection_error
 from worker.runner import RunRecord
@@ -25,6 +27,21 @@ if TYPE_CHECKING:
 SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled")
 BATCH = 500
 OUTAGE_FLUSH_WAIT = 1.0
+WRITE_INTERVAL = 5.0
+"""At most one write per interval: a lone record goes out at once, a steady stream in batches."""
+
+# One command per batch, whatever its size: per record, ARGV holds the task, its summary
+# (JSON, or '' when the outcome does not replace the summary), the field count, the fields.
+_APPEND = """
+local i = 2
+while i <= #ARGV do
+  local count = tonumber(ARGV[i + 2])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 3, i + 2 + count))
+  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+  i = i + 3 + count
+end
+return #ARGV
+"""
 
 
 class RunHistory:
@@ -35,20 +52,19 @@ class RunHistory:
         self.stream_key = f"{key_prefix}runs"
         self.summary_key = f"{key_prefix}tasks"
         self._maxlen = maxlen
+        self._append = redis.register_script(_APPEND)
 
     async def append(self, records: Sequence[RunRecord]) -> None:
-        """Write a batch in one round trip; the newest record of a task becomes its summary."""
-        pipe = self._redis.pipeline(transaction=False)
-        summaries: dict[Any, Any] = {}  # redis-py's mapping type is invariant
+        """Write a batch in one command; the newest record of a task becomes its summary."""
+        args: list[str | int] = [self._maxlen]
         for record in records:
             values = record.to_dict()
-            fields = {k: ("" if v is None else str(v)) for k, v in values.items()}
-            pipe.xadd(self.stream_key, fields, maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
-            if record.outcome in SUMMARY_OUTCOMES:
-                summaries[record.task] = json.dumps(values)
-        if summaries:
-            pipe.hset(self.summary_key, mapping=summaries)
-        await pipe.execute()
+            summary = json.dumps(values) if record.outcome in SUMMARY_OUTCOMES else ""
+            args += [record.task, summary, 2 * len(values)]
+            for key, value in values.items():
+                args += [key, "" if value is None else str(value)]
+        async with asyncio.timeout(COMMAND_TIMEOUT):
+            await self._append(keys=[self.stream_key, self.summary_key], args=args)
 
     async def summaries(self) -> dict[str, dict[str, Any]]:
         raw = await self._redis.hgetall(self.summary_key)
@@ -86,6 +102,8 @@ class RunRecorder:
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._closing = asyncio.Event()
+        self._last_write = -WRITE_INTERVAL
         self._writer: asyncio.Task[None] | None = None
         self.dropped = 0
 
@@ -106,6 +124,7 @@ class RunRecorder:
             return
         if self._outage.down:
             timeout = min(timeout, OUTAGE_FLUSH_WAIT)
+        self._closing.set()
         try:
             await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0))
         except TimeoutError:
@@ -118,9 +137,16 @@ class RunRecorder:
 
     async def _write_loop(self) -> None:
         backoff = Backoff()
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
+            pause = self._last_write + WRITE_INTERVAL - loop.time()
+            if pause > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(pause):
+                        await self._closing.wait()
+            self._last_write = loop.time()
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
                 while not await self._try_append(batch):

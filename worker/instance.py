@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from worker import __version__
+from worker.clients import COMMAND_TIMEOUT
 from worker.fire import format_instant
 from worker.lifecycle import cancel_and_wait
 from worker.outage import OutageMonitor, is_connection_error
@@ -90,7 +91,7 @@ class Heartbeat:
         """Write the instance record now (also called by the health check after new figures)."""
         payload = json.dumps(self._state.snapshot())
         try:
-            async with asyncio.timeout(max(self._interval, 1.0)):
+            async with asyncio.timeout(min(max(self._interval, 1.0), COMMAND_TIMEOUT)):
                 await self._redis.set(self._key, payload, ex=math.ceil(3 * self._interval))
         except Exception as exc:
             if not is_connection_error(exc):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from loguru import Message, Record
 
 _URL_CREDENTIALS = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]+@", re.IGNORECASE)
+_NEEDS_QUOTES = re.compile(r'[\s"=]')
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
@@ -28,7 +29,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")
-    return _URL_CREDENTIALS.sub(r"\g<head>***@", text)
+    return _URL_CREDENTIALS.sub(r"\g<head>***@", text) if "://" in text else text
 
 
 class _InterceptHandler(logging.Handler):
@@ -89,7 +90,7 @@ def _text_line(record: Record) -> str:
 
 def _time(record: Record) -> str:
     moment = record["time"].astimezone(UTC)
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+    return f"{moment.replace(tzinfo=None).isoformat(timespec='milliseconds')}Z"
 
 
 def _traceback(record: Record) -> str:
@@ -101,7 +102,7 @@ def _traceback(record: Record) -> str:
 
 def _field(value: Any) -> str:
     text = str(value)
-    return json.dumps(text) if (not text or any(c in text for c in ' "=')) else text
+    return json.dumps(text) if (not text or _NEEDS_QUOTES.search(text)) else text
 
 
 def _json_line(record: Record) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
+from worker.clients import COMMAND_TIMEOUT
 from worker.fire import Fire, current_fire
 from worker.outage import Backoff, OutageMonitor, is_connection_error
 
@@ -51,7 +52,8 @@ async def publish_fire(
         payload = build(fire)
         attempt += 1
         try:
-            await publisher.publish(payload)
+            async with asyncio.timeout(COMMAND_TIMEOUT):
+                await publisher.publish(payload)
         except Exception as exc:
             if not is_connection_error(exc):
                 raise

@@ -9,7 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import RedisServer, WorkerProcess, free_port, subscribed
+from tests.support import (
+    RedisServer,
+    WorkerProcess,
+    free_port,
+    status_when,
+    subscribed,
+    task_of,
+)
 
 Spawn = Callable[..., WorkerProcess]
 CUSTOM = ("--app", "tests.apps.custom:Container")
@@ -91,11 +98,9 @@ def test_run_task_gives_up_after_shutdown_timeout_when_redis_is_down(spawn_worke
 def test_status_json_reports_instances_and_last_runs(spawn_worker: Spawn) -> None:
     worker = spawn_worker(SCHEDULE_CRYPTO_TRIGGER="* * * * * *")
     worker.wait_for_log("task=crypto-trigger outcome=ok")
-    status = run(spawn_worker, "status", "--json")
+    report = status_when(spawn_worker, lambda r: task_of(r, "crypto-trigger")["outcome"] == "ok")
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
-    assert status.process.returncode == 0
-    report = json.loads(status.stdout)
     assert len(report["instances"]) == 1
     tasks = {t["name"]: t for t in report["tasks"]}
     trigger = tasks["crypto-trigger"]

@@ -3,12 +3,11 @@ recovery, on the Redis channel and a real webhook; a failing webhook never break
 
 from __future__ import annotations
 
-import json
 import signal
 from collections.abc import Callable
 
 from tests.faults.conftest import Webhook
-from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
+from tests.support import RedisServer, WorkerProcess, status_when, subscribed, task_of, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 FAILING = {"SCHEDULE_PROBE_FAIL": "200ms", "ALERT_AFTER_FAILURES": "3"}
@@ -49,9 +48,10 @@ def test_consecutive_failures_show_in_status(
 ) -> None:
     worker = spawn_worker(*CUSTOM, **FAILING)
     worker.wait_for_log("consecutive_failures=3")
-    status = spawn_worker(*CUSTOM, "status", "--json")
-    assert status.wait() == 0
-    tasks = {t["name"]: t for t in json.loads(status.stdout)["tasks"]}
+    report = status_when(
+        spawn_worker, lambda r: task_of(r, "probe-fail")["consecutive_failures"] >= 3, *CUSTOM
+    )
+    tasks = {t["name"]: t for t in report["tasks"]}
     assert tasks["probe-fail"]["consecutive_failures"] >= 3
     assert tasks["probe-fail"]["outcome"] == "failed"
     assert tasks["probe-fail"]["last_error"] == "RuntimeError: probe failure"
