@@ -102,10 +102,15 @@ class Heartbeat:
         self._outage.success()
 
     async def stop(self, timeout: float) -> None:
-        """Stop beating, delete the file, and remove the record if Redis answers in time."""
-        if self._task is not None:
-            await cancel_and_wait([self._task], timeout)
-            self._task = None
+        """Stop beating, delete the file, and remove the record if Redis answers in time.
+
+        A heartbeat that never started (`run-task`) touches nothing: the file may be a
+        running worker's on the same host.
+        """
+        if self._task is None:
+            return
+        await cancel_and_wait([self._task], timeout)
+        self._task = None
         with contextlib.suppress(FileNotFoundError):
             self._file.unlink()
         with contextlib.suppress(Exception):

@@ -202,3 +202,15 @@ def test_version_and_help_exit_zero(spawn_worker: Spawn) -> None:
 
 def test_unknown_command_is_a_usage_error(spawn_worker: Spawn) -> None:
     assert run(spawn_worker, "fly").process.returncode == 2
+
+
+def test_run_task_beside_a_running_worker_leaves_its_heartbeat_alone(
+    spawn_worker: Spawn, tmp_path: Path
+) -> None:
+    worker = spawn_worker()
+    worker.wait_for_log(" ready ")
+    assert run(spawn_worker, "run-task", "health-check").process.returncode == 0
+    assert (tmp_path / "worker.heartbeat").exists()
+    assert run(spawn_worker, "health").process.returncode == 0
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
