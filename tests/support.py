@@ -52,6 +52,7 @@ class RedisServer:
         self.port = port or free_port()
         self.password = password
         self._dir = tempfile.mkdtemp(prefix="redis-test-")
+        self.socket = f"{self._dir}/redis.sock"
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -66,6 +67,7 @@ class RedisServer:
         binary = shutil.which("redis-server") or "/usr/bin/redis-server"
         args = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
         args += ["--appendonly", "no", "--dir", self._dir, "--logfile", f"{self._dir}/log"]
+        args += ["--unixsocket", self.socket, "--unixsocketperm", "700"]
         if self.password:
             args += ["--requirepass", self.password]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -99,9 +99,9 @@ class Alerts:
             await self._post(event)
 
     async def _post(self, event: dict[str, Any]) -> None:
-        import httpx  # only when a webhook is configured
-
         try:
+            import httpx  # only when a webhook is configured
+
             async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT) as client:
                 response = await client.post(self._webhook_url or "", json=event)
                 response.raise_for_status()

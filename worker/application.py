@@ -21,7 +21,7 @@ from worker.definitions import Overrides, TaskDefinition, resolve
 from worker.discovery import Discovery, discover
 from worker.errors import ConfigError, UsageError, WorkerError
 from worker.history import RunRecorder
-from worker.instance import Heartbeat
+from worker.instance import Heartbeat, check_writable
 from worker.lifecycle import StopSignals
 from worker.outage import describe_error
 from worker.runner import Runner, RunRecord
@@ -74,6 +74,7 @@ class ApplicationContext:
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> int:
         """Schedule until SIGINT/SIGTERM; 0 after a graceful stop, 1 after a forced one."""
+        check_writable(self.settings.heartbeat_file)
         async with StopSignals() as signals:
             runner, recorder, heartbeat = await self._start()
             try:
@@ -106,16 +107,17 @@ class ApplicationContext:
             runner, recorder, heartbeat = await self._start(results.append)
             try:
                 self._mount(runner, schedule=False)
-                run = runner.run_now(definition.name)
+                # One deadline for the run and the way out, as for a stop of `run`.
                 self._deadline = time.monotonic() + self.settings.shutdown_timeout
+                run = runner.run_now(definition.name)
                 stop = asyncio.ensure_future(signals.should_exit.wait())
                 waiters: set[asyncio.Future[Any]] = {stop} | ({run} if run else set())
+                reserve = min(1.0, self.settings.shutdown_timeout * 0.2)
                 await asyncio.wait(
-                    waiters, timeout=self._remaining(), return_when="FIRST_COMPLETED"
+                    waiters, timeout=self._remaining() - reserve, return_when="FIRST_COMPLETED"
                 )
                 stop.cancel()
                 await runner.drain(0)
-                self._deadline = time.monotonic() + self.settings.shutdown_timeout
             finally:
                 await self._close(recorder, heartbeat)
         return 0 if results and results[-1].outcome == "ok" else 1

@@ -77,7 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _with_app(command: str, args: argparse.Namespace) -> int:
     from worker.settings import app_import_string
 
-    app = load_application(args.app or app_import_string())
+    app = load_application(args.app or app_import_string(), "--app" if args.app else "WORKER_APP")
     if command in ("run", "run-task"):
         from worker.logs import configure_logging
 
@@ -132,22 +132,22 @@ def _framework_settings() -> WorkerSettings:
     return load_settings(WorkerSettings)
 
 
-def load_application(import_string: str) -> ApplicationContext:
+def load_application(import_string: str, source: str = "WORKER_APP") -> ApplicationContext:
     """Import MODULE:ATTR (a DeclarativeContainer class or instance) and wrap it."""
     from worker.application import ApplicationContext
     from worker.settings import WorkerSettings
 
-    container = _import_container(import_string)
+    container = _import_container(import_string, source)
     settings = container.settings()
     if not isinstance(settings, WorkerSettings):
-        raise ConfigError(f"WORKER_APP: {import_string}: `settings` must provide WorkerSettings")
+        raise ConfigError(f"{source}: {import_string}: `settings` must provide WorkerSettings")
     return ApplicationContext(container, settings)
 
 
-def _import_container(import_string: str) -> Any:
+def _import_container(import_string: str, source: str) -> Any:
     module_name, _, attribute = import_string.partition(":")
     if not module_name or not attribute:
-        raise ConfigError(f"WORKER_APP: {import_string!r} must look like MODULE:ATTR")
+        raise ConfigError(f"{source}: {import_string!r} must look like MODULE:ATTR")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -158,12 +158,12 @@ def _import_container(import_string: str) -> Any:
         raise
     except Exception as exc:
         raise ConfigError(
-            f"WORKER_APP: cannot import {import_string!r}: {type(exc).__name__}: {exc}"
+            f"{source}: cannot import {import_string!r}: {type(exc).__name__}: {exc}"
         ) from None
     if isinstance(target, type):
         target = target()
     if not hasattr(target, "providers"):
-        raise ConfigError(f"WORKER_APP: {import_string!r} is not a dependency-injector container")
+        raise ConfigError(f"{source}: {import_string!r} is not a dependency-injector container")
     return target
 
 

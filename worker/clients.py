@@ -25,7 +25,6 @@ def make_redis(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> Redis:
         url,
         retry=Retry(NoBackoff(), 0),
         socket_connect_timeout=connect_timeout,
-        socket_keepalive=True,
         client_name="crypto-stats-worker",
     )
     return client

@@ -58,6 +58,9 @@ def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
 
 
 async def check(app: ApplicationContext) -> int:
+    from worker.instance import check_writable
+
+    check_writable(app.settings.heartbeat_file)
     client = await _reach(app.settings)
     await client.aclose()
     active = sum(1 for d in app.definitions if not d.disabled)
@@ -88,6 +91,9 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
         stamp = iso(now) or ""
         live = [i.get("next_fires", {}).get(d.name) for i in instances]
         live = [f for f in live if f and f > stamp]
+        # Records refresh every heartbeat; between them, compute from the schedule. With no
+        # instance alive nothing will fire: no next fire.
+        computed = iso(d.next_fire(now)) if instances else None
         tasks.append(
             {
                 "name": d.name,
@@ -98,7 +104,7 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
                 "scheduled_for": last.get("scheduled_for"),
                 "outcome": last.get("outcome"),
                 "duration_ms": last.get("duration_ms"),
-                "next_fire": min((f for f in live if f), default=None) or iso(d.next_fire(now)),
+                "next_fire": min(live, default=None) or computed,
                 "consecutive_failures": last.get("consecutive_failures", 0),
                 "last_error": last.get("error"),
                 "instance": last.get("instance"),
@@ -138,10 +144,11 @@ async def _reach(settings: WorkerSettings) -> Redis:
         await client.aclose()
         raise ConfigError(f"REDIS_URL: {where}: authentication failed ({exc})") from None
     except ResponseError as exc:
+        # The server answered and refused what the URL asks for (a password, a database).
         await client.aclose()
         if "NOAUTH" in str(exc) or "WRONGPASS" in str(exc):
             raise ConfigError(f"REDIS_URL: {where}: authentication failed ({exc})") from None
-        raise UnavailableError(f"REDIS_URL: {where}: {describe_error(exc)}") from None
+        raise ConfigError(f"REDIS_URL: {where}: refused: {describe_error(exc)}") from None
     except Exception as exc:
         await client.aclose()
         reason = describe_error(exc) if str(exc) else "no answer within 3s"

@@ -147,4 +147,16 @@ def _validate(
         raise fail(str(exc)) from None
     if limit and not inspect.iscoroutinefunction(method):
         raise fail("time_limit needs an async method (a thread cannot be cancelled)")
+    if _required_arguments(method) > 1:
+        raise fail("a task method takes no arguments besides self (use current_fire())")
     return TaskSpec(schedule, name, timezone, scope, limit, disabled)
+
+
+def _required_arguments(method: Callable[..., Any]) -> int:
+    """Parameters a call must supply, `self` included."""
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return 0
+    variadic = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    return sum(1 for p in parameters if p.default is p.empty and p.kind not in variadic)

@@ -99,6 +99,7 @@ class RunRecorder:
         self._outage = outage
         self._capacity = capacity
         self._queue: deque[RunRecord] = deque()
+        self._batch: list[RunRecord] = []
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
         self._idle.set()
@@ -128,8 +129,9 @@ class RunRecorder:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0))
         except TimeoutError:
-            self.dropped += len(self._queue)
-            logger.bind(records=len(self._queue)).warning("run records not written at shutdown")
+            unwritten = len(self._queue) + len(self._batch)
+            self.dropped += unwritten
+            logger.bind(records=unwritten).warning("run records not written at shutdown")
         await cancel_and_wait([self._writer], timeout=1.0)
         self._writer = None
         if self.dropped:
@@ -149,8 +151,10 @@ class RunRecorder:
             self._last_write = loop.time()
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
+                self._batch = batch
                 while not await self._try_append(batch):
                     await asyncio.sleep(backoff.next())
+                self._batch = []
                 backoff.reset()
             self._idle.set()
 

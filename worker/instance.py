@@ -12,6 +12,7 @@ import json
 import math
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,9 +23,10 @@ from loguru import logger
 
 from worker import __version__
 from worker.clients import COMMAND_TIMEOUT
+from worker.errors import ConfigError
 from worker.fire import format_instant
 from worker.lifecycle import cancel_and_wait
-from worker.outage import OutageMonitor, is_connection_error
+from worker.outage import OutageMonitor, describe_error, is_connection_error
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -78,6 +80,7 @@ class Heartbeat:
         self._interval = interval
         self._outage = outage
         self._task: asyncio.Task[None] | None = None
+        self._file_failing = False
 
     def start(self) -> None:
         self.touch()
@@ -86,6 +89,21 @@ class Heartbeat:
     def touch(self) -> None:
         self._file.parent.mkdir(parents=True, exist_ok=True)
         self._file.write_text(f"{self._state.id} {time.time():.3f}\n")
+
+    def _touch_logged(self) -> None:
+        """At run time a failed touch is logged (once per streak), never fatal."""
+        try:
+            self.touch()
+        except OSError as exc:
+            if not self._file_failing:
+                logger.bind(file=str(self._file), error=describe_error(exc)).error(
+                    "heartbeat file not written"
+                )
+            self._file_failing = True
+            return
+        if self._file_failing:
+            logger.bind(file=str(self._file)).warning("heartbeat file written again")
+        self._file_failing = False
 
     async def beat(self) -> None:
         """Write the instance record now (also called by the health check after new figures)."""
@@ -111,7 +129,7 @@ class Heartbeat:
             return
         await cancel_and_wait([self._task], timeout)
         self._task = None
-        with contextlib.suppress(FileNotFoundError):
+        with contextlib.suppress(OSError):
             self._file.unlink()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(max(timeout, 0.01)):
@@ -119,6 +137,27 @@ class Heartbeat:
 
     async def _loop(self) -> None:
         while True:
-            self.touch()
+            self._touch_logged()
             await self.beat()
             await asyncio.sleep(self._interval)
+
+
+def check_writable(path: Path) -> None:
+    """Fail with a one-line ConfigError when the heartbeat file could not be written.
+
+    Probes for real (os.access says yes to root): opens an existing file for appending,
+    or creates and removes a file where the missing part of the path would be made.
+    """
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        if path.exists():
+            with path.open("a"):
+                pass
+            return
+        base = next((parent for parent in path.parents if parent.exists()), Path("."))
+        handle, probe = tempfile.mkstemp(dir=base, prefix=".worker-probe-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"HEARTBEAT_FILE: cannot write {path}: {exc.strerror}") from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,10 @@ def locked_redis() -> Iterator[RedisServer]:
     server.start()
     yield server
     server.stop()
+
+
+def parse_time(stamp: str) -> datetime:
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def run(spawn: Spawn, *args: str, redis: str | None = None, **env: str) -> WorkerProcess:
@@ -90,9 +95,12 @@ def test_run_task_with_an_unknown_name_exits_two(spawn_worker: Spawn) -> None:
 
 
 def test_run_task_gives_up_after_shutdown_timeout_when_redis_is_down(spawn_worker: Spawn) -> None:
-    task = spawn_worker("run-task", "crypto-trigger", redis=UNREACHABLE, SHUTDOWN_TIMEOUT="1")
+    task = spawn_worker("run-task", "crypto-trigger", redis=UNREACHABLE, SHUTDOWN_TIMEOUT="2")
     assert task.wait(timeout=10) == 1
     assert "outcome=cancelled" in task.stderr
+    lines = task.stderr.splitlines()
+    first, last = lines[0].split(" ", 1)[0], lines[-1].split(" ", 1)[0]
+    assert (parse_time(last) - parse_time(first)).total_seconds() <= 2.1, "one deadline"
 
 
 def test_status_json_reports_instances_and_last_runs(spawn_worker: Spawn) -> None:
@@ -159,6 +167,7 @@ BAD_SETTINGS = [
     ({"TASK_TIME_LIMIT_CLEANUP": "soon"}, "TASK_TIME_LIMIT_CLEANUP"),
     ({"WORKER_APP": "no_such_module:Container"}, "WORKER_APP"),
     ({"WORKER_APP": "container:Nope"}, "WORKER_APP"),
+    ({"HEARTBEAT_FILE": "/proc/no-such-dir/worker.heartbeat"}, "HEARTBEAT_FILE"),
 ]
 
 
@@ -181,7 +190,7 @@ def test_bad_setting_exits_78_with_one_line_naming_it(
 def test_bad_app_given_with_the_flag_exits_78(spawn_worker: Spawn) -> None:
     process = run(spawn_worker, "--app", "tests.apps.missing:Container", "list")
     assert process.process.returncode == 78
-    assert "cannot import" in process.stderr
+    assert "--app: cannot import" in process.stderr
 
 
 def test_dotenv_in_the_working_directory_is_read(spawn_worker: Spawn, tmp_path: Path) -> None:
@@ -214,3 +223,29 @@ def test_run_task_beside_a_running_worker_leaves_its_heartbeat_alone(
     assert run(spawn_worker, "health").process.returncode == 0
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
+
+
+def test_unix_socket_url_works_for_check_and_run_task(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    url = f"unix://{redis_server.socket}?db=0"
+    assert run(spawn_worker, "check", redis=url).process.returncode == 0
+    task = run(spawn_worker, "run-task", "crypto-trigger", redis=url)
+    assert task.process.returncode == 0
+    assert "Traceback" not in task.stderr
+
+
+def test_database_out_of_range_is_a_config_error(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    check = run(spawn_worker, "check", redis=f"redis://127.0.0.1:{redis_server.port}/99")
+    assert check.process.returncode == 78
+    assert "REDIS_URL" in check.stderr
+
+
+def test_status_shows_no_next_fire_when_no_instance_is_alive(spawn_worker: Spawn) -> None:
+    status = run(spawn_worker, "status", "--json")
+    assert status.process.returncode == 0
+    report = json.loads(status.stdout)
+    assert report["instances"] == []
+    assert [t["next_fire"] for t in report["tasks"]] == [None, None, None]

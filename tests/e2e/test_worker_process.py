@@ -161,3 +161,20 @@ def test_failing_startup_hook_exits_one_with_one_error_line_and_cleans_up(
     client = redis_server.client()
     assert texts(client.lrange("probe:hooks", 0, -1)) == ["startup", "second-shutdown", "shutdown"]
     assert not (tmp_path / "worker.heartbeat").exists()
+
+
+def test_heartbeat_file_that_cannot_be_written_is_logged_and_the_worker_goes_on(
+    spawn_worker: Spawn, tmp_path: Path
+) -> None:
+    folder = tmp_path / "beats"
+    worker = spawn_worker(HEARTBEAT_FILE=str(folder / "hb"), HEARTBEAT_INTERVAL="0.2")
+    worker.wait_for_log(" ready ")
+    (folder / "hb").unlink()
+    folder.rmdir()
+    folder.write_text("not a folder")
+    worker.wait_for_log("heartbeat file not written")
+    folder.unlink()
+    worker.wait_for_log("heartbeat file written again")
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 0
+    assert worker.stderr.count("heartbeat file not written") == 1

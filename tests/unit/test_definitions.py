@@ -114,6 +114,21 @@ def test_time_limit_on_a_plain_method_is_a_definition_error() -> None:
         interval(1, time_limit=1)(blocking)
 
 
+def test_method_that_needs_arguments_is_a_definition_error() -> None:
+    class Needy:
+        async def refresh(self, symbol: str) -> None: ...
+
+    with pytest.raises(DefinitionError, match="'refresh': a task method takes no arguments"):
+        interval(1)(Needy.refresh)
+
+
+def test_method_with_only_defaulted_arguments_is_accepted() -> None:
+    class Relaxed:
+        async def refresh(self, symbol: str = "BTC") -> None: ...
+
+    assert get_spec(interval(1)(Relaxed.refresh)) is not None
+
+
 def test_duplicate_task_name_is_a_definition_error() -> None:
     class Other:
         @interval(1, name="build-report")
