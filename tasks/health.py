@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from worker import interval
-from worker.clients import COMMAND_TIMEOUT
+from worker.clients import command_deadline
 from worker.instance import InstanceState
 from worker.outage import OutageMonitor, describe_error, is_connection_error
 
@@ -62,7 +62,7 @@ class HealthTasks:
     async def _redis_ping_ms(self) -> float | None:
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(COMMAND_TIMEOUT):
+            async with command_deadline():
                 await self._redis.ping()
         except Exception as exc:
             if not is_connection_error(exc):

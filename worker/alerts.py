@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from worker.clients import COMMAND_TIMEOUT
+from worker.clients import command_deadline
 from worker.fire import format_instant
 from worker.lifecycle import cancel_and_wait
 from worker.outage import describe_error
@@ -89,7 +89,7 @@ class Alerts:
 
     async def _send(self, event: dict[str, Any]) -> None:
         try:
-            async with asyncio.timeout(COMMAND_TIMEOUT):
+            async with command_deadline():
                 await self._redis.publish(self._channel, json.dumps(event))
         except Exception as exc:
             logger.bind(task=event["task"], error=describe_error(exc)).warning(

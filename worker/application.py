@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from loguru import logger
@@ -22,7 +22,7 @@ from worker.discovery import Discovery, discover
 from worker.errors import ConfigError, UsageError, WorkerError
 from worker.history import RunRecorder
 from worker.instance import Heartbeat, check_writable
-from worker.lifecycle import StopSignals
+from worker.lifecycle import StopSignals, run_in_thread
 from worker.outage import describe_error
 from worker.runner import Runner, RunRecord
 from worker.settings import WorkerSettings
@@ -110,14 +110,16 @@ class ApplicationContext:
                 # One deadline for the run and the way out, as for a stop of `run`.
                 self._deadline = time.monotonic() + self.settings.shutdown_timeout
                 run = runner.run_now(definition.name)
-                stop = asyncio.ensure_future(signals.should_exit.wait())
-                waiters: set[asyncio.Future[Any]] = {stop} | ({run} if run else set())
-                reserve = min(1.0, self.settings.shutdown_timeout * 0.2)
-                await asyncio.wait(
-                    waiters, timeout=self._remaining() - reserve, return_when="FIRST_COMPLETED"
-                )
-                stop.cancel()
-                await runner.drain(0)
+                if run is not None:
+                    stop = asyncio.ensure_future(signals.should_exit.wait())
+                    reserve = min(1.0, self.settings.shutdown_timeout * 0.2)
+                    await asyncio.wait(
+                        {stop, run},
+                        timeout=self._remaining() - reserve,
+                        return_when="FIRST_COMPLETED",
+                    )
+                    stop.cancel()
+                    await runner.drain(0)
             finally:
                 await self._close(recorder, heartbeat)
         return 0 if results and results[-1].outcome == "ok" else 1
@@ -234,9 +236,7 @@ class _Callback:
 
 
 async def _call(method: Callable[[], Any]) -> None:
-    result: Awaitable[Any] | Any
     if inspect.iscoroutinefunction(method):
-        result = method()
-        await result
+        await method()
     else:
-        await asyncio.to_thread(method)
+        await run_in_thread(method)  # a daemon thread: a stuck hook cannot hold the exit

@@ -56,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     gc.disable()
     args = build_parser().parse_args(argv)
     command = args.command or "run"
+    # Until the settings say otherwise: loguru's default handler prints local variables
+    # (a URL with its password) in tracebacks; ours never does and scrubs URL passwords.
+    from worker.logs import configure_logging
+
+    configure_logging()
     try:
         if command == "health":
             from worker.commands import health

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -10,8 +12,22 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT = 2.0
 COMMAND_TIMEOUT = 5.0
-"""Callers bound each command with `asyncio.timeout(COMMAND_TIMEOUT)` themselves: redis-py's
-`socket_timeout` costs a Task and a timer per command sent, the bulk of an idle worker's CPU."""
+
+
+@contextlib.asynccontextmanager
+async def command_deadline(seconds: float = COMMAND_TIMEOUT) -> AsyncIterator[None]:
+    """Bound Redis commands; expiry raises redis' TimeoutError, which counts as an outage.
+
+    Instead of redis-py's `socket_timeout`, which costs a Task and a timer per command
+    sent: the bulk of an idle worker's CPU.
+    """
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise RedisTimeoutError(f"no reply from redis within {seconds:g}s") from None
 
 
 def make_redis(url: str, *, connect_timeout: float = CONNECT_TIMEOUT) -> Redis:

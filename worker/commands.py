@@ -135,8 +135,11 @@ async def _reach(settings: WorkerSettings) -> Redis:
 
     from worker.clients import make_redis
 
-    client = make_redis(settings.redis_url_value(), connect_timeout=REACH_TIMEOUT)
     where = settings.safe_redis_url()
+    try:
+        client = make_redis(settings.redis_url_value(), connect_timeout=REACH_TIMEOUT)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"REDIS_URL: {where}: {type(exc).__name__}") from None
     try:
         async with asyncio.timeout(REACH_TIMEOUT):
             await client.ping()

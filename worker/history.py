@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from worker.clients import COMMAND_TIMEOUT
+from worker.clients import command_deadline
 from worker.lifecycle import cancel_and_wait
 from worker.outage import Backoff, OutageMonitor, is_connection_error
 from worker.runner import RunRecord
@@ -31,14 +31,20 @@ WRITE_INTERVAL = 5.0
 """At most one write per interval: a lone record goes out at once, a steady stream in batches."""
 
 # One command per batch, whatever its size: per record, ARGV holds the task, its summary
-# (JSON, or '' when the outcome does not replace the summary), the field count, the fields.
+# (JSON, or '' when the outcome does not replace the summary), its started_at, the field
+# count, the fields. A summary never replaces a newer one (replicas flush late after outages).
 _APPEND = """
 local i = 2
 while i <= #ARGV do
-  local count = tonumber(ARGV[i + 2])
-  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 3, i + 2 + count))
-  if ARGV[i + 1] ~= '' then redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
-  i = i + 3 + count
+  local count = tonumber(ARGV[i + 3])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 4, i + 3 + count))
+  if ARGV[i + 1] ~= '' then
+    local current = redis.call('HGET', KEYS[2], ARGV[i])
+    if not current or cjson.decode(current)['started_at'] <= ARGV[i + 2] then
+      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    end
+  end
+  i = i + 4 + count
 end
 return #ARGV
 """
@@ -60,10 +66,10 @@ class RunHistory:
         for record in records:
             values = record.to_dict()
             summary = json.dumps(values) if record.outcome in SUMMARY_OUTCOMES else ""
-            args += [record.task, summary, 2 * len(values)]
+            args += [record.task, summary, record.started_at, 2 * len(values)]
             for key, value in values.items():
                 args += [key, "" if value is None else str(value)]
-        async with asyncio.timeout(COMMAND_TIMEOUT):
+        async with command_deadline():
             await self._append(keys=[self.stream_key, self.summary_key], args=args)
 
     async def summaries(self) -> dict[str, dict[str, Any]]:
@@ -127,7 +133,8 @@ class RunRecorder:
             timeout = min(timeout, OUTAGE_FLUSH_WAIT)
         self._closing.set()
         try:
-            await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0))
+            if not self._idle.is_set():
+                await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0))
         except TimeoutError:
             unwritten = len(self._queue) + len(self._batch)
             self.dropped += unwritten

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from loguru import logger
 
 from worker import __version__
-from worker.clients import COMMAND_TIMEOUT
+from worker.clients import COMMAND_TIMEOUT, command_deadline
 from worker.errors import ConfigError
 from worker.fire import format_instant
 from worker.lifecycle import cancel_and_wait
@@ -83,7 +83,7 @@ class Heartbeat:
         self._file_failing = False
 
     def start(self) -> None:
-        self.touch()
+        self._touch_logged()
         self._task = asyncio.create_task(self._loop(), name="heartbeat")
 
     def touch(self) -> None:
@@ -109,7 +109,7 @@ class Heartbeat:
         """Write the instance record now (also called by the health check after new figures)."""
         payload = json.dumps(self._state.snapshot())
         try:
-            async with asyncio.timeout(min(max(self._interval, 1.0), COMMAND_TIMEOUT)):
+            async with command_deadline(min(max(self._interval, 1.0), COMMAND_TIMEOUT)):
                 await self._redis.set(self._key, payload, ex=math.ceil(3 * self._interval))
         except Exception as exc:
             if not is_connection_error(exc):
@@ -137,9 +137,9 @@ class Heartbeat:
 
     async def _loop(self) -> None:
         while True:
-            self._touch_logged()
             await self.beat()
             await asyncio.sleep(self._interval)
+            self._touch_logged()
 
 
 def check_writable(path: Path) -> None:

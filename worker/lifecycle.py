@@ -6,8 +6,11 @@ Handlers only set events (as uvicorn does); the application context acts on them
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import signal
-from collections.abc import Iterable
+import threading
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -68,3 +71,34 @@ async def cancel_and_wait(
             break
         _, pending = await asyncio.wait(pending, timeout=min(0.05, remaining))
     return pending
+
+
+async def run_in_thread(method: Callable[[], Any]) -> None:
+    """Run plain code in a daemon thread (with the caller's context, so current_fire works).
+
+    Not asyncio.to_thread: its pool threads are joined at exit, so a stuck plain method
+    would hold the process past the shutdown deadline.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def settle(error: BaseException | None) -> None:
+        if done.cancelled():
+            return
+        if error is None:
+            done.set_result(None)
+        else:
+            done.set_exception(error)
+
+    def target() -> None:
+        error: BaseException | None = None
+        try:
+            context.run(method)
+        except BaseException as exc:
+            error = exc
+        with contextlib.suppress(RuntimeError):  # the loop closed while an abandoned run went on
+            loop.call_soon_threadsafe(settle, error)
+
+    threading.Thread(target=target, name="worker-task", daemon=True).start()
+    await done

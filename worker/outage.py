@@ -12,14 +12,18 @@ from loguru import logger
 
 
 def is_connection_error(exc: BaseException) -> bool:
-    """Errors that mean "the server is not reachable right now", not "the task is broken"."""
+    """Errors that mean "the server is not reachable right now", not "the task is broken".
+
+    Redis' own connection and timeout errors (command deadlines raise the latter) and the
+    builtin ConnectionError family; a task's FileNotFoundError or TimeoutError is a failure.
+    """
     from redis.exceptions import BusyLoadingError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
-    if isinstance(exc, RedisConnectionError | RedisTimeoutError | BusyLoadingError):
-        return True
-    return isinstance(exc, ConnectionError | TimeoutError | OSError)
+    return isinstance(
+        exc, RedisConnectionError | RedisTimeoutError | BusyLoadingError | ConnectionError
+    )
 
 
 def describe_error(exc: BaseException) -> str:

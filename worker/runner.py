@@ -8,9 +8,6 @@ per-fire cluster claim steps in through `FireGate` before the method runs.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import contextvars
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -21,7 +18,7 @@ from loguru import logger
 
 from worker.definitions import TaskDefinition
 from worker.fire import Fire, format_instant, set_current_fire
-from worker.lifecycle import cancel_and_wait
+from worker.lifecycle import cancel_and_wait, run_in_thread
 from worker.outage import OutageMonitor, describe_error, is_connection_error
 
 OUTCOMES = ("ok", "failed", "timeout", "cancelled", "skipped", "missed")
@@ -105,14 +102,20 @@ class Runner:
     def running(self, name: str) -> bool:
         return name in self._active
 
-    def submit(self, name: str, run_times: Sequence[datetime]) -> asyncio.Task[None] | None:
-        """Hand over the due instants of one task (oldest first); returns a started run."""
+    def submit(
+        self, name: str, run_times: Sequence[datetime], *, grace: bool = True
+    ) -> asyncio.Task[None] | None:
+        """Hand over the due instants of one task (oldest first); returns a started run.
+
+        `grace=False` (a run asked for now) skips the MISFIRE_GRACE check.
+        """
         entry = self._tasks.get(name)
         if entry is None or not self._accepting or not run_times:
             return None
         definition, method = entry
         now = datetime.now(UTC)
-        due = [t for t in run_times if (now - t).total_seconds() <= self._misfire_grace]
+        limit = self._misfire_grace if grace else float("inf")
+        due = [t for t in run_times if (now - t).total_seconds() <= limit]
         late = len(run_times) - len(due)
         if late:
             self._report_missed(definition, run_times[late - 1], late, now)
@@ -130,7 +133,7 @@ class Runner:
         return task
 
     def run_now(self, name: str) -> asyncio.Task[None] | None:
-        return self.submit(name, [datetime.now(UTC)])
+        return self.submit(name, [datetime.now(UTC)], grace=False)
 
     async def drain(self, timeout: float, force: asyncio.Event | None = None) -> int:
         """Stop accepting fires, wait up to `timeout` for runs, cancel the rest; return how many.
@@ -181,7 +184,7 @@ class Runner:
                 if definition.is_async:
                     await method()
                 else:
-                    await _in_thread(method)
+                    await run_in_thread(method)
         except asyncio.CancelledError:
             outcome, error = "cancelled", "cancelled at shutdown"
             raise
@@ -278,34 +281,3 @@ def _fields(record: RunRecord) -> dict[str, Any]:
     if record.consecutive_failures:
         fields["consecutive_failures"] = record.consecutive_failures
     return fields
-
-
-async def _in_thread(method: Callable[[], Any]) -> None:
-    """Run a plain method in a daemon thread (with the caller's context, so current_fire works).
-
-    Not asyncio.to_thread: its pool threads are joined at exit, so a stuck plain method
-    would hold the process past the shutdown deadline.
-    """
-    loop = asyncio.get_running_loop()
-    done: asyncio.Future[None] = loop.create_future()
-    context = contextvars.copy_context()
-
-    def settle(error: BaseException | None) -> None:
-        if done.cancelled():
-            return
-        if error is None:
-            done.set_result(None)
-        else:
-            done.set_exception(error)
-
-    def target() -> None:
-        error: BaseException | None = None
-        try:
-            context.run(method)
-        except BaseException as exc:
-            error = exc
-        with contextlib.suppress(RuntimeError):  # the loop closed while an abandoned run went on
-            loop.call_soon_threadsafe(settle, error)
-
-    threading.Thread(target=target, name="worker-task", daemon=True).start()
-    await done

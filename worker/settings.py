@@ -86,12 +86,19 @@ class WorkerSettings(BaseSettings):
     # The .env file this instance was read from, for the prefix-scanned overrides.
     _env_path: Path | None = PrivateAttr(default_factory=lambda: Path(".env").absolute())
 
-    @field_validator("shutdown_timeout", "heartbeat_interval", "outage_log_interval", mode="before")
+    # MISFIRE_GRACE must be > 0: every fire starts some microseconds late.
+    @field_validator(
+        "shutdown_timeout",
+        "heartbeat_interval",
+        "outage_log_interval",
+        "misfire_grace",
+        mode="before",
+    )
     @classmethod
     def _positive_duration(cls, value: object) -> float:
         return _duration(value, positive=True)
 
-    @field_validator("misfire_grace", "task_time_limit", mode="before")
+    @field_validator("task_time_limit", mode="before")
     @classmethod
     def _non_negative_duration(cls, value: object) -> float:
         return _duration(value, positive=False)
@@ -124,6 +131,8 @@ class WorkerSettings(BaseSettings):
         database = parts.path.strip("/")
         if parts.scheme.lower() != "unix" and database and not database.isdigit():
             raise ValueError("the database (the path after the host) must be a number")
+        if parts.query:
+            _check_query_options(url)
         return SecretStr(url)
 
     @field_validator("alert_webhook_url", mode="before")
@@ -234,6 +243,18 @@ class WorkerSettings(BaseSettings):
                         raise ConfigError(f"{key}: names no task")
                     found[key.upper()] = value
         return found
+
+
+def _check_query_options(url: str) -> None:
+    """Options after `?` are parsed by redis-py when the client is built: parse them now,
+    so a bad one is a one-line error here, not a traceback (with the URL) later."""
+    from redis.connection import parse_url
+
+    try:
+        parse_url(url)  # type: ignore[no-untyped-call]
+    except (ValueError, TypeError) as exc:
+        reason = str(exc).split(" in connection URL")[0]  # redis-py's text, URL-free
+        raise ValueError(f"bad option after '?': {reason}") from None
 
 
 def _required(key: str, value: str | None) -> str:

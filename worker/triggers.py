@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from loguru import logger
 
-from worker.clients import COMMAND_TIMEOUT
+from worker.clients import command_deadline
 from worker.fire import Fire, current_fire
 from worker.outage import Backoff, OutageMonitor, is_connection_error
 
@@ -44,15 +44,20 @@ async def publish_fire(
     build: Callable[[Fire], Mapping[str, Any]],
     outage: OutageMonitor,
 ) -> Mapping[str, Any]:
-    """Publish the current fire's payload, retrying connection errors until it goes out."""
+    """Publish the current fire's payload, retrying connection errors until it goes out.
+
+    Fires folded in while a message was on its way are not covered by it: they get a
+    message of their own (the newest of them, with `missed` counting the rest).
+    """
     backoff = Backoff()
     attempt = 0
     while True:
         fire = current_fire()
+        sent_for, sent_missed = fire.scheduled_for, fire.missed
         payload = build(fire)
         attempt += 1
         try:
-            async with asyncio.timeout(COMMAND_TIMEOUT):
+            async with command_deadline():
                 await publisher.publish(payload)
         except Exception as exc:
             if not is_connection_error(exc):
@@ -66,7 +71,11 @@ async def publish_fire(
             continue
         outage.success()
         if attempt > 1:
-            logger.bind(task=fire.task, fire=fire.id, attempts=attempt, missed=fire.missed).info(
+            logger.bind(task=fire.task, fire=payload["id"], attempts=attempt).info(
                 "published after retries"
             )
-        return payload
+        if fire.scheduled_for == sent_for:
+            return payload
+        fire.missed -= sent_missed + 1
+        backoff.reset()
+        attempt = 0

@@ -70,6 +70,8 @@ class SecondService:
     def on_startup(self) -> None:  # a plain hook runs in a thread
         if os.environ.get("PROBE_FAIL_STARTUP"):
             raise RuntimeError("cannot start")
+        if os.environ.get("PROBE_BLOCK_STARTUP"):
+            time.sleep(3600)
 
     async def on_shutdown(self) -> None:
         await self._redis.rpush("probe:hooks", "second-shutdown")

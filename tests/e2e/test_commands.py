@@ -168,6 +168,9 @@ BAD_SETTINGS = [
     ({"WORKER_APP": "no_such_module:Container"}, "WORKER_APP"),
     ({"WORKER_APP": "container:Nope"}, "WORKER_APP"),
     ({"HEARTBEAT_FILE": "/proc/no-such-dir/worker.heartbeat"}, "HEARTBEAT_FILE"),
+    ({"REDIS_URL": f"redis://:{SECRET}@127.0.0.1:6379/0?socket_timeout=abc"}, "REDIS_URL"),
+    ({"MISFIRE_GRACE": "0"}, "MISFIRE_GRACE"),
+    ({"SCHEDULE_CLEANUP": "99999999999h"}, "SCHEDULE_CLEANUP"),
 ]
 
 

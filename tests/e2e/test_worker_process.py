@@ -178,3 +178,9 @@ def test_heartbeat_file_that_cannot_be_written_is_logged_and_the_worker_goes_on(
     worker.signal(signal.SIGTERM)
     assert worker.wait() == 0
     assert worker.stderr.count("heartbeat file not written") == 1
+
+
+def test_a_plain_hook_that_blocks_cannot_hold_the_process(spawn_worker: Spawn) -> None:
+    worker = spawn_worker(*CUSTOM, PROBE_BLOCK_STARTUP="1", SHUTDOWN_TIMEOUT="1")
+    assert worker.wait(timeout=10) == 1
+    assert "SecondService.on_startup failed: TimeoutError" in worker.stderr

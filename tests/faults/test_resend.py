@@ -3,7 +3,9 @@ the same id, so subscribers can drop the duplicate; the client itself never rese
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -70,3 +72,51 @@ async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisSe
     assert publisher.attempts == 2
     assert messages[0].data["id"] == messages[1].data["id"]
     assert [r.outcome for r in sink.records] == ["ok"]
+
+
+class SlowPublisher(RedisTriggerPublisher):
+    """The real publisher with a slow reply, so a fire can arrive while a message is out."""
+
+    async def publish(self, payload: Mapping[str, Any]) -> None:
+        await super().publish(payload)
+        await asyncio.sleep(0.3)
+
+
+async def test_fire_arriving_while_a_message_is_on_its_way_gets_its_own_message(
+    redis_server: RedisServer,
+) -> None:
+    client = make_redis(redis_server.url)
+    outage = OutageMonitor()
+    sink = Records()
+    runner = Runner(instance_id="t", misfire_grace=60, sink=sink, outage=outage)
+    definition = TaskDefinition(
+        name="crypto-trigger",
+        provider="crypto",
+        attribute="publish_update",
+        schedule=CronSchedule("* * * * * *"),
+        scope="cluster",
+        timezone=ZoneInfo("UTC"),
+        time_limit=0,
+        disabled=False,
+        is_async=True,
+    )
+    publisher = SlowPublisher(client, "crypto-update")
+    runner.add(definition, CryptoTasks(publisher, outage).publish_update)
+    first = datetime.now(UTC).replace(microsecond=0)
+    try:
+        with subscribed(redis_server, "crypto-update") as subscriber:
+            run = runner.submit("crypto-trigger", [first])
+            assert run is not None
+            async with asyncio.timeout(10):
+                while not subscriber.messages:  # the first message is out, its reply is not
+                    await asyncio.sleep(0.01)
+            runner.submit("crypto-trigger", [first + timedelta(seconds=1)])
+            await run
+            messages = subscriber.wait_count(2)
+    finally:
+        await client.aclose()
+    assert [m.data["scheduled_for"] for m in messages] == [
+        first.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (first + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    ]
+    assert all("missed" not in m.data for m in messages)

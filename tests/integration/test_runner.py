@@ -213,3 +213,34 @@ async def test_second_signal_forces_the_drain() -> None:
     assert await runner.drain(20, force=force) == 1
     assert time.monotonic() - started < 2
     assert sink.outcomes("forever") == ["cancelled"]
+
+
+async def test_a_tasks_own_oserror_is_a_failure_with_traceback_not_an_outage() -> None:
+    sink = Sink()
+    outage = OutageMonitor()
+    runner = Runner(instance_id="t", misfire_grace=60, sink=sink, outage=outage)
+
+    async def reads_a_missing_file() -> None:
+        raise FileNotFoundError(2, "No such file or directory", "/nonexistent/dir/file")
+
+    runner.add(definition("reader"), reads_a_missing_file)
+    run = runner.run_now("reader")
+    assert run is not None
+    await run
+    assert sink.outcomes("reader") == ["failed"]
+    assert not outage.down
+
+
+async def test_run_now_is_not_subject_to_misfire_grace() -> None:
+    sink = Sink()
+    runner = make_runner(sink, grace=1e-9)
+    calls: list[str] = []
+
+    async def task() -> None:
+        calls.append("ran")
+
+    runner.add(definition("now"), task)
+    run = runner.run_now("now")
+    assert run is not None
+    await run
+    assert calls == ["ran"]
