@@ -150,6 +150,11 @@ class WorkerProcess:
     def signal(self, sig: int = signal.SIGTERM) -> None:
         self.process.send_signal(sig)
 
+    def stop(self, timeout: float = 30.0) -> int:
+        """SIGTERM, then the exit code."""
+        self.signal(signal.SIGTERM)
+        return self.wait(timeout)
+
     def wait(self, timeout: float = 30.0) -> int:
         try:
             return self.process.wait(timeout=timeout)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -107,8 +106,7 @@ def test_status_json_reports_instances_and_last_runs(spawn_worker: Spawn) -> Non
     worker = spawn_worker(SCHEDULE_CRYPTO_TRIGGER="* * * * * *")
     worker.wait_for_log("task=crypto-trigger outcome=ok")
     report = status_when(spawn_worker, lambda r: task_of(r, "crypto-trigger")["outcome"] == "ok")
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert len(report["instances"]) == 1
     tasks = {t["name"]: t for t in report["tasks"]}
     trigger = tasks["crypto-trigger"]
@@ -224,8 +222,7 @@ def test_run_task_beside_a_running_worker_leaves_its_heartbeat_alone(
     assert run(spawn_worker, "run-task", "health-check").process.returncode == 0
     assert (tmp_path / "worker.heartbeat").exists()
     assert run(spawn_worker, "health").process.returncode == 0
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_unix_socket_url_works_for_check_and_run_task(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import signal
 import time
 from collections.abc import Callable
 
@@ -33,16 +32,14 @@ def test_health_check_stores_its_figures_in_the_instance_record(
     assert 0 <= health["system_memory_percent"] <= 100
     assert health["redis_ping_ms"] >= 0
     assert health["loop_lag_ms"] >= 0
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_health_check_warns_above_the_memory_limit(spawn_worker: Spawn) -> None:
     worker = spawn_worker(SCHEDULE_HEALTH_CHECK="200ms", HEALTH_MEMORY_LIMIT_MB="1")
     log = worker.wait_for_log("memory above HEALTH_MEMORY_LIMIT_MB")
     assert "limit_mb=1" in log
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_cleanup_deletes_history_older_than_retention_and_keeps_the_rest(

@@ -26,8 +26,7 @@ def test_trigger_is_published_once_per_second_with_the_contract_payload(
     with subscribed(redis_server, "crypto-update") as subscriber:
         worker = spawn_worker(**EVERY_SECOND)
         messages = subscriber.wait_count(4)
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     payloads = [m.data for m in messages]
     for payload in payloads:
         assert set(payload) == {"trigger", "event", "timestamp", "scheduled_for", "id"}
@@ -47,8 +46,7 @@ def test_sigterm_exits_zero_and_logs_shutdown(spawn_worker: Spawn) -> None:
     worker = spawn_worker()
     worker.wait_for_log(" ready ")
     started = time.monotonic()
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert time.monotonic() - started < 2
     assert "shutdown started signal=SIGTERM" in worker.stderr
     assert "shutdown complete" in worker.stderr
@@ -61,8 +59,7 @@ def test_sigterm_while_a_slow_task_runs_lets_the_run_complete(
     client = redis_server.client()
     worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="1.5")
     wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run start")
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert client.lrange("probe:slow", 0, -1) == [b"started", b"finished"]
     assert "task=probe-slow outcome=ok" in worker.stderr
 
@@ -75,8 +72,7 @@ def test_a_user_task_added_with_one_decorated_method_fires(
     wait_for(lambda: client.llen("probe:ticks") >= 3, what="three probe ticks")
     ids = texts(client.lrange("probe:ticks", 0, -1))
     assert all(i.startswith("probe-tick:") and i.endswith("Z") for i in ids)
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_lifecycle_hooks_run_once_each_in_order(
@@ -85,8 +81,7 @@ def test_lifecycle_hooks_run_once_each_in_order(
     client = redis_server.client()
     worker = spawn_worker(*CUSTOM)
     wait_for(lambda: client.llen("probe:hooks") == 1, what="startup hook")
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert texts(client.lrange("probe:hooks", 0, -1)) == ["startup", "second-shutdown", "shutdown"]
 
 
@@ -104,8 +99,7 @@ def test_scheduler_registry_pauses_and_resumes_a_task(
     gaps = [(b - a).total_seconds() for a, b in pairwise(stamps)]
     assert max(gaps) >= 0.9, "no fire while paused (1 s) on a 200 ms schedule"
     assert min(gaps) < 0.3
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_health_follows_the_heartbeat_file(spawn_worker: Spawn) -> None:
@@ -115,8 +109,7 @@ def test_health_follows_the_heartbeat_file(spawn_worker: Spawn) -> None:
     check = spawn_worker("health")
     assert check.wait() == 0
     assert "healthy" in check.stdout
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert spawn_worker("health").wait() == 1
 
 
@@ -132,15 +125,13 @@ def test_health_is_unhealthy_when_the_heartbeat_is_stale(spawn_worker: Spawn) ->
         )
     finally:
         worker.signal(signal.SIGCONT)
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_json_log_format_makes_every_line_one_json_object(spawn_worker: Spawn) -> None:
     worker = spawn_worker(LOG_FORMAT="json", **EVERY_SECOND)
     worker.wait_for_log('"message": "run"')
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     lines = worker.stderr.splitlines()
     records = worker.log_records()
     assert len(records) == len(lines) > 3
@@ -175,8 +166,7 @@ def test_heartbeat_file_that_cannot_be_written_is_logged_and_the_worker_goes_on(
     worker.wait_for_log("heartbeat file not written")
     folder.unlink()
     worker.wait_for_log("heartbeat file written again")
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert worker.stderr.count("heartbeat file not written") == 1
 
 

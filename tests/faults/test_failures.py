@@ -3,7 +3,6 @@ recovery, on the Redis channel and a real webhook; a failing webhook never break
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable
 
 from tests.faults.conftest import Webhook
@@ -33,8 +32,7 @@ def test_failing_task_alerts_after_three_failures_and_again_on_recovery(
         recovered = alerts.wait_count(2)[1].data
         assert recovered["state"] == "recovered"
         wait_for(lambda: len(webhook.bodies) >= 2, what="recovery POST")
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     assert len(alerts.messages) == 2, "one alert per state change, not one per failure"
     failures = worker.stderr.count("task=probe-fail outcome=failed")
     assert worker.stderr.count("RuntimeError: probe failure\n") == failures, (
@@ -55,8 +53,7 @@ def test_consecutive_failures_show_in_status(
     assert tasks["probe-fail"]["consecutive_failures"] >= 3
     assert tasks["probe-fail"]["outcome"] == "failed"
     assert tasks["probe-fail"]["last_error"] == "RuntimeError: probe failure"
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_failing_webhook_is_logged_and_the_worker_goes_on(
@@ -68,8 +65,7 @@ def test_failing_webhook_is_logged_and_the_worker_goes_on(
         worker.wait_for_log("alert webhook failed")
         worker.wait_for_log("consecutive_failures=5")
         assert worker.process.poll() is None
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     finally:
         dead.close()
 
@@ -80,7 +76,6 @@ def test_alerts_off_when_alert_after_failures_is_zero(
     with subscribed(redis_server, "worker:alerts") as alerts:
         worker = spawn_worker(*CUSTOM, **{**FAILING, "ALERT_AFTER_FAILURES": "0"})
         worker.wait_for_log("consecutive_failures=4")
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     assert alerts.messages == []
     assert " alert " not in worker.stderr

@@ -52,8 +52,7 @@ def test_redis_absent_at_start_worker_starts_and_works_when_it_appears(
         assert worker.process.poll() is None
         assert log.count("outage started") == 1
         assert "Traceback" not in worker.stderr
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     finally:
         server.stop()
 
@@ -79,8 +78,7 @@ def test_redis_killed_and_restarted_other_tasks_keep_schedule_and_reconnect_with
     assert len(during) >= 3, "health-check kept its 200 ms schedule through the outage"
     assert log.count("outage started") == 1
     assert "Traceback" not in worker.stderr
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
 
 
 def test_trigger_outage_sends_exactly_one_message_for_the_newest_fire_with_missed(
@@ -104,8 +102,7 @@ def test_trigger_outage_sends_exactly_one_message_for_the_newest_fire_with_misse
             worker.signal(signal.SIGCONT)
         before = len(subscriber.messages)
         wait_for(lambda: len(subscriber.messages) >= before + 3, what="catch-up and two more")
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     messages = subscriber.messages
     catch_up = messages[2]
     assert catch_up.data["missed"] >= 3

@@ -21,6 +21,20 @@ from worker.schedules import CronSchedule
 from worker.triggers import RedisTriggerPublisher
 
 
+def trigger_definition() -> TaskDefinition:
+    return TaskDefinition(
+        name="crypto-trigger",
+        provider="crypto",
+        attribute="publish_update",
+        schedule=CronSchedule("* * * * * *"),
+        scope="cluster",
+        timezone=ZoneInfo("UTC"),
+        time_limit=0,
+        disabled=False,
+        is_async=True,
+    )
+
+
 class ReplyLostOnce(RedisTriggerPublisher):
     """The real publisher, whose first reply is lost after the message went out."""
 
@@ -49,17 +63,7 @@ async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisSe
     outage = OutageMonitor()
     sink = Records()
     runner = Runner(instance_id="t", misfire_grace=60, sink=sink, outage=outage)
-    definition = TaskDefinition(
-        name="crypto-trigger",
-        provider="crypto",
-        attribute="publish_update",
-        schedule=CronSchedule("*/15 * * * *"),
-        scope="cluster",
-        timezone=ZoneInfo("UTC"),
-        time_limit=0,
-        disabled=False,
-        is_async=True,
-    )
+    definition = trigger_definition()
     runner.add(definition, CryptoTasks(publisher, outage).publish_update)
     try:
         with subscribed(redis_server, "crypto-update") as subscriber:
@@ -89,17 +93,7 @@ async def test_fire_arriving_while_a_message_is_on_its_way_gets_its_own_message(
     outage = OutageMonitor()
     sink = Records()
     runner = Runner(instance_id="t", misfire_grace=60, sink=sink, outage=outage)
-    definition = TaskDefinition(
-        name="crypto-trigger",
-        provider="crypto",
-        attribute="publish_update",
-        schedule=CronSchedule("* * * * * *"),
-        scope="cluster",
-        timezone=ZoneInfo("UTC"),
-        time_limit=0,
-        disabled=False,
-        is_async=True,
-    )
+    definition = trigger_definition()
     publisher = SlowPublisher(client, "crypto-update")
     runner.add(definition, CryptoTasks(publisher, outage).publish_update)
     first = datetime.now(UTC).replace(microsecond=0)

@@ -3,7 +3,6 @@ auth failures and outages; ACL usernames are accepted."""
 
 from __future__ import annotations
 
-import signal
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -45,8 +44,7 @@ def test_password_absent_from_logs_through_an_outage_at_trace_level(
     worker.wait_for_log("outage started")
     locked.start()
     worker.wait_for_log("outage ended")
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert_no_secret(worker.stderr, worker.stdout)
 
 
@@ -57,8 +55,7 @@ def test_wrong_password_is_an_outage_line_without_the_password(
     worker = spawn_worker(redis=wrong, LOG_LEVEL="TRACE", SCHEDULE_CRYPTO_TRIGGER="* * * * * *")
     log = worker.wait_for_log("outage started")
     assert "AuthenticationError" in log or "invalid" in log.lower()
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert_no_secret(worker.stderr, worker.stdout)
 
 

@@ -26,8 +26,7 @@ def test_sigterm_under_load_finishes_runs_runs_hooks_closes_redis_and_exits_zero
     wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
     assert worker_connections(redis_server) >= 1
     started = time.monotonic()
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     elapsed = time.monotonic() - started
     assert elapsed < 3
     assert client.lrange("probe:slow", 0, -1) == [b"started", b"finished"]
@@ -44,8 +43,7 @@ def test_run_still_going_at_shutdown_timeout_is_cancelled_recorded_and_exit_is_z
     worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="60", SHUTDOWN_TIMEOUT="2")
     wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
     started = time.monotonic()
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert time.monotonic() - started < 2.5
     assert "task=probe-slow outcome=cancelled" in worker.stderr
     outcomes = [r["outcome"] for r in run_records(client) if r["task"] == "probe-slow"]
@@ -63,8 +61,7 @@ def test_sigterm_while_redis_is_down_abandons_the_retrying_trigger_within_the_de
     fault_redis.kill()
     worker.wait_for_log("task=crypto-trigger outcome=skipped")
     started = time.monotonic()
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert time.monotonic() - started < 2.5
     cancelled = next(
         x for x in worker.stderr.splitlines() if "task=crypto-trigger outcome=cancelled" in x
@@ -93,7 +90,6 @@ def test_idle_worker_with_redis_down_stops_fast_not_at_the_deadline(spawn_worker
     worker = spawn_worker(redis=down.url, SCHEDULE_HEALTH_CHECK="200ms", SHUTDOWN_TIMEOUT="30")
     worker.wait_for_log("task=health-check outcome=ok")
     started = time.monotonic()
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     assert time.monotonic() - started < 3
     assert "run records not written at shutdown" in worker.stderr

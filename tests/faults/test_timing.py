@@ -25,8 +25,7 @@ def test_paused_process_sends_one_catch_up_trigger_with_missed(
         time.sleep(PAUSE)  # the fault itself: the process is stopped this long
         worker.signal(signal.SIGCONT)
         subscriber.wait_count(4)
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     messages = subscriber.messages
     catch_up = messages[2]
     assert catch_up.data["missed"] in (4, 5)
@@ -47,8 +46,7 @@ def test_fires_older_than_misfire_grace_are_recorded_as_missed_not_run(
         worker.signal(signal.SIGCONT)
         subscriber.wait_count(3)
         worker.wait_for_log("task=crypto-trigger outcome=missed")
-        worker.signal(signal.SIGTERM)
-        assert worker.wait() == 0
+        assert worker.stop() == 0
     catch_up = subscriber.messages[2].data
     assert catch_up["missed"] in (1, 2), "only the fires within the 2 s grace are folded"
     client = redis_server.client()
@@ -71,7 +69,6 @@ def test_time_limit_from_the_environment_cancels_the_run_as_timeout(
     client = redis_server.client()
     ticks = client.llen("probe:ticks")
     wait_for(lambda: client.llen("probe:ticks") > ticks + 2, what="other tasks go on")
-    worker.signal(signal.SIGTERM)
-    assert worker.wait() == 0
+    assert worker.stop() == 0
     summary = json.loads(client.hget("worker:tasks", "probe-slow") or b"{}")
     assert summary["outcome"] == "timeout"
