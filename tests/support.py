@@ -251,3 +251,12 @@ def status_when(
 def task_of(report: dict[str, Any], name: str) -> dict[str, Any]:
     found: dict[str, Any] = next(t for t in report["tasks"] if t["name"] == name)
     return found
+
+
+def start_slow_run(
+    spawn: Callable[..., WorkerProcess], client: redis.Redis, **env: str
+) -> WorkerProcess:
+    """The probe app (tests/apps/custom.py) with its one-off slow run started."""
+    worker = spawn("--app", "tests.apps.custom:Container", **env)
+    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run start")
+    return worker

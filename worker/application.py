@@ -89,8 +89,7 @@ class ApplicationContext:
                 started = time.monotonic()
                 self._deadline = started + self.settings.shutdown_timeout
                 orchestrator.stop()
-                reserve = min(1.0, self.settings.shutdown_timeout * 0.2)
-                await runner.drain(self._remaining() - reserve, force=signals.force_exit)
+                await runner.drain(self._remaining() - self._reserve(), force=signals.force_exit)
             finally:
                 await self._close(recorder, heartbeat)
             forced = signals.force_exit.is_set()
@@ -112,10 +111,9 @@ class ApplicationContext:
                 run = runner.run_now(definition.name)
                 if run is not None:
                     stop = asyncio.ensure_future(signals.should_exit.wait())
-                    reserve = min(1.0, self.settings.shutdown_timeout * 0.2)
                     await asyncio.wait(
                         {stop, run},
-                        timeout=self._remaining() - reserve,
+                        timeout=self._remaining() - self._reserve(),
                         return_when="FIRST_COMPLETED",
                     )
                     stop.cancel()
@@ -222,6 +220,10 @@ class ApplicationContext:
                 logger.opt(exception=exc).bind(hook=name).error(f"{hook} hook failed")
                 if hook == "on_startup":
                     raise WorkerError(f"{name} failed: {describe_error(exc)}") from None
+
+    def _reserve(self) -> float:
+        """What runs leave of the deadline for hooks, flushing and closing."""
+        return min(1.0, self.settings.shutdown_timeout * 0.2)
 
     def _remaining(self) -> float:
         return max(self._deadline - time.monotonic(), 0.0)

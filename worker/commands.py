@@ -29,18 +29,19 @@ def iso(moment: datetime | None) -> str | None:
 
 def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
     now = datetime.now(UTC)
-    rows = [
-        {
-            "name": d.name,
-            "schedule": d.describe(),
-            "scope": d.scope,
-            "time_limit": d.time_limit or None,
-            "next_fire": iso(d.next_fire(now)),
-            "disabled": d.disabled,
-        }
-        for d in app.definitions
-    ]
+    next_fires = [iso(d.next_fire(now)) for d in app.definitions]
     if as_json:
+        rows = [
+            {
+                "name": d.name,
+                "schedule": d.describe(),
+                "scope": d.scope,
+                "time_limit": d.time_limit or None,
+                "next_fire": next_fire,
+                "disabled": d.disabled,
+            }
+            for d, next_fire in zip(app.definitions, next_fires, strict=True)
+        ]
         print(json.dumps(rows, indent=2))
         return 0
     table = [
@@ -49,9 +50,9 @@ def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
             d.describe(),
             d.scope,
             _limit(d.time_limit),
-            "disabled" if d.disabled else (iso(d.next_fire(now)) or "-"),
+            "disabled" if d.disabled else (next_fire or "-"),
         ]
-        for d in app.definitions
+        for d, next_fire in zip(app.definitions, next_fires, strict=True)
     ]
     print(_table(["NAME", "SCHEDULE", "SCOPE", "TIME LIMIT", "NEXT FIRE"], table))
     return 0

@@ -9,7 +9,7 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
-from tests.support import RedisServer, WorkerProcess, subscribed, texts, wait_for
+from tests.support import RedisServer, WorkerProcess, start_slow_run, subscribed, texts, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}
@@ -57,8 +57,7 @@ def test_sigterm_while_a_slow_task_runs_lets_the_run_complete(
     spawn_worker: Spawn, redis_server: RedisServer
 ) -> None:
     client = redis_server.client()
-    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="1.5")
-    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run start")
+    worker = start_slow_run(spawn_worker, client, PROBE_SLOW_SECONDS="1.5")
     assert worker.stop() == 0
     assert client.lrange("probe:slow", 0, -1) == [b"started", b"finished"]
     assert "task=probe-slow outcome=ok" in worker.stderr

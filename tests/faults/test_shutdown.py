@@ -7,10 +7,9 @@ import signal
 import time
 from collections.abc import Callable
 
-from tests.support import RedisServer, WorkerProcess, run_records, wait_for
+from tests.support import RedisServer, WorkerProcess, run_records, start_slow_run
 
 Spawn = Callable[..., WorkerProcess]
-CUSTOM = ("--app", "tests.apps.custom:Container")
 
 
 def worker_connections(server: RedisServer) -> int:
@@ -22,8 +21,9 @@ def test_sigterm_under_load_finishes_runs_runs_hooks_closes_redis_and_exits_zero
     spawn_worker: Spawn, redis_server: RedisServer
 ) -> None:
     client = redis_server.client()
-    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="1", SCHEDULE_HEALTH_CHECK="100ms")
-    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
+    worker = start_slow_run(
+        spawn_worker, client, PROBE_SLOW_SECONDS="1", SCHEDULE_HEALTH_CHECK="100ms"
+    )
     assert worker_connections(redis_server) >= 1
     started = time.monotonic()
     assert worker.stop() == 0
@@ -40,8 +40,7 @@ def test_run_still_going_at_shutdown_timeout_is_cancelled_recorded_and_exit_is_z
     spawn_worker: Spawn, redis_server: RedisServer
 ) -> None:
     client = redis_server.client()
-    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="60", SHUTDOWN_TIMEOUT="2")
-    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
+    worker = start_slow_run(spawn_worker, client, PROBE_SLOW_SECONDS="60", SHUTDOWN_TIMEOUT="2")
     started = time.monotonic()
     assert worker.stop() == 0
     assert time.monotonic() - started < 2.5
@@ -74,8 +73,7 @@ def test_second_signal_cancels_runs_and_exits_one(
     spawn_worker: Spawn, redis_server: RedisServer
 ) -> None:
     client = redis_server.client()
-    worker = spawn_worker(*CUSTOM, PROBE_SLOW_SECONDS="60")
-    wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run")
+    worker = start_slow_run(spawn_worker, client, PROBE_SLOW_SECONDS="60")
     worker.signal(signal.SIGTERM)
     worker.wait_for_log("waiting for runs in flight")
     started = time.monotonic()
