@@ -1,4 +1,4 @@
-"""The application's object graph: one provider per line, nothing but declarations."""
+"""The application's object graph: the framework's, plus its settings and task services."""
 
 from __future__ import annotations
 
@@ -8,39 +8,26 @@ from config import Settings
 from tasks.cleanup import CleanupTasks
 from tasks.crypto import CryptoTasks
 from tasks.health import HealthTasks
-from worker.clients import redis_resource
-from worker.history import RunHistory
-from worker.instance import InstanceState
-from worker.outage import OutageMonitor
-from worker.registry import SchedulerRegistry
-from worker.settings import load_settings
-from worker.triggers import RedisTriggerPublisher
+from worker import FrameworkContainer, RedisTriggerPublisher, load_settings
 
 
-class Container(containers.DeclarativeContainer):
+@containers.copy(FrameworkContainer)  # the framework's providers read these settings too
+class Container(FrameworkContainer):
     settings = providers.Singleton(load_settings, Settings)
-    redis = providers.Resource(redis_resource, url=settings.provided.redis_url_value.call())
-    outage = providers.Singleton(OutageMonitor, log_interval=settings.provided.outage_log_interval)
-    instance = providers.Singleton(InstanceState, settings.provided.worker_instance_id)
-    scheduler_registry = providers.Singleton(SchedulerRegistry)
-    run_history = providers.Singleton(
-        RunHistory,
-        redis,
-        key_prefix=settings.provided.key_prefix,
-        maxlen=settings.provided.run_history_maxlen,
-    )
-    publisher = providers.Singleton(
-        RedisTriggerPublisher, redis, channel=settings.provided.crypto_channel
-    )
 
-    crypto = providers.Singleton(CryptoTasks, publisher, outage)
+    publisher = providers.Singleton(
+        RedisTriggerPublisher, FrameworkContainer.redis, channel=settings.provided.crypto_channel
+    )
+    crypto = providers.Singleton(CryptoTasks, publisher, FrameworkContainer.outage)
     health = providers.Singleton(
         HealthTasks,
-        redis,
-        instance,
-        outage,
+        FrameworkContainer.redis,
+        FrameworkContainer.instance,
+        FrameworkContainer.outage,
         memory_limit_mb=settings.provided.health_memory_limit_mb,
     )
     cleanup = providers.Singleton(
-        CleanupTasks, run_history, retention_days=settings.provided.cleanup_retention_days
+        CleanupTasks,
+        FrameworkContainer.run_history,
+        retention_days=settings.provided.cleanup_retention_days,
     )

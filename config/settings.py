@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pydantic import Field, field_validator
 
-from worker.settings import WorkerSettings
+from worker import WorkerSettings
 
 
 class Settings(WorkerSettings):
-    """Every env var of crypto-stats-worker; load it with `worker.settings.load_settings`."""
+    """Every env var of crypto-stats-worker; load it with `worker.load_settings`."""
 
     crypto_channel: str = "crypto-update"
     health_memory_limit_mb: int = Field(default=500, gt=0)

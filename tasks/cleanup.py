@@ -6,8 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from loguru import logger
 
-from worker import cron
-from worker.history import RunHistory
+from worker import RunHistory, cron
 
 BATCH = 1000
 

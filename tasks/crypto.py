@@ -7,10 +7,7 @@ from typing import Any
 
 from loguru import logger
 
-from worker import Fire, cron
-from worker.fire import format_instant
-from worker.outage import OutageMonitor
-from worker.triggers import TriggerPublisher, publish_fire
+from worker import Fire, OutageMonitor, TriggerPublisher, cron, format_instant, publish_fire
 
 
 def update_payload(fire: Fire) -> dict[str, Any]:

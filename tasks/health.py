@@ -8,10 +8,14 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from worker import interval
-from worker.clients import command_deadline
-from worker.instance import InstanceState
-from worker.outage import OutageMonitor, describe_error, is_connection_error
+from worker import (
+    InstanceState,
+    OutageMonitor,
+    describe_error,
+    interval,
+    is_redis_outage,
+    redis_deadline,
+)
 
 if TYPE_CHECKING:
     import psutil
@@ -62,10 +66,10 @@ class HealthTasks:
     async def _redis_ping_ms(self) -> float | None:
         started = time.perf_counter()
         try:
-            async with command_deadline():
+            async with redis_deadline():
                 await self._redis.ping()
         except Exception as exc:
-            if not is_connection_error(exc):
+            if not is_redis_outage(exc):
                 raise
             self._outage.failure(exc)
             logger.bind(task="health-check", error=describe_error(exc)).debug("redis ping failed")

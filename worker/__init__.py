@@ -1,19 +1,128 @@
-"""crypto-stats-worker's framework: scheduled task methods on container-wired services."""
+"""crypto-stats-worker's framework: scheduled task methods on container-wired services.
+
+This module is the public API: applications import from here (and `worker.testing`)
+only. Names load on first use, so `python -m worker health` pays for none of them.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-from worker.decorators import cron, interval, timeout
-from worker.fire import Fire, current_fire
-from worker.schedules import CronExpression
+_EXPORTS = {
+    # writing tasks
+    "cron": "worker.schedule.decorators",
+    "interval": "worker.schedule.decorators",
+    "timeout": "worker.schedule.decorators",
+    "CronExpression": "worker.schedule.expressions",
+    "current_fire": "worker.run.fire",
+    "Fire": "worker.run.fire",
+    "format_instant": "worker.run.fire",
+    "SchedulerRegistry": "worker.schedule.registry",
+    # the application's container and settings
+    "FrameworkContainer": "worker.container",
+    "WorkerSettings": "worker.settings.base",
+    "load_settings": "worker.settings.loading",
+    # what the shipped tasks use
+    "TriggerPublisher": "worker.targets.publisher",
+    "RedisTriggerPublisher": "worker.targets.publisher",
+    "publish_fire": "worker.targets.publisher",
+    "OutageMonitor": "worker.connect.outage",
+    "redis_deadline": "worker.connect.redis",
+    "is_redis_outage": "worker.connect.errors",
+    "describe_error": "worker.connect.errors",
+    "InstanceState": "worker.observe.instance",
+    "RunHistory": "worker.state.history",
+    "RunRecord": "worker.run.records",
+    "StuckRun": "worker.run.records",
+    "RunListener": "worker.run.records",
+}
 
-__all__ = [
-    "CronExpression",
-    "Fire",
-    "__version__",
-    "cron",
-    "current_fire",
-    "interval",
-    "timeout",
-]
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'worker' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value  # the next lookup is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__
+
+
+if TYPE_CHECKING:
+    from worker.connect.errors import (
+        describe_error as describe_error,
+    )
+    from worker.connect.errors import (
+        is_redis_outage as is_redis_outage,
+    )
+    from worker.connect.outage import (
+        OutageMonitor as OutageMonitor,
+    )
+    from worker.connect.redis import (
+        redis_deadline as redis_deadline,
+    )
+    from worker.container import (
+        FrameworkContainer as FrameworkContainer,
+    )
+    from worker.observe.instance import (
+        InstanceState as InstanceState,
+    )
+    from worker.run.fire import (
+        Fire as Fire,
+    )
+    from worker.run.fire import (
+        current_fire as current_fire,
+    )
+    from worker.run.fire import (
+        format_instant as format_instant,
+    )
+    from worker.run.records import (
+        RunListener as RunListener,
+    )
+    from worker.run.records import (
+        RunRecord as RunRecord,
+    )
+    from worker.run.records import (
+        StuckRun as StuckRun,
+    )
+    from worker.schedule.decorators import (
+        cron as cron,
+    )
+    from worker.schedule.decorators import (
+        interval as interval,
+    )
+    from worker.schedule.decorators import (
+        timeout as timeout,
+    )
+    from worker.schedule.expressions import (
+        CronExpression as CronExpression,
+    )
+    from worker.schedule.registry import (
+        SchedulerRegistry as SchedulerRegistry,
+    )
+    from worker.settings.base import (
+        WorkerSettings as WorkerSettings,
+    )
+    from worker.settings.loading import (
+        load_settings as load_settings,
+    )
+    from worker.state.history import (
+        RunHistory as RunHistory,
+    )
+    from worker.targets.publisher import (
+        RedisTriggerPublisher as RedisTriggerPublisher,
+    )
+    from worker.targets.publisher import (
+        TriggerPublisher as TriggerPublisher,
+    )
+    from worker.targets.publisher import (
+        publish_fire as publish_fire,
+    )

@@ -15,7 +15,7 @@ from dependency_injector import providers
 
 from container import Container as AppContainer
 from worker import current_fire, interval, timeout
-from worker.registry import SchedulerRegistry
+from worker.schedule.registry import SchedulerRegistry
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -50,9 +50,10 @@ class ProbeTasks:
         await asyncio.sleep(self._slow_seconds)
         await self._redis.rpush("probe:slow", "finished")
 
-    @interval("1h", name="probe-fail")
+    # Sub-second schedules are for code, not settings: tests pick this one's through the env.
+    @interval(os.environ.get("PROBE_FAIL_EVERY", "1h"), name="probe-fail")
     async def fail(self) -> None:
-        """Fails until the test sets `probe:healthy` (tests set SCHEDULE_PROBE_FAIL to run it)."""
+        """Fails until the test sets `probe:healthy` (tests set PROBE_FAIL_EVERY to run it)."""
         if not await self._redis.exists("probe:healthy"):
             raise RuntimeError("probe failure")
 

@@ -14,7 +14,7 @@ Spawn = Callable[..., WorkerProcess]
 def test_health_check_stores_its_figures_in_the_instance_record(
     spawn_worker: Spawn, redis_server: RedisServer
 ) -> None:
-    worker = spawn_worker(SCHEDULE_HEALTH_CHECK="200ms", HEARTBEAT_INTERVAL="0.3")
+    worker = spawn_worker(SCHEDULE_HEALTH_CHECK="1s", HEARTBEAT_INTERVAL="0.3")
     worker.wait_for_log("task=health-check outcome=ok")
     client = redis_server.client()
 
@@ -36,7 +36,7 @@ def test_health_check_stores_its_figures_in_the_instance_record(
 
 
 def test_health_check_warns_above_the_memory_limit(spawn_worker: Spawn) -> None:
-    worker = spawn_worker(SCHEDULE_HEALTH_CHECK="200ms", HEALTH_MEMORY_LIMIT_MB="1")
+    worker = spawn_worker(SCHEDULE_HEALTH_CHECK="1s", HEALTH_MEMORY_LIMIT_MB="1")
     log = worker.wait_for_log("memory above HEALTH_MEMORY_LIMIT_MB")
     assert "limit_mb=1" in log
     assert worker.stop() == 0

@@ -9,7 +9,7 @@ from tests.faults.conftest import Webhook
 from tests.support import RedisServer, WorkerProcess, status_when, subscribed, task_of, wait_for
 
 Spawn = Callable[..., WorkerProcess]
-FAILING = {"SCHEDULE_PROBE_FAIL": "200ms", "ALERT_AFTER_FAILURES": "3"}
+FAILING = {"PROBE_FAIL_EVERY": "200ms", "ALERT_AFTER_FAILURES": "3"}
 CUSTOM = ("--app", "tests.apps.custom:Container")
 
 

@@ -12,13 +12,14 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tasks.crypto import CryptoTasks
+from tests.integration.test_runner import make_runner
 from tests.support import RedisServer, subscribed
-from worker.clients import make_redis
-from worker.definitions import TaskDefinition
-from worker.outage import OutageMonitor
-from worker.runner import Runner, RunRecord
-from worker.schedules import CronSchedule
-from worker.triggers import RedisTriggerPublisher
+from worker.connect.outage import OutageMonitor
+from worker.connect.redis import make_redis
+from worker.run.records import RunRecord
+from worker.schedule.cron import CronSchedule
+from worker.schedule.definitions import TaskDefinition
+from worker.targets.publisher import RedisTriggerPublisher
 
 
 def trigger_definition() -> TaskDefinition:
@@ -53,8 +54,10 @@ class Records:
     def __init__(self) -> None:
         self.records: list[RunRecord] = []
 
-    def record(self, record: RunRecord) -> None:
+    def on_run(self, record: RunRecord) -> None:
         self.records.append(record)
+
+    def on_stuck(self, stuck: object) -> None: ...
 
 
 async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisServer) -> None:
@@ -62,7 +65,7 @@ async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisSe
     publisher = ReplyLostOnce(client, "crypto-update")
     outage = OutageMonitor()
     sink = Records()
-    runner = Runner(instance_id="t", misfire_grace=60, sink=sink, outage=outage)
+    runner = make_runner(sink, outage=outage)  # type: ignore[arg-type]
     definition = trigger_definition()
     runner.add(definition, CryptoTasks(publisher, outage).publish_update)
     try:
@@ -92,7 +95,7 @@ async def test_fire_arriving_while_a_message_is_on_its_way_gets_its_own_message(
     client = make_redis(redis_server.url)
     outage = OutageMonitor()
     sink = Records()
-    runner = Runner(instance_id="t", misfire_grace=60, sink=sink, outage=outage)
+    runner = make_runner(sink, outage=outage)  # type: ignore[arg-type]
     definition = trigger_definition()
     publisher = SlowPublisher(client, "crypto-update")
     runner.add(definition, CryptoTasks(publisher, outage).publish_update)

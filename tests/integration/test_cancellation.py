@@ -7,10 +7,12 @@ import time
 from pathlib import Path
 
 from tests.support import RedisServer
-from worker.clients import make_redis
-from worker.instance import Heartbeat, InstanceState
-from worker.lifecycle import cancel_and_wait
-from worker.outage import OutageMonitor
+from worker.concurrency import cancel_and_wait
+from worker.connect.outage import OutageMonitor
+from worker.connect.redis import make_redis
+from worker.observe.heartbeat import Heartbeat
+from worker.observe.instance import InstanceState
+from worker.state.keys import Keys
 
 
 async def test_cancel_and_wait_cancels_again_a_task_that_swallowed_the_first_cancel() -> None:
@@ -38,9 +40,10 @@ async def test_heartbeat_stops_promptly_whenever_the_stop_lands(
         heartbeat = Heartbeat(
             state=InstanceState("t"),
             redis=client,
-            key_prefix="test:",
+            keys=Keys("test:"),
             file=tmp_path / "hb",
             interval=10,
+            redis_timeout=5,
             outage=OutageMonitor(),
         )
         heartbeat.start()

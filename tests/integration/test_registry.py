@@ -10,8 +10,8 @@ import pytest
 
 from tests.integration.test_runner import Sink, definition, make_runner
 from worker.errors import DefinitionError
-from worker.registry import SchedulerRegistry
-from worker.scheduling import Orchestrator
+from worker.schedule.orchestrator import Orchestrator
+from worker.schedule.registry import SchedulerRegistry
 
 
 async def until(condition: object, timeout: float = 5.0) -> None:
@@ -24,8 +24,7 @@ async def until(condition: object, timeout: float = 5.0) -> None:
 async def test_registry_adds_runs_now_and_removes_a_task() -> None:
     sink = Sink()
     orchestrator = Orchestrator(make_runner(sink), ZoneInfo("UTC"))
-    registry = SchedulerRegistry()
-    registry.attach(orchestrator)
+    registry = SchedulerRegistry(orchestrator)
     orchestrator.start()
     calls: list[str] = []
 
@@ -51,8 +50,7 @@ async def test_registry_run_now_fires_a_paused_task_once() -> None:
     sink = Sink()
     runner = make_runner(sink)
     orchestrator = Orchestrator(runner, ZoneInfo("UTC"))
-    registry = SchedulerRegistry()
-    registry.attach(orchestrator)
+    registry = SchedulerRegistry(orchestrator)
     calls: list[str] = []
 
     async def task() -> None:
@@ -65,7 +63,7 @@ async def test_registry_run_now_fires_a_paused_task_once() -> None:
         assert registry.get("hourly").paused
         assert registry.get("hourly").next_fire is None
         run = registry.run_now("hourly")
-        assert run is not None
+        assert isinstance(run, asyncio.Task)
         await run
         assert calls == ["run"]
         registry.resume("hourly")
@@ -76,13 +74,13 @@ async def test_registry_run_now_fires_a_paused_task_once() -> None:
 
 async def test_registry_rejects_a_duplicate_name_and_a_time_limit_on_plain_code() -> None:
     orchestrator = Orchestrator(make_runner(Sink()), ZoneInfo("UTC"))
-    registry = SchedulerRegistry()
-    registry.attach(orchestrator)
+    registry = SchedulerRegistry(orchestrator)
 
     async def task() -> None: ...
 
     def plain() -> None: ...
 
+    orchestrator.activate()
     registry.add("one", task, 60)
     with pytest.raises(DefinitionError, match="duplicate"):
         registry.add("one", task, 60)
@@ -92,4 +90,4 @@ async def test_registry_rejects_a_duplicate_name_and_a_time_limit_on_plain_code(
 
 def test_registry_before_start_says_so() -> None:
     with pytest.raises(RuntimeError, match="not running"):
-        SchedulerRegistry().tasks()
+        SchedulerRegistry(Orchestrator(make_runner(Sink()), ZoneInfo("UTC"))).tasks()

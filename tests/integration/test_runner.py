@@ -11,19 +11,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from worker import Fire, current_fire
-from worker.definitions import TaskDefinition
-from worker.outage import OutageMonitor
-from worker.runner import Runner, RunRecord
-from worker.schedules import IntervalSchedule
-from worker.scheduling import Orchestrator
+from worker.connect.outage import OutageMonitor
+from worker.run.gate import AdmitAll
+from worker.run.records import RunRecord, StuckRun
+from worker.run.runner import Runner
+from worker.schedule.cron import IntervalSchedule
+from worker.schedule.definitions import TaskDefinition
+from worker.schedule.orchestrator import Orchestrator
 
 
 class Sink:
     def __init__(self) -> None:
         self.records: list[RunRecord] = []
+        self.stuck: list[StuckRun] = []
 
-    def record(self, record: RunRecord) -> None:
+    def on_run(self, record: RunRecord) -> None:
         self.records.append(record)
+
+    def on_stuck(self, stuck: StuckRun) -> None:
+        self.stuck.append(stuck)
 
     def outcomes(self, task: str) -> list[str]:
         return [r.outcome for r in self.records if r.task == task]
@@ -45,8 +51,15 @@ def definition(name: str, every: float = 0.1, **changes: Any) -> TaskDefinition:
     return TaskDefinition(**values)
 
 
-def make_runner(sink: Sink, grace: float = 60.0) -> Runner:
-    return Runner(instance_id="test", misfire_grace=grace, sink=sink, outage=OutageMonitor())
+def make_runner(sink: Sink, grace: float = 60.0, outage: OutageMonitor | None = None) -> Runner:
+    return Runner(
+        instance_id="test",
+        misfire_grace=grace,
+        outage=outage or OutageMonitor(),
+        listeners=[sink],
+        gate=AdmitAll(),
+        admit_timeout=5.0,
+    )
 
 
 async def until(condition: Callable[[], bool], timeout: float = 5.0) -> None:
@@ -218,7 +231,7 @@ async def test_second_signal_forces_the_drain() -> None:
 async def test_a_tasks_own_oserror_is_a_failure_with_traceback_not_an_outage() -> None:
     sink = Sink()
     outage = OutageMonitor()
-    runner = Runner(instance_id="t", misfire_grace=60, sink=sink, outage=outage)
+    runner = make_runner(sink, outage=outage)
 
     async def reads_a_missing_file() -> None:
         raise FileNotFoundError(2, "No such file or directory", "/nonexistent/dir/file")

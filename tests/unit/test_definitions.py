@@ -8,11 +8,12 @@ import pytest
 from dependency_injector import containers, providers
 
 from worker import CronExpression, cron, interval, timeout
-from worker.decorators import get_spec
-from worker.definitions import Overrides, TaskDefinition, resolve
-from worker.discovery import discover
+from worker.app.discovery import discover
+from worker.app.overrides import Overrides, resolve
 from worker.errors import ConfigError, DefinitionError
-from worker.schedules import CronSchedule, IntervalSchedule, OnceSchedule
+from worker.schedule.cron import CronSchedule, IntervalSchedule, OnceSchedule
+from worker.schedule.decorators import get_spec
+from worker.schedule.definitions import TaskDefinition
 
 
 class Reports:

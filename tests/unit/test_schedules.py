@@ -16,19 +16,18 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from worker.schedules import (
-    CronExpression,
+from worker.schedule.cron import (
     CronSchedule,
     IntervalSchedule,
     OnceSchedule,
     Schedule,
-    build_trigger,
     describe,
     is_subsecond,
-    next_fire,
     parse_cron,
     parse_schedule,
 )
+from worker.schedule.expressions import CronExpression
+from worker.schedule.timing import build_timing, next_fire
 
 BERLIN = ZoneInfo("Europe/Berlin")
 NEW_YORK = ZoneInfo("America/New_York")
@@ -47,7 +46,7 @@ def fires(
     """Follow the trigger as APScheduler does (previous fire time -> next), in UTC."""
     if isinstance(schedule, str):
         schedule = parse_cron(schedule)
-    trigger = build_trigger(schedule, timezone=zone, aligned=aligned, now=start)
+    trigger = build_timing(schedule, timezone=zone, aligned=aligned, now=start)
     found: list[datetime] = []
     previous: datetime | None = None
     now = start
@@ -232,7 +231,7 @@ def test_cron_schedule_cannot_be_built_invalid() -> None:
 
 def test_parsing_does_not_import_apscheduler() -> None:
     code = (
-        "import sys; from worker.schedules import parse_schedule, describe;"
+        "import sys; from worker.schedule.cron import parse_schedule, describe;"
         "describe(parse_schedule('0 9 * * 1')); describe(parse_schedule('30s'));"
         "print(sorted(m for m in sys.modules if m.startswith('apscheduler')))"
     )
@@ -413,7 +412,7 @@ def test_next_fire_is_in_utc() -> None:
 
 def test_naive_now_is_rejected() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        build_trigger(IntervalSchedule(1), timezone=UTC, aligned=False, now=datetime(2026, 1, 7))
+        build_timing(IntervalSchedule(1), timezone=UTC, aligned=False, now=datetime(2026, 1, 7))
 
 
 @pytest.mark.parametrize(
@@ -449,7 +448,7 @@ def test_is_subsecond_when_fires_can_carry_milliseconds(schedule: Schedule, expe
 
 
 def test_trigger_keeps_apschedulers_contract_for_missed_runs() -> None:
-    trigger = build_trigger(parse_cron("0 9 * * *"), timezone=BERLIN, aligned=False, now=WEDNESDAY)
+    trigger = build_timing(parse_cron("0 9 * * *"), timezone=BERLIN, aligned=False, now=WEDNESDAY)
     previous = datetime(2026, 1, 5, 9, tzinfo=BERLIN)
     missed = trigger.get_next_fire_time(previous, datetime(2026, 1, 8, 12, tzinfo=BERLIN))
     assert missed == datetime(2026, 1, 6, 9, tzinfo=BERLIN)
@@ -460,7 +459,7 @@ def test_trigger_is_an_apscheduler_trigger() -> None:
     from apscheduler.triggers.base import BaseTrigger
 
     for schedule in (parse_cron("0 9 * * *"), IntervalSchedule(1), OnceSchedule(1)):
-        trigger = build_trigger(schedule, timezone=BERLIN, aligned=False, now=WEDNESDAY)
+        trigger = build_timing(schedule, timezone=BERLIN, aligned=False, now=WEDNESDAY)
         assert isinstance(trigger, BaseTrigger)
 
 
@@ -556,7 +555,7 @@ def test_quarter_hours_in_the_skipped_hour_collapse_into_one_fire() -> None:
 
 def test_fall_back_fire_compares_in_utc_when_following_the_trigger() -> None:
     # 02:30 CEST and 02:30 CET never compare equal across zones: the trigger must not loop.
-    trigger = build_trigger(parse_cron("30 2 * * *"), timezone=BERLIN, aligned=False, now=WEDNESDAY)
+    trigger = build_timing(parse_cron("30 2 * * *"), timezone=BERLIN, aligned=False, now=WEDNESDAY)
     first = datetime(2026, 10, 25, 2, 30, tzinfo=BERLIN)
     assert trigger.get_next_fire_time(first, first) == datetime(2026, 10, 26, 2, 30, tzinfo=BERLIN)
 

@@ -1,0 +1,68 @@
+"""The public API: what applications may import, and what the framework never imports."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import worker
+from tests.support import ROOT
+
+PUBLIC = {"worker", "worker.testing"}
+APPLICATION = {"tasks", "config", "container", "dashboard"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_container_py_imports_only_the_public_api_of_the_framework() -> None:
+    # container.py is a single-file module: import-linter cannot take it as a root package.
+    framework = {m for m in imported_modules(ROOT / "container.py") if m.split(".")[0] == "worker"}
+    assert framework <= PUBLIC, f"container.py imports framework internals: {framework - PUBLIC}"
+
+
+def test_the_framework_never_imports_container_py_or_the_application() -> None:
+    for path in (ROOT / "worker").rglob("*.py"):
+        tops = {module.split(".")[0] for module in imported_modules(path)}
+        assert not tops & APPLICATION, f"{path.relative_to(ROOT)} imports {tops & APPLICATION}"
+
+
+@pytest.mark.parametrize("name", sorted(set(worker.__all__) - {"__version__"}))
+def test_every_public_name_resolves(name: str) -> None:
+    assert getattr(worker, name) is not None
+
+
+def test_an_unknown_public_name_is_an_attribute_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = worker.no_such_name
+
+
+def test_the_health_probe_loads_no_application_pydantic_or_apscheduler(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from worker.cli.main import main\n"
+        "main(['health'])\n"
+        "heavy = ('pydantic', 'apscheduler', 'dependency_injector', 'redis', 'loguru',"
+        " 'container', 'tasks', 'config')\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"HEARTBEAT_FILE": str(tmp_path / "none"), "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

@@ -1,0 +1,1 @@
+"""The application context: discovery, bootstrap order, signals, drain, one deadline."""

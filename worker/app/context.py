@@ -1,0 +1,154 @@
+"""The application context: bootstrap the container's services, schedule, drain, close.
+
+Order (NestJS's, one way in and back out): init resources → instantiate task services →
+on_startup hooks → mount tasks → ready … signal → stop firing → wait for runs →
+on_shutdown hooks (reverse) → close listeners (alerts, records) → heartbeat off → shut
+resources down. The whole way out is bounded by one SHUTDOWN_TIMEOUT deadline. Every part
+comes from the container; the context builds none of them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from loguru import logger
+
+from worker.app.deadline import Deadline
+from worker.app.discovery import Discovery, discover
+from worker.app.overrides import Overrides, resolve
+from worker.app.parts import Parts, resolve_provided
+from worker.app.shutdown import close_all
+from worker.app.signals import StopSignals
+from worker.errors import UsageError
+from worker.observe.heartbeat import check_writable
+from worker.run.records import RunRecord
+from worker.schedule.definitions import TaskDefinition
+from worker.settings.base import WorkerSettings
+
+
+class ApplicationContext:
+    """Runs one application container; `plan()` needs no I/O, `run()` is the worker."""
+
+    def __init__(self, container: Any, settings: WorkerSettings) -> None:
+        self._container = container
+        self.settings = settings
+        self.discovery: Discovery = discover(container)
+        self.definitions: list[TaskDefinition] = resolve(
+            self.discovery.tasks,
+            Overrides(
+                default_timezone=settings.worker_timezone,
+                schedules=settings.task_schedules,
+                time_limits=settings.task_time_limits,
+                default_time_limit=settings.task_time_limit,
+                disabled=settings.disabled,
+            ),
+        )
+        self._deadline = Deadline(settings.shutdown_timeout)
+
+    def definition(self, name: str) -> TaskDefinition:
+        for definition in self.definitions:
+            if definition.name == name:
+                return definition
+        known = ", ".join(d.name for d in self.definitions) or "none"
+        raise UsageError(f"unknown task {name!r} (tasks: {known})")
+
+    async def run(self, on_ready: Callable[[], None] | None = None) -> int:
+        """Schedule until SIGINT/SIGTERM; 0 after a graceful stop, 1 after a forced one."""
+        check_writable(self.settings.heartbeat_file)
+        async with StopSignals() as signals:
+            parts = await Parts.start(self._container, self.discovery, self._deadline)
+            started = time.monotonic()
+            try:
+                self._mount(parts, schedule=True)
+                parts.orchestrator.start()
+                parts.heartbeat.start()
+                self._log_ready(parts.orchestrator.next_fires())
+                if on_ready is not None:
+                    on_ready()
+                await signals.should_exit.wait()
+                started = self._begin_stop(signals)
+                parts.orchestrator.stop()
+                await parts.runner.drain(self._deadline.for_runs(), force=signals.force_exit)
+            finally:
+                await close_all(parts, self._deadline, signals.force_exit)
+            forced = signals.force_exit.is_set()
+            logger.bind(duration_ms=round((time.monotonic() - started) * 1000, 1)).info(
+                "shutdown complete" if not forced else "shutdown forced"
+            )
+            return 1 if forced else 0
+
+    async def run_task(self, name: str) -> int:
+        """Run one task once, now; 0 when it succeeded, 1 otherwise.
+
+        Redis must answer first (69/78 otherwise, before anything runs). The run goes on until
+        it ends; a signal stops it as it stops `run`, within SHUTDOWN_TIMEOUT.
+        """
+        definition = self.definition(name)
+        async with StopSignals() as signals:
+            parts = await Parts.start(
+                self._container, self.discovery, self._deadline, require_redis=True
+            )
+            record: RunRecord | None = None
+            try:
+                self._mount(parts, schedule=False)
+                run = parts.runner.run_now(definition.name)
+                if run is not None:
+                    record = await _until_done_or_signal(run, signals)
+                    if record is None:
+                        self._begin_stop(signals)
+                        await parts.runner.drain(
+                            self._deadline.for_runs(), force=signals.force_exit
+                        )
+                        record = run.result() if run.done() and not run.cancelled() else None
+            finally:
+                await close_all(parts, self._deadline, signals.force_exit)
+        return 0 if record is not None and record.outcome == "ok" else 1
+
+    def _begin_stop(self, signals: StopSignals) -> float:
+        logger.bind(signal=signals.received).info("shutdown started")
+        self._deadline.start()
+        signals.on_force = self._deadline.force
+        if signals.force_exit.is_set():
+            self._deadline.force()
+        return time.monotonic()
+
+    def _mount(self, parts: Parts, *, schedule: bool) -> None:
+        orchestrator = parts.orchestrator
+        for definition in self.definitions:
+            method = getattr(parts.services[definition.provider], definition.attribute)
+            if schedule:
+                orchestrator.mount(definition, method)
+            else:
+                orchestrator.add(definition, method)
+        orchestrator.activate()
+        parts.instance.next_fires = orchestrator.next_fires
+        parts.instance.running = parts.runner.running_since
+
+    def _log_ready(self, next_fires: dict[str, str | None]) -> None:
+        active = [d.name for d in self.definitions if not d.disabled]
+        logger.bind(
+            instance=self.settings.worker_instance_id,
+            tasks=",".join(active) or "none",
+            disabled=",".join(d.name for d in self.definitions if d.disabled) or "none",
+            next_fire=min((v for v in next_fires.values() if v), default="none"),
+        ).info("ready")
+
+
+async def _until_done_or_signal(run: Any, signals: StopSignals) -> RunRecord | None:
+    """The run's record when it ends first; None when a signal came first."""
+    import asyncio
+
+    stop = asyncio.ensure_future(signals.should_exit.wait())
+    try:
+        await asyncio.wait({stop, run}, return_when="FIRST_COMPLETED")
+    finally:
+        stop.cancel()
+    if run.done():
+        result: RunRecord | None = None if run.cancelled() else run.result()
+        return result
+    return None
+
+
+__all__ = ["ApplicationContext", "resolve_provided"]

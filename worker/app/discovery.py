@@ -1,0 +1,87 @@
+"""Find decorated methods and lifecycle hooks on the container's provider classes.
+
+Discovery reads `provider.cls` only; it never calls a provider, so no resource starts.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from worker.errors import DefinitionError
+from worker.schedule.decorators import TaskSpec, get_spec, required_arguments
+
+HOOKS = ("on_startup", "on_shutdown")
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveredTask:
+    """A decorated method of a provider's class, before any override is applied."""
+
+    name: str
+    provider: str
+    attribute: str
+    spec: TaskSpec
+    is_async: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Discovery:
+    tasks: tuple[DiscoveredTask, ...]
+    services: tuple[str, ...]
+    """Provider names whose classes carry tasks or hooks, in declaration order."""
+
+
+def discover(container: Any) -> Discovery:
+    """Collect every task of the container; a duplicate task name is a definition error."""
+    tasks: dict[str, DiscoveredTask] = {}
+    services: list[str] = []
+    for provider_name, cls in _provider_classes(container):
+        found = False
+        for attribute, member in _members(cls):
+            spec = get_spec(member)
+            if spec is None:
+                found = found or attribute in HOOKS
+                continue
+            found = True
+            name = spec.name or attribute.replace("_", "-")
+            if name in tasks:
+                other = tasks[name]
+                raise DefinitionError(
+                    f"task {name!r}: duplicate name "
+                    f"({other.provider}.{other.attribute} and {provider_name}.{attribute})"
+                )
+            tasks[name] = DiscoveredTask(
+                name, provider_name, attribute, spec, inspect.iscoroutinefunction(member)
+            )
+        if found:
+            services.append(provider_name)
+    return Discovery(tuple(tasks.values()), tuple(services))
+
+
+def _provider_classes(container: Any) -> Iterator[tuple[str, type]]:
+    for name, provider in container.providers.items():
+        cls = getattr(provider, "cls", None)
+        if inspect.isclass(cls):
+            yield name, cls
+
+
+def _members(cls: type) -> Iterator[tuple[str, Callable[..., Any]]]:
+    """Functions of the class and its bases (static and class methods unwrapped), subclass
+    definitions winning, in source order."""
+    members: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        if klass is object:
+            continue
+        members.update(vars(klass))
+    for attribute, member in members.items():
+        function = member.__func__ if isinstance(member, staticmethod | classmethod) else member
+        if not inspect.isfunction(function):
+            continue
+        if isinstance(member, staticmethod) and get_spec(function) and required_arguments(function):
+            raise DefinitionError(
+                f"{cls.__name__}.{attribute}: a static task method takes no arguments"
+            )
+        yield attribute, function

@@ -1,0 +1,142 @@
+"""The parts a running application needs, taken from its container, and their start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+from loguru import logger
+
+from worker.app.deadline import Deadline
+from worker.app.discovery import Discovery
+from worker.concurrency import call_method
+from worker.connect.errors import describe_error, is_redis_outage
+from worker.connect.outage import OutageMonitor
+from worker.connect.redis import check_primary, reach, redis_deadline
+from worker.errors import ConfigError, WorkerError
+from worker.observe.heartbeat import Heartbeat
+from worker.observe.instance import InstanceState
+from worker.run.runner import Runner
+from worker.schedule.orchestrator import Orchestrator
+from worker.settings.base import WorkerSettings
+
+
+async def resolve_provided(value: Any) -> Any:
+    """Providers that depend on an async Resource hand back an awaitable: settle it."""
+    return await value if inspect.isawaitable(value) else value
+
+
+@dataclass(slots=True)
+class Parts:
+    container: Any
+    settings: WorkerSettings
+    outage: OutageMonitor
+    runner: Runner
+    orchestrator: Orchestrator
+    heartbeat: Heartbeat
+    instance: InstanceState
+    listeners: list[Any]
+    services: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    async def start(
+        cls,
+        container: Any,
+        discovery: Discovery,
+        deadline: Deadline,
+        *,
+        require_redis: bool = False,
+    ) -> Parts:
+        """Resources, framework parts, the services (once), their on_startup hooks.
+
+        On any failure what was opened is closed again before the error goes up.
+        """
+        from worker.app.shutdown import close_all, shut_resources
+
+        deadline.start()
+        await resolve_provided(container.init_resources())
+        try:
+            parts = await cls._resolve(container)
+            await _check_redis(container, parts, require=require_redis)
+            await parts._create_services(discovery)
+        except BaseException:
+            await shut_resources(container, deadline)
+            raise
+        for listener in parts.listeners:
+            if hasattr(listener, "start"):
+                listener.start()
+        try:
+            await run_hooks("on_startup", list(parts.services.values()), deadline)
+        except BaseException:
+            await close_all(parts, deadline, asyncio.Event())
+            raise
+        return parts
+
+    @classmethod
+    async def _resolve(cls, container: Any) -> Parts:
+        async def get(name: str) -> Any:
+            return await resolve_provided(getattr(container, name)())
+
+        return cls(
+            container=container,
+            settings=await get("settings"),
+            outage=await get("outage"),
+            runner=await get("runner"),
+            orchestrator=await get("orchestrator"),
+            heartbeat=await get("heartbeat"),
+            instance=await get("instance"),
+            listeners=list(await get("run_listeners")),
+        )
+
+    async def _create_services(self, discovery: Discovery) -> None:
+        for provider in discovery.services:
+            try:
+                self.services[provider] = await resolve_provided(
+                    getattr(self.container, provider)()
+                )
+            except WorkerError:
+                raise
+            except Exception as exc:
+                raise ConfigError(
+                    f"service {provider!r} could not be created: {describe_error(exc)}"
+                ) from None
+
+
+async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:
+    """A replica (read-only) is a configuration error. An unreachable or refusing Redis is
+    an outage for `run`, which starts anyway, and an error for `run-task` (`require`)."""
+    settings = parts.settings
+    client = await resolve_provided(container.redis())
+    where = settings.safe_redis_url()
+    if require:
+        await reach(client, where, settings.redis_timeout)
+        return
+    try:
+        async with redis_deadline(settings.redis_timeout):
+            await check_primary(client, where)
+    except ConfigError:
+        raise
+    except Exception as exc:
+        if is_redis_outage(exc):
+            parts.outage.failure(exc)
+        else:  # e.g. a password Redis refuses: every later call reports it as it goes
+            logger.bind(error=describe_error(exc)).warning("redis role not checked")
+
+
+async def run_hooks(hook: str, services: list[Any], deadline: Deadline) -> None:
+    """Call `hook` on each service in order; a failing on_startup stops the start-up."""
+    for service in services:
+        method = getattr(service, hook, None)
+        if method is None:
+            continue
+        name = f"{type(service).__name__}.{hook}"
+        try:
+            async with asyncio.timeout(deadline.step()):
+                await call_method(method)
+        except Exception as exc:
+            if hook == "on_startup":
+                logger.opt(exception=exc).bind(hook=name).error(f"{hook} hook failed")
+                raise WorkerError(f"{name} failed: {describe_error(exc)}") from None
+            logger.opt(exception=exc).bind(hook=name).error(f"{hook} hook failed")

@@ -1,0 +1,75 @@
+"""`worker health [--ready]`: the container probe. Reads the heartbeat file, nothing else.
+
+Docker runs it every 10 s, so it imports no application, no pydantic, no APScheduler, no
+Redis client: HEARTBEAT_FILE comes from the environment or `.env`, and everything else
+(the interval that makes the file stale, Redis' state, REDIS_TIMEOUT) from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+DEFAULT_FILE = "/tmp/worker.heartbeat"
+STALE_AFTER = 3  # heartbeat intervals, as the worker writes them (observe.heartbeat)
+
+
+def main(ready: bool) -> int:
+    path = Path(env_setting("HEARTBEAT_FILE") or DEFAULT_FILE)
+    try:
+        text = path.read_text()
+        mtime = path.stat().st_mtime
+    except OSError:
+        print(f"unhealthy: no heartbeat file at {path}")
+        return 1
+    record = _record(text)
+    now = time.time()
+    age = now - float(record.get("time", mtime))
+    limit = STALE_AFTER * float(record.get("interval", 10.0))
+    if age > limit:
+        print(f"unhealthy: heartbeat is {age:.1f}s old (limit {limit:g}s)")
+        return 1
+    redis = _redis_state(record, now)
+    down_since = record.get("redis_down_since")
+    if ready and down_since is not None:
+        down_s = now - float(down_since)
+        if down_s > float(record.get("redis_timeout", 5.0)):
+            print(f"not ready: heartbeat {age:.1f}s ago, {redis}")
+            return 1
+    print(f"{'ready' if ready else 'healthy'}: heartbeat {age:.1f}s ago, {redis}")
+    return 0
+
+
+def _record(text: str) -> dict[str, Any]:
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def _redis_state(record: dict[str, Any], now: float) -> str:
+    down_since = record.get("redis_down_since")
+    if down_since is None:
+        return "redis up" if record.get("redis") == "up" else "redis state unknown"
+    since = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(down_since)))
+    return f"redis down since {since} ({now - float(down_since):.0f}s)"
+
+
+def env_setting(name: str) -> str | None:
+    """The environment wins over `.env`, as in the settings; names are case-insensitive."""
+    for key, value in os.environ.items():
+        if key.upper() == name:
+            return value
+    try:
+        lines = Path(".env").read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in lines:
+        key, sep, value = line.strip().removeprefix("export ").partition("=")
+        if sep and key.strip().upper() == name:
+            return value.split(" #")[0].strip().strip("'\"")
+    return None

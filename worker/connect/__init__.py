@@ -1,0 +1,1 @@
+"""Connections: Redis clients, outage monitors, which errors are an outage of what."""

@@ -1,0 +1,77 @@
+"""`FrameworkContainer`: the framework's own object graph, one provider per line.
+
+An application's container extends it and declares only its services; it may override any
+provider here (tests do, with `container.x.override(...)`). To give the framework its own
+settings class, redefine `settings` under `@containers.copy(FrameworkContainer)`, so that
+every provider below reads the application's settings.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import containers, providers
+
+from worker.connect.outage import OutageMonitor
+from worker.connect.redis import redis_resource
+from worker.observe.alerts import Alerts
+from worker.observe.heartbeat import Heartbeat
+from worker.observe.instance import InstanceState
+from worker.observe.recorder import RunRecorder
+from worker.run.gate import AdmitAll
+from worker.run.runner import Runner
+from worker.schedule.orchestrator import Orchestrator
+from worker.schedule.registry import SchedulerRegistry
+from worker.settings.base import WorkerSettings
+from worker.settings.loading import load_settings
+from worker.state.history import RunHistory
+from worker.state.keys import Keys
+
+
+class FrameworkContainer(containers.DeclarativeContainer):
+    settings = providers.Singleton(load_settings, WorkerSettings)
+    keys = providers.Singleton(Keys, settings.provided.key_prefix)
+
+    redis = providers.Resource(
+        redis_resource,
+        url=settings.provided.redis_url_value.call(),
+        timeout=settings.provided.redis_timeout,
+    )
+    outage = providers.Singleton(OutageMonitor, log_interval=settings.provided.outage_log_interval)
+
+    instance = providers.Singleton(InstanceState, settings.provided.worker_instance_id)
+    heartbeat = providers.Singleton(
+        Heartbeat,
+        state=instance,
+        redis=redis,
+        keys=keys,
+        file=settings.provided.heartbeat_file,
+        interval=settings.provided.heartbeat_interval,
+        redis_timeout=settings.provided.redis_timeout,
+        outage=outage,
+    )
+
+    run_history = providers.Singleton(
+        RunHistory, redis, keys=keys, maxlen=settings.provided.run_history_maxlen
+    )
+    recorder = providers.Singleton(RunRecorder, run_history, outage)
+    alerts = providers.Singleton(
+        Alerts,
+        redis,
+        channel=settings.provided.alert_channel,
+        after=settings.provided.alert_after_failures,
+        webhook_url=settings.provided.webhook_url_value.call(),
+        instance_id=settings.provided.worker_instance_id,
+    )
+    run_listeners = providers.List(recorder, alerts)
+
+    gate = providers.Singleton(AdmitAll)
+    runner = providers.Singleton(
+        Runner,
+        instance_id=settings.provided.worker_instance_id,
+        misfire_grace=settings.provided.misfire_grace,
+        outage=outage,
+        listeners=run_listeners,
+        gate=gate,
+        admit_timeout=settings.provided.redis_timeout,
+    )
+    orchestrator = providers.Singleton(Orchestrator, runner, timezone=settings.provided.tz)
+    scheduler_registry = providers.Singleton(SchedulerRegistry, orchestrator)

@@ -1,0 +1,1 @@
+"""Observing: log sinks, heartbeat, instance record, run recorder, alerts."""

@@ -1,0 +1,184 @@
+"""The heartbeat: a file `worker health` reads without Redis, and this instance's Redis record.
+
+The file is a small JSON object (time, interval, pid, Redis state, REDIS_TIMEOUT), so the
+probe needs nothing but the file: the staleness limit is the interval recorded in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import math
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from worker.concurrency import cancel_and_wait
+from worker.connect.errors import describe_error, is_redis_outage
+from worker.connect.outage import OutageMonitor
+from worker.connect.redis import redis_deadline
+from worker.errors import ConfigError
+from worker.observe.instance import InstanceState
+from worker.state.keys import Keys
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+STALE_AFTER = 3
+"""Heartbeat intervals after which a file or record counts as dead."""
+
+
+class Heartbeat:
+    """Touches the heartbeat file and refreshes the instance record every `interval`."""
+
+    def __init__(
+        self,
+        *,
+        state: InstanceState,
+        redis: Redis,
+        keys: Keys,
+        file: Path,
+        interval: float,
+        redis_timeout: float,
+        outage: OutageMonitor,
+    ) -> None:
+        self._state = state
+        self._redis = redis
+        self._key = keys.instance(state.id)
+        self._file = file
+        self._interval = interval
+        self._redis_timeout = redis_timeout
+        self._outage = outage
+        self._task: asyncio.Task[None] | None = None
+        self._beating = False
+        self._file_failing = False
+
+    def start(self) -> None:
+        self._warn_if_shared()
+        self._beating = True
+        self._touch_logged()
+        self._outage.watch(self._touch_logged)  # the file tells Redis' state as it changes
+        self._task = asyncio.create_task(self._loop(), name="heartbeat")
+
+    def touch(self) -> None:
+        down_since = self._outage.down_since
+        content = {
+            "time": round(time.time(), 3),
+            "interval": self._interval,
+            "pid": os.getpid(),
+            "instance": self._state.id,
+            "redis": "up" if down_since is None else "down",
+            "redis_down_since": down_since,
+            "redis_timeout": self._redis_timeout,
+        }
+        self._file.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self._file.with_name(f".{self._file.name}.{os.getpid()}")
+        temporary.write_text(json.dumps(content) + "\n")
+        temporary.replace(self._file)  # the probe never reads a half-written file
+
+    def _touch_logged(self) -> None:
+        """At run time a failed touch is logged (once per streak), never fatal."""
+        if not self._beating:
+            return
+        try:
+            self.touch()
+        except OSError as exc:
+            if not self._file_failing:
+                logger.bind(file=str(self._file), error=describe_error(exc)).error(
+                    "heartbeat file not written"
+                )
+            self._file_failing = True
+            return
+        if self._file_failing:
+            logger.bind(file=str(self._file)).warning("heartbeat file written again")
+        self._file_failing = False
+
+    def _warn_if_shared(self) -> None:
+        """Two workers on one host with one HEARTBEAT_FILE make `health` lie for one of them."""
+        other = read_heartbeat(self._file)
+        if other is None or other.get("pid") in (None, os.getpid()):
+            return
+        if time.time() - float(other.get("time", 0)) > STALE_AFTER * float(
+            other.get("interval", self._interval)
+        ):
+            return
+        with contextlib.suppress(ProcessLookupError, PermissionError, TypeError, ValueError):
+            os.kill(int(other["pid"]), 0)
+            logger.bind(file=str(self._file), pid=other["pid"]).warning(
+                "HEARTBEAT_FILE is fresh and owned by another live worker on this host: "
+                "give each worker its own"
+            )
+
+    async def beat(self) -> None:
+        """Write the instance record now (also called by the health check after new figures)."""
+        payload = json.dumps(self._state.snapshot())
+        try:
+            async with redis_deadline(max(min(self._interval, self._redis_timeout), 1.0)):
+                await self._redis.set(
+                    self._key, payload, ex=math.ceil(STALE_AFTER * self._interval)
+                )
+        except Exception as exc:
+            if not is_redis_outage(exc):
+                logger.opt(exception=exc).error("instance record not written")
+            else:
+                self._outage.failure(exc)
+            return
+        self._outage.success()
+
+    async def stop(self, timeout: float) -> None:
+        """Stop beating, delete the file, and remove the record if Redis answers in time.
+
+        A heartbeat that never started (`run-task`) touches nothing: the file may be a
+        running worker's on the same host.
+        """
+        if self._task is None:
+            return
+        self._beating = False
+        await cancel_and_wait([self._task], timeout)
+        self._task = None
+        with contextlib.suppress(OSError):
+            self._file.unlink()
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(max(timeout, 0.01)):
+                await self._redis.delete(self._key)
+
+    async def _loop(self) -> None:
+        while True:
+            await self.beat()
+            await asyncio.sleep(self._interval)
+            self._touch_logged()
+
+
+def read_heartbeat(path: Path) -> dict[str, Any] | None:
+    """The heartbeat file's record, or None when there is none (or it is unreadable)."""
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def check_writable(path: Path) -> None:
+    """Fail with a one-line ConfigError when the heartbeat file could not be written.
+
+    Probes for real (os.access says yes to root): opens an existing file for appending,
+    or creates and removes a file where the missing part of the path would be made.
+    """
+    try:
+        if path.is_dir():
+            raise IsADirectoryError(21, "is a directory")
+        if path.exists():
+            with path.open("a"):
+                pass
+            return
+        base = next((parent for parent in path.parents if parent.exists()), Path("."))
+        handle, probe = tempfile.mkstemp(dir=base, prefix=".worker-probe-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"HEARTBEAT_FILE: cannot write {path}: {exc.strerror}") from None

@@ -1,0 +1,39 @@
+"""What this replica says about itself: identity, latest health figures, runs in flight."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from worker import __version__
+from worker.run.fire import format_instant
+
+
+class InstanceState:
+    """Services (the health check) add figures; the context plugs in next fires and runs."""
+
+    def __init__(self, instance_id: str, version: str = __version__) -> None:
+        self.id = instance_id
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.version = version
+        self.started_at = format_instant(datetime.now(UTC), precise=True)
+        self.health: dict[str, Any] = {}
+        self.next_fires: Callable[[], dict[str, str | None]] = dict
+        self.running: Callable[[], dict[str, str]] = dict
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "hostname": self.hostname,
+            "pid": self.pid,
+            "version": self.version,
+            "started_at": self.started_at,
+            "heartbeat_at": format_instant(datetime.now(UTC), precise=True),
+            "next_fires": self.next_fires(),
+            "running": self.running(),
+            "health": self.health,
+        }

@@ -1,0 +1,282 @@
+"""The one run wrapper every fire goes through.
+
+It decides what a fire becomes (run, folded into a running run, missed), asks the gate,
+runs the method within its time limit, and turns the result into one log line and one
+record that every listener receives. It owns every in-flight run and drains them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from loguru import logger
+
+from worker.concurrency import call_method, cancel_and_wait
+from worker.connect.errors import describe_error, is_redis_outage
+from worker.connect.outage import OutageMonitor
+from worker.run.fire import Fire, format_instant, set_current_fire
+from worker.run.gate import FireGate
+from worker.run.records import FAILURES, RunListener, RunRecord, StuckRun
+from worker.schedule.definitions import TaskDefinition
+
+STUCK_AFTER_LIMIT = 1.0
+"""Seconds past its time limit after which a run is stuck (its cancel did not take)."""
+STUCK_GAPS = 3
+"""A run without a limit is stuck after this many gaps between its fire and the next one."""
+CANCEL_WAIT = 1.0
+"""How long cancelled runs get to unwind at the end of a drain."""
+
+
+@dataclass(slots=True)
+class _ActiveRun:
+    fire: Fire
+    task: asyncio.Task[RunRecord]
+    started_at: datetime
+
+
+class Runner:
+    """Owns every in-flight run; at most one per task, newer fires fold into it."""
+
+    def __init__(
+        self,
+        *,
+        instance_id: str,
+        misfire_grace: float,
+        outage: OutageMonitor,
+        listeners: Sequence[RunListener],
+        gate: FireGate,
+        admit_timeout: float,
+    ) -> None:
+        self._instance_id = instance_id
+        self._misfire_grace = misfire_grace
+        self._outage = outage
+        self._listeners = tuple(listeners)
+        self._gate = gate
+        self._admit_timeout = admit_timeout
+        self._tasks: dict[str, tuple[TaskDefinition, Callable[[], Any]]] = {}
+        self._active: dict[str, _ActiveRun] = {}
+        self._failures: dict[str, int] = {}
+        self._accepting = True
+
+    def add(self, definition: TaskDefinition, method: Callable[[], Any]) -> None:
+        self._tasks[definition.name] = (definition, method)
+
+    def remove(self, name: str) -> None:
+        self._tasks.pop(name, None)
+
+    def consecutive_failures(self, name: str) -> int:
+        return self._failures.get(name, 0)
+
+    def running(self, name: str) -> bool:
+        return name in self._active
+
+    def running_since(self) -> dict[str, str]:
+        """Start time of each run in flight, by task (the instance record carries it)."""
+        return {
+            name: format_instant(active.started_at, precise=True)
+            for name, active in self._active.items()
+        }
+
+    def submit(
+        self, name: str, run_times: Sequence[datetime], *, grace: bool = True
+    ) -> asyncio.Task[RunRecord] | None:
+        """Hand over the due instants of one task (oldest first); returns a started run.
+
+        `grace=False` (a run asked for now) skips the MISFIRE_GRACE check.
+        """
+        entry = self._tasks.get(name)
+        if entry is None or not self._accepting or not run_times:
+            return None
+        definition, method = entry
+        now = datetime.now(UTC)
+        limit = self._misfire_grace if grace else float("inf")
+        due = [t for t in run_times if (now - t).total_seconds() <= limit]
+        if late := len(run_times) - len(due):
+            late_s = (now - run_times[late - 1]).total_seconds()
+            fire = Fire(name, run_times[late - 1].astimezone(UTC), precise=definition.precise)
+            error = f"{late} fire(s) older than MISFIRE_GRACE ({late_s:.1f}s late), not run"
+            self._report(fire, "missed", error, missed=late)
+        if not due:
+            return None
+        newest = due[-1].astimezone(UTC)
+        active = self._active.get(name)
+        if active is not None:
+            active.fire.fold(newest, len(due))
+            into = active.fire
+            error = (
+                f"previous run still going, folded into it (now {into.id}, missed={into.missed})"
+            )
+            self._report(Fire(name, newest, precise=definition.precise), "skipped", error)
+            return None
+        fire = Fire(name, newest, missed=len(due) - 1, precise=definition.precise)
+        task = asyncio.create_task(self._execute(definition, method, fire), name=f"run:{name}")
+        self._active[name] = _ActiveRun(fire, task, now)
+        return task
+
+    def run_now(self, name: str) -> asyncio.Task[RunRecord] | None:
+        return self.submit(name, [datetime.now(UTC)], grace=False)
+
+    async def drain(self, timeout: float, force: asyncio.Event | None = None) -> int:
+        """Stop accepting fires, wait up to `timeout` for runs, cancel the rest; return how many.
+
+        `force` set (a second signal) cancels at once.
+        """
+        self._accepting = False
+        pending: set[asyncio.Future[Any]] = {active.task for active in self._active.values()}
+        if not pending:
+            return 0
+        logger.bind(runs=len(pending)).info("waiting for runs in flight")
+        forced = asyncio.ensure_future(force.wait()) if force is not None else None
+        deadline = asyncio.get_running_loop().time() + max(timeout, 0)
+        try:
+            while pending and not (forced and forced.done()):
+                remaining = deadline - asyncio.get_running_loop().time()
+                if remaining <= 0:
+                    break
+                waiters = pending | ({forced} if forced else set())
+                done, _ = await asyncio.wait(
+                    waiters, timeout=remaining, return_when="FIRST_COMPLETED"
+                )
+                pending -= done
+        finally:
+            if forced is not None:
+                forced.cancel()
+        if not pending:
+            return 0
+        logger.bind(runs=len(pending)).warning("cancelling runs in flight")
+        await cancel_and_wait(pending, timeout=CANCEL_WAIT)
+        return len(pending)
+
+    async def _execute(
+        self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire
+    ) -> RunRecord:
+        set_current_fire(fire)
+        started = time.time()
+        clock = time.perf_counter()
+        lag_ms = (started - fire.scheduled_for.timestamp()) * 1000
+        outcome, error = "ok", None
+        exc_info: BaseException | None = None
+        limit = asyncio.timeout(definition.time_limit or None)
+        watch = self._watch(definition, fire)
+        try:
+            async with limit:  # the admission counts against the time limit too
+                if not await self._admit(definition, fire):
+                    outcome, error = "skipped", "not admitted by the fire gate"
+                else:
+                    await call_method(method, is_async=definition.is_async)
+        except asyncio.CancelledError:
+            outcome, error = "cancelled", "cancelled at shutdown"
+            raise
+        except TimeoutError as exc:
+            if limit.expired():
+                outcome, error = "timeout", f"time limit of {definition.time_limit:g}s exceeded"
+            else:
+                outcome, error, exc_info = "failed", describe_error(exc), exc
+        except Exception as exc:
+            outcome, error, exc_info = "failed", describe_error(exc), exc
+        finally:
+            if watch is not None:
+                watch.cancel()
+            self._active.pop(definition.name, None)
+            record = RunRecord(
+                task=definition.name,
+                fire_id=fire.id,
+                scheduled_for=fire.stamp,
+                started_at=format_instant(datetime.fromtimestamp(started, UTC), precise=True),
+                outcome=outcome,
+                duration_ms=round((time.perf_counter() - clock) * 1000, 3),
+                lag_ms=round(lag_ms, 3),
+                missed=fire.missed,
+                instance=self._instance_id,
+                error=error,
+            )
+            record = self._finish(record, exc_info)
+        return record
+
+    async def _admit(self, definition: TaskDefinition, fire: Fire) -> bool:
+        try:
+            async with asyncio.timeout(self._admit_timeout):
+                return await self._gate.admit(definition, fire)
+        except TimeoutError:
+            raise _GateTimeout(
+                f"fire gate gave no answer within {self._admit_timeout:g}s"
+            ) from None
+
+    def _finish(self, record: RunRecord, exc: BaseException | None) -> RunRecord:
+        name = record.task
+        if record.outcome in FAILURES:
+            self._failures[name] = self._failures.get(name, 0) + 1
+        elif record.outcome == "ok":
+            self._failures[name] = 0
+        record = replace(record, consecutive_failures=self._failures.get(name, 0))
+        log = logger.bind(**record.log_fields())
+        if record.outcome == "ok":
+            log.info("run")
+        elif exc is not None and is_redis_outage(exc):
+            self._outage.failure(exc)
+            log.warning("run")
+        elif exc is not None and not isinstance(exc, _GateTimeout):
+            log.opt(exception=exc).error("run")
+        else:
+            log.warning("run")
+        self._notify(record)
+        return record
+
+    def _report(self, fire: Fire, outcome: str, error: str, missed: int = 0) -> None:
+        """A fire that did not run (skipped, missed): one line and one record, like a run."""
+        record = RunRecord(
+            task=fire.task,
+            fire_id=fire.id,
+            scheduled_for=fire.stamp,
+            started_at=format_instant(datetime.now(UTC), precise=True),
+            outcome=outcome,
+            duration_ms=0.0,
+            lag_ms=0.0,
+            missed=missed,
+            instance=self._instance_id,
+            error=error,
+            consecutive_failures=self._failures.get(fire.task, 0),
+        )
+        logger.bind(**record.log_fields()).warning("run")
+        self._notify(record)
+
+    def _notify(self, record: RunRecord) -> None:
+        for listener in self._listeners:
+            try:
+                listener.on_run(record)
+            except Exception as exc:
+                logger.opt(exception=exc).bind(task=record.task).error("run listener failed")
+
+    def _watch(self, definition: TaskDefinition, fire: Fire) -> asyncio.TimerHandle | None:
+        """Arm the stuck-run alarm: past its time limit, or STUCK_GAPS schedule gaps."""
+        if definition.time_limit:
+            after = definition.time_limit + STUCK_AFTER_LIMIT
+        else:
+            following = definition.next_fire(fire.scheduled_for + timedelta(microseconds=1))
+            if following is None:  # a one-shot (@timeout) has no next fire: never stuck
+                return None
+            after = STUCK_GAPS * (following - fire.scheduled_for).total_seconds()
+        stuck = StuckRun(definition.name, fire.id, datetime.now(UTC), after)
+        return asyncio.get_running_loop().call_later(after, self._stuck, stuck)
+
+    def _stuck(self, stuck: StuckRun) -> None:
+        logger.bind(
+            task=stuck.task,
+            fire=stuck.fire_id,
+            running_since=format_instant(stuck.running_since, precise=True),
+            limit_s=round(stuck.limit_s, 3),
+        ).warning("run stuck")
+        for listener in self._listeners:
+            try:
+                listener.on_stuck(stuck)
+            except Exception as exc:
+                logger.opt(exception=exc).bind(task=stuck.task).error("run listener failed")
+
+
+class _GateTimeout(Exception):
+    """The gate did not answer in time: the fire is not run here (recorded `failed`)."""

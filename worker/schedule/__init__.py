@@ -1,0 +1,1 @@
+"""Schedules: decorators, cron, timings on APScheduler, the orchestrator and registry."""

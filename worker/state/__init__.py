@@ -1,0 +1,1 @@
+"""The Redis key layout and the read model that status reads."""

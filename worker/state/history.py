@@ -1,0 +1,87 @@
+"""The run history keys: a capped stream of every run and a hash of per-task summaries.
+
+`append` writes a batch in one Lua call; `summaries` is what `status` reads.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from worker.connect.redis import redis_deadline
+from worker.run.records import RunRecord
+from worker.state.keys import Keys
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled")
+
+# One command per batch, whatever its size: per record, ARGV holds the task, its summary
+# (JSON, or '' when the outcome does not replace the summary), its started_at, the field
+# count, the fields. A summary never replaces a newer one (replicas flush late after outages).
+_APPEND = """
+local i = 2
+while i <= #ARGV do
+  local count = tonumber(ARGV[i + 3])
+  redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 4, i + 3 + count))
+  if ARGV[i + 1] ~= '' then
+    local current = redis.call('HGET', KEYS[2], ARGV[i])
+    if not current or cjson.decode(current)['started_at'] <= ARGV[i + 2] then
+      redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])
+    end
+  end
+  i = i + 4 + count
+end
+return #ARGV
+"""
+
+
+class RunHistory:
+    """Reads and writes the run history keys."""
+
+    def __init__(self, redis: Redis, *, keys: Keys, maxlen: int) -> None:
+        self._redis = redis
+        self.stream_key = keys.runs
+        self.summary_key = keys.task_summaries
+        self._maxlen = maxlen
+        self._append = redis.register_script(_APPEND)
+
+    async def append(self, records: Sequence[RunRecord]) -> None:
+        """Write a batch in one command; the newest record of a task becomes its summary."""
+        args: list[str | int] = [self._maxlen]
+        for record in records:
+            values = record.to_dict()
+            summary = json.dumps(values) if record.outcome in SUMMARY_OUTCOMES else ""
+            args += [record.task, summary, record.started_at, 2 * len(values)]
+            for key, value in values.items():
+                args += [key, "" if value is None else str(value)]
+        async with redis_deadline():
+            await self._append(keys=[self.stream_key, self.summary_key], args=args)
+
+    async def summaries(self) -> dict[str, dict[str, Any]]:
+        raw = await self._redis.hgetall(self.summary_key)
+        return {_text(k): json.loads(v) for k, v in raw.items()}
+
+    async def delete_older_than(self, cutoff: datetime, batch: int = 1000) -> int:
+        """Trim entries older than `cutoff`, `batch` at most per command; returns the count."""
+        min_id = f"{int(cutoff.timestamp() * 1000)}-0"
+        deleted = 0
+        while True:
+            removed = int(
+                await self._redis.xtrim(
+                    self.stream_key, minid=min_id, approximate=True, limit=batch
+                )
+            )
+            deleted += removed
+            if removed == 0:
+                break
+        # Approximate trimming stops at whole stream nodes; finish the tail exactly.
+        deleted += int(await self._redis.xtrim(self.stream_key, minid=min_id, approximate=False))
+        return deleted
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -1,0 +1,1 @@
+"""Trigger targets: the `TriggerPublisher` seam and the Redis Pub/Sub publisher."""
