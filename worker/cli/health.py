@@ -25,12 +25,15 @@ def main(ready: bool) -> int:
     except OSError:
         print(f"unhealthy: no heartbeat file at {path}")
         return 1
-    record = _record(text)
+    parsed = _record(text)
+    record = parsed or {}
+    # A file an earlier version wrote ("<id> <time>"): judged by its age, and said so.
+    note = "" if parsed else f" ({path} is not a JSON heartbeat record: an older version's?)"
     now = time.time()
     age = now - float(record.get("time", mtime))
     limit = STALE_AFTER * float(record.get("interval", 10.0))
     if age > limit:
-        print(f"unhealthy: heartbeat is {age:.1f}s old (limit {limit:g}s)")
+        print(f"unhealthy: heartbeat is {age:.1f}s old (limit {limit:g}s){note}")
         return 1
     redis = _redis_state(record, now)
     down_since = record.get("redis_down_since")
@@ -39,16 +42,16 @@ def main(ready: bool) -> int:
         if down_s > float(record.get("redis_timeout", 5.0)):
             print(f"not ready: heartbeat {age:.1f}s ago, {redis}")
             return 1
-    print(f"{'ready' if ready else 'healthy'}: heartbeat {age:.1f}s ago, {redis}")
+    print(f"{'ready' if ready else 'healthy'}: heartbeat {age:.1f}s ago, {redis}{note}")
     return 0
 
 
-def _record(text: str) -> dict[str, Any]:
+def _record(text: str) -> dict[str, Any] | None:
     try:
         record = json.loads(text)
     except ValueError:
-        return {}
-    return record if isinstance(record, dict) else {}
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def _redis_state(record: dict[str, Any], now: float) -> str:
