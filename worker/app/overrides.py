@@ -106,7 +106,12 @@ def parse_schedule_setting(text: str) -> Schedule:
         raise ValueError(f"interval {value!r} is negative (a duration must be > 0)")
     schedule = parse_schedule(value)
     if isinstance(schedule, IntervalSchedule) and schedule.seconds < MIN_SCHEDULE_SETTING:
-        typo = f" (a typo for {value.removesuffix('ms')}m?)" if value.endswith("ms") else ""
+        count = value.removesuffix("ms")
+        typo = (
+            f" (a typo for {count}m?)"
+            if value != count and count.isdigit() and int(count) < 60
+            else ""
+        )
         raise ValueError(
             f"interval {value!r} is under 1s{typo}; sub-second intervals can be set in code only"
         )

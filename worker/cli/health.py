@@ -46,12 +46,22 @@ def main(ready: bool) -> int:
     return 0
 
 
+_NUMBERS = ("time", "interval", "redis_down_since", "redis_timeout")
+
+
 def _record(text: str) -> dict[str, Any] | None:
+    """The file's JSON record; None when it is not one (or a figure in it is not a number)."""
     try:
         record = json.loads(text)
     except ValueError:
         return None
-    return record if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        return None
+    for key in _NUMBERS:
+        value = record.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            return None
+    return record
 
 
 def _redis_state(record: dict[str, Any], now: float) -> str:

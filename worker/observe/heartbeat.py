@@ -141,8 +141,10 @@ class Heartbeat:
         self._beating = False
         await cancel_and_wait([self._task], timeout)
         self._task = None
-        with contextlib.suppress(OSError):
-            self._file.unlink()
+        owner = read_heartbeat(self._file)
+        if owner is None or owner.get("pid") == os.getpid():  # another worker's file stays
+            with contextlib.suppress(OSError):
+                self._file.unlink()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(max(timeout, 0.01)):
                 await self._redis.delete(self._key)
