@@ -46,11 +46,15 @@ def wait_for(
 
 
 class RedisServer:
-    """A redis-server on a free port; kill() and start() again on the same port for faults."""
+    """A redis-server on a free port; kill() and start() again on the same port for faults,
+    freeze() and thaw() for a server that stops answering without closing a socket."""
 
-    def __init__(self, port: int | None = None, password: str | None = None) -> None:
+    def __init__(
+        self, port: int | None = None, password: str | None = None, replicaof: int | None = None
+    ) -> None:
         self.port = port or free_port()
         self.password = password
+        self.replicaof = replicaof
         self._dir = tempfile.mkdtemp(prefix="redis-test-")
         self.socket = f"{self._dir}/redis.sock"
         self._process: subprocess.Popen[bytes] | None = None
@@ -70,6 +74,8 @@ class RedisServer:
         args += ["--unixsocket", self.socket, "--unixsocketperm", "700"]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.replicaof is not None:
+            args += ["--replicaof", "127.0.0.1", str(self.replicaof)]
         self._process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_for(self._answers, timeout=10, what=f"redis-server on port {self.port}")
 
@@ -78,6 +84,15 @@ class RedisServer:
             self._process.send_signal(signal.SIGKILL)
             self._process.wait(timeout=10)
             self._process = None
+
+    def freeze(self) -> None:
+        """SIGSTOP: connections stay open, the kernel still accepts, nothing is answered."""
+        assert self._process is not None
+        os.kill(self._process.pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        assert self._process is not None
+        os.kill(self._process.pid, signal.SIGCONT)
 
     def stop(self) -> None:
         self.kill()

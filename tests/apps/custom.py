@@ -57,6 +57,11 @@ class ProbeTasks:
         if not await self._redis.exists("probe:healthy"):
             raise RuntimeError("probe failure")
 
+    @interval(os.environ.get("PROBE_STUCK_EVERY", "1h"), name="probe-stuck")
+    async def stuck(self) -> None:
+        """Runs PROBE_STUCK_SECONDS, longer than three of its periods: the stuck-run alarm."""
+        await asyncio.sleep(float(os.environ.get("PROBE_STUCK_SECONDS", "0")))
+
     @interval("1s", name="probe-plain", disabled=True)
     def plain(self) -> None:
         time.sleep(0.01)

@@ -29,15 +29,23 @@ class TriggerPublisher(Protocol):
     async def publish(self, payload: Mapping[str, Any]) -> None: ...
 
 
+_PUBLISH = """#!lua
+return redis.call('PUBLISH', ARGV[1], ARGV[2])
+"""
+"""PUBLISH inside a flagged script (the shebang, without `no-writes`; Redis 7): a read-only
+replica refuses it with READONLY, where it accepts a plain PUBLISH and hands the message
+to its own subscribers only, not the primary's: a demoted primary would eat every trigger."""
+
+
 class RedisTriggerPublisher:
-    """Redis Pub/Sub: one PUBLISH of compact JSON on the channel."""
+    """Redis Pub/Sub: one PUBLISH of compact JSON on the channel, on a primary only."""
 
     def __init__(self, redis: Redis, channel: str) -> None:
-        self._redis = redis
         self._channel = channel
+        self._publish = redis.register_script(_PUBLISH)
 
     async def publish(self, payload: Mapping[str, Any]) -> None:
-        await self._redis.publish(self._channel, json.dumps(payload, separators=(",", ":")))
+        await self._publish(args=[self._channel, json.dumps(payload, separators=(",", ":"))])
 
 
 async def publish_fire(
