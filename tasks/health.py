@@ -74,7 +74,8 @@ class HealthTasks:
             self._outage.failure(exc)
             logger.bind(task="health-check", error=describe_error(exc)).debug("redis ping failed")
             return None
-        self._outage.success()
+        # No outage.success() here: a demoted primary still answers PING but refuses writes;
+        # the writes (trigger, records, heartbeat) say when an outage has ended.
         return round((time.perf_counter() - started) * 1000, 2)
 
 

@@ -50,7 +50,11 @@ class FrameworkContainer(containers.DeclarativeContainer):
     )
 
     run_history = providers.Singleton(
-        RunHistory, redis, keys=keys, maxlen=settings.provided.run_history_maxlen
+        RunHistory,
+        redis,
+        keys=keys,
+        maxlen=settings.provided.run_history_maxlen,
+        timeout=settings.provided.redis_timeout,
     )
     recorder = providers.Singleton(RunRecorder, run_history, outage)
     alerts = providers.Singleton(
@@ -60,6 +64,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         after=settings.provided.alert_after_failures,
         webhook_url=settings.provided.webhook_url_value.call(),
         instance_id=settings.provided.worker_instance_id,
+        redis_timeout=settings.provided.redis_timeout,
     )
     run_listeners = providers.List(recorder, alerts)
 

@@ -6,9 +6,19 @@ must end with exit 78 and one line naming the provider, with Redis closed again.
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+
 from dependency_injector import containers, providers
 
 from worker import FrameworkContainer, interval
+
+
+async def failing_resource() -> AsyncIterator[None]:
+    """A client whose set-up fails (a bad API key, a refused handshake)."""
+    if os.environ.get("BROKEN_RESOURCE"):
+        raise RuntimeError("handshake refused")
+    yield None
 
 
 class UnbuildableTasks:
@@ -22,4 +32,5 @@ class UnbuildableTasks:
 
 @containers.copy(FrameworkContainer)
 class Container(FrameworkContainer):
+    api_client = providers.Resource(failing_resource)
     unbuildable = providers.Singleton(UnbuildableTasks)

@@ -81,6 +81,8 @@ class SecondService:
 
     async def on_shutdown(self) -> None:
         await self._redis.rpush("probe:hooks", "second-shutdown")
+        if os.environ.get("PROBE_BLOCK_SHUTDOWN"):
+            await asyncio.sleep(3600)
 
 
 class Container(AppContainer):

@@ -499,7 +499,14 @@ async def test_alerts_report_missing_after_consecutive_missed_fires(redis_url: s
     """Alerts counted only failures: a task whose fires were all missed (a stalled loop, a
     paused host) never raised an alert."""
     client = make_redis(redis_url)
-    alerts = Alerts(client, channel="defects:alerts", after=3, webhook_url=None, instance_id="test")
+    alerts = Alerts(
+        client,
+        channel="defects:alerts",
+        after=3,
+        webhook_url=None,
+        instance_id="test",
+        redis_timeout=5,
+    )
     pubsub = client.pubsub(ignore_subscribe_messages=True)
     await pubsub.subscribe("defects:alerts")
     try:
@@ -563,3 +570,15 @@ def test_backoff_instances_jitter_independently_within_the_upper_half() -> None:
             assert expected / 2 <= delay <= expected
         sequences.append(delays)
     assert sequences[0] != sequences[1]
+
+
+def test_a_run_once_task_without_a_limit_is_never_stuck() -> None:
+    """Before, the next fire of a one-shot was computed from a fresh timing anchored at
+    now, so `@timeout(5)` raised a stuck alert 15 s into its run."""
+    from worker.run.fire import Fire
+    from worker.run.stuck import StuckAlarm
+    from worker.schedule.cron import OnceSchedule
+
+    once = definition("once", schedule=OnceSchedule(5.0))
+    fire = Fire("once", datetime.now(UTC))
+    assert StuckAlarm([]).arm(once, fire) is None

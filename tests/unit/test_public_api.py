@@ -66,3 +66,21 @@ def test_the_health_probe_loads_no_application_pydantic_or_apscheduler(tmp_path:
         check=False,
     )
     assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr
+
+
+def test_the_import_contract_forbids_every_internal_part_of_the_framework() -> None:
+    """A new subpackage (worker/cluster, worker/queues) must be forbidden to applications too."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    contract = next(
+        c for c in config["contracts"] if set(c["source_modules"]) == {"tasks", "config"}
+    )
+    parts = {
+        f"worker.{path.stem if path.is_file() else path.name}"
+        for path in (ROOT / "worker").iterdir()
+        if (path.suffix == ".py" and path.stem not in ("__init__", "__main__"))
+        or (path.is_dir() and (path / "__init__.py").exists())
+    }
+    allowed = {"worker.testing"}
+    assert set(contract["forbidden_modules"]) == parts - allowed

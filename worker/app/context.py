@@ -9,6 +9,7 @@ comes from the container; the context builds none of them.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -18,7 +19,7 @@ from loguru import logger
 from worker.app.deadline import Deadline
 from worker.app.discovery import Discovery, discover
 from worker.app.overrides import Overrides, resolve
-from worker.app.parts import Parts, resolve_provided
+from worker.app.parts import Parts
 from worker.app.shutdown import close_all
 from worker.app.signals import StopSignals
 from worker.errors import UsageError
@@ -61,16 +62,17 @@ class ApplicationContext:
             parts = await Parts.start(self._container, self.discovery, self._deadline)
             started = time.monotonic()
             try:
-                self._mount(parts, schedule=True)
-                parts.orchestrator.start()
-                parts.heartbeat.start()
-                self._log_ready(parts.orchestrator.next_fires())
-                if on_ready is not None:
-                    on_ready()
+                if not signals.should_exit.is_set():  # a signal during start-up: no ready
+                    self._mount(parts, schedule=True)
+                    parts.orchestrator.start()
+                    parts.heartbeat.start()
+                    self._log_ready(parts.orchestrator.next_fires())
+                    if on_ready is not None:
+                        on_ready()
                 await signals.should_exit.wait()
                 started = self._begin_stop(signals)
                 parts.orchestrator.stop()
-                await parts.runner.drain(self._deadline.for_runs(), force=signals.force_exit)
+                await self._drain(parts, signals)
             finally:
                 await close_all(parts, self._deadline, signals.force_exit)
             forced = signals.force_exit.is_set()
@@ -85,7 +87,7 @@ class ApplicationContext:
         Redis must answer first (69/78 otherwise, before anything runs). The run goes on until
         it ends; a signal stops it as it stops `run`, within SHUTDOWN_TIMEOUT.
         """
-        definition = self.definition(name)
+        name = self.definition(name).name
         async with StopSignals() as signals:
             parts = await Parts.start(
                 self._container, self.discovery, self._deadline, require_redis=True
@@ -93,22 +95,29 @@ class ApplicationContext:
             record: RunRecord | None = None
             try:
                 self._mount(parts, schedule=False)
-                run = parts.runner.run_now(definition.name)
+                run = None if signals.should_exit.is_set() else parts.runner.run_now(name)
                 if run is not None:
                     record = await _until_done_or_signal(run, signals)
-                    if record is None:
-                        self._begin_stop(signals)
-                        await parts.runner.drain(
-                            self._deadline.for_runs(), force=signals.force_exit
-                        )
-                        record = run.result() if run.done() and not run.cancelled() else None
+                if signals.should_exit.is_set():
+                    self._begin_stop(signals)
+                    await self._drain(parts, signals)
+                    if run is not None and run.done() and not run.cancelled():
+                        record = run.result()
             finally:
                 await close_all(parts, self._deadline, signals.force_exit)
         return 0 if record is not None and record.outcome == "ok" else 1
 
+    async def _drain(self, parts: Parts, signals: StopSignals) -> None:
+        deadline = self._deadline
+        await parts.runner.drain(
+            deadline.for_runs(),
+            force=signals.force_exit,
+            cancel_wait=deadline.for_cancelled_runs,
+        )
+
     def _begin_stop(self, signals: StopSignals) -> float:
         logger.bind(signal=signals.received).info("shutdown started")
-        self._deadline.start()
+        self._deadline.stop()
         signals.on_force = self._deadline.force
         if signals.force_exit.is_set():
             self._deadline.force()
@@ -138,8 +147,6 @@ class ApplicationContext:
 
 async def _until_done_or_signal(run: Any, signals: StopSignals) -> RunRecord | None:
     """The run's record when it ends first; None when a signal came first."""
-    import asyncio
-
     stop = asyncio.ensure_future(signals.should_exit.wait())
     try:
         await asyncio.wait({stop, run}, return_when="FIRST_COMPLETED")
@@ -149,6 +156,3 @@ async def _until_done_or_signal(run: Any, signals: StopSignals) -> RunRecord | N
         result: RunRecord | None = None if run.cancelled() else run.result()
         return result
     return None
-
-
-__all__ = ["ApplicationContext", "resolve_provided"]

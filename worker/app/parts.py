@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,7 +10,7 @@ from loguru import logger
 
 from worker.app.deadline import Deadline
 from worker.app.discovery import Discovery
-from worker.concurrency import call_method
+from worker.app.hooks import resolve_provided, run_hooks
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import check_primary, reach, redis_deadline
@@ -21,11 +20,6 @@ from worker.observe.instance import InstanceState
 from worker.run.runner import Runner
 from worker.schedule.orchestrator import Orchestrator
 from worker.settings.base import WorkerSettings
-
-
-async def resolve_provided(value: Any) -> Any:
-    """Providers that depend on an async Resource hand back an awaitable: settle it."""
-    return await value if inspect.isawaitable(value) else value
 
 
 @dataclass(slots=True)
@@ -56,8 +50,8 @@ class Parts:
         from worker.app.shutdown import close_all, shut_resources
 
         deadline.start()
-        await resolve_provided(container.init_resources())
         try:
+            await _init_resources(container)
             parts = await cls._resolve(container)
             await _check_redis(container, parts, require=require_redis)
             await parts._create_services(discovery)
@@ -68,7 +62,7 @@ class Parts:
             if hasattr(listener, "start"):
                 listener.start()
         try:
-            await run_hooks("on_startup", list(parts.services.values()), deadline)
+            await run_hooks("on_startup", list(parts.services.values()), deadline.step)
         except BaseException:
             await close_all(parts, deadline, asyncio.Event())
             raise
@@ -107,6 +101,8 @@ class Parts:
 async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:
     """A replica (read-only) is a configuration error. An unreachable or refusing Redis is
     an outage for `run`, which starts anyway, and an error for `run-task` (`require`)."""
+    from redis.exceptions import AuthenticationError, AuthorizationError
+
     settings = parts.settings
     client = await resolve_provided(container.redis())
     where = settings.safe_redis_url()
@@ -118,6 +114,9 @@ async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:
             await check_primary(client, where)
     except ConfigError:
         raise
+    except (AuthenticationError, AuthorizationError) as exc:
+        # Restarting will not fix a refused password: one line and exit 78, as `check`.
+        raise ConfigError(f"REDIS_URL: {where}: authentication failed ({exc})") from None
     except Exception as exc:
         if is_redis_outage(exc):
             parts.outage.failure(exc)
@@ -125,18 +124,18 @@ async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:
             logger.bind(error=describe_error(exc)).warning("redis role not checked")
 
 
-async def run_hooks(hook: str, services: list[Any], deadline: Deadline) -> None:
-    """Call `hook` on each service in order; a failing on_startup stops the start-up."""
-    for service in services:
-        method = getattr(service, hook, None)
-        if method is None:
+async def _init_resources(container: Any) -> None:
+    """Start each Resource provider in declaration order; one that fails is named."""
+    from dependency_injector import providers
+
+    for name, provider in container.providers.items():
+        if not isinstance(provider, providers.Resource):
             continue
-        name = f"{type(service).__name__}.{hook}"
         try:
-            async with asyncio.timeout(deadline.step()):
-                await call_method(method)
+            await resolve_provided(provider.init())
+        except WorkerError:
+            raise
         except Exception as exc:
-            if hook == "on_startup":
-                logger.opt(exception=exc).bind(hook=name).error(f"{hook} hook failed")
-                raise WorkerError(f"{name} failed: {describe_error(exc)}") from None
-            logger.opt(exception=exc).bind(hook=name).error(f"{hook} hook failed")
+            raise ConfigError(
+                f"resource {name!r} could not be started: {describe_error(exc)}"
+            ) from None

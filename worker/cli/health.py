@@ -7,11 +7,12 @@ Redis client: HEARTBEAT_FILE comes from the environment or `.env`, and everythin
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
 from typing import Any
+
+from worker.observe.heartbeat_file import parse_record
 
 DEFAULT_FILE = "/tmp/worker.heartbeat"
 STALE_AFTER = 3  # heartbeat intervals, as the worker writes them (observe.heartbeat)
@@ -25,7 +26,7 @@ def main(ready: bool) -> int:
     except OSError:
         print(f"unhealthy: no heartbeat file at {path}")
         return 1
-    parsed = _record(text)
+    parsed = parse_record(text)
     record = parsed or {}
     # A file an earlier version wrote ("<id> <time>"): judged by its age, and said so.
     note = "" if parsed else f" ({path} is not a JSON heartbeat record: an older version's?)"
@@ -44,24 +45,6 @@ def main(ready: bool) -> int:
             return 1
     print(f"{'ready' if ready else 'healthy'}: heartbeat {age:.1f}s ago, {redis}{note}")
     return 0
-
-
-_NUMBERS = ("time", "interval", "redis_down_since", "redis_timeout")
-
-
-def _record(text: str) -> dict[str, Any] | None:
-    """The file's JSON record; None when it is not one (or a figure in it is not a number)."""
-    try:
-        record = json.loads(text)
-    except ValueError:
-        return None
-    if not isinstance(record, dict):
-        return None
-    for key in _NUMBERS:
-        value = record.get(key)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
-            return None
-    return record
 
 
 def _redis_state(record: dict[str, Any], now: float) -> str:

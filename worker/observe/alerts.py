@@ -37,12 +37,14 @@ class Alerts:
         after: int,
         webhook_url: str | None,
         instance_id: str,
+        redis_timeout: float,
     ) -> None:
         self._redis = redis
         self._channel = channel
         self._after = after
         self._webhook_url = webhook_url
         self._instance_id = instance_id
+        self._redis_timeout = redis_timeout
         self._alerting: set[str] = set()
         self._missed: dict[str, int] = {}
         self._sending: set[asyncio.Task[None]] = set()
@@ -118,7 +120,7 @@ class Alerts:
 
     async def _send(self, event: dict[str, Any]) -> None:
         try:
-            async with redis_deadline():
+            async with redis_deadline(self._redis_timeout):
                 await self._redis.publish(self._channel, json.dumps(event))
         except Exception as exc:
             logger.bind(task=event["task"], error=describe_error(exc)).warning(

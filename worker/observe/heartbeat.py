@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -23,6 +23,7 @@ from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_deadline
 from worker.errors import ConfigError
+from worker.observe.heartbeat_file import read_heartbeat
 from worker.observe.instance import InstanceState
 from worker.state.keys import Keys
 
@@ -103,11 +104,10 @@ class Heartbeat:
         other = read_heartbeat(self._file)
         if other is None or other.get("pid") in (None, os.getpid()):
             return
-        if time.time() - float(other.get("time", 0)) > STALE_AFTER * float(
-            other.get("interval", self._interval)
-        ):
+        age = time.time() - (other.get("time") or 0)
+        if age > STALE_AFTER * (other.get("interval") or self._interval):
             return
-        with contextlib.suppress(ProcessLookupError, PermissionError, TypeError, ValueError):
+        with contextlib.suppress(ProcessLookupError, PermissionError, OverflowError, ValueError):
             os.kill(int(other["pid"]), 0)
             logger.bind(file=str(self._file), pid=other["pid"]).warning(
                 "HEARTBEAT_FILE is fresh and owned by another live worker on this host: "
@@ -115,7 +115,7 @@ class Heartbeat:
             )
 
     async def beat(self) -> None:
-        """Write the instance record now (also called by the health check after new figures)."""
+        """Write the instance record now (the loop calls it every interval)."""
         payload = json.dumps(self._state.snapshot())
         try:
             async with redis_deadline(max(min(self._interval, self._redis_timeout), 1.0)):
@@ -154,15 +154,6 @@ class Heartbeat:
             await self.beat()
             await asyncio.sleep(self._interval)
             self._touch_logged()
-
-
-def read_heartbeat(path: Path) -> dict[str, Any] | None:
-    """The heartbeat file's record, or None when there is none (or it is unreadable)."""
-    try:
-        record = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    return record if isinstance(record, dict) else None
 
 
 def check_writable(path: Path) -> None:

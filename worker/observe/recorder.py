@@ -19,6 +19,8 @@ from worker.state.history import RunHistory
 
 BATCH = 500
 OUTAGE_FLUSH_WAIT = 1.0
+WRITER_STOP_WAIT = 1.0
+"""At most this long for the writer to take its cancellation at shutdown."""
 WRITE_INTERVAL = 5.0
 """At most one write per interval: a lone record goes out at once, a steady stream in batches."""
 
@@ -69,12 +71,13 @@ class RunRecorder:
                 await asyncio.wait_for(self._idle.wait(), timeout=max(timeout, 0))
         except TimeoutError:
             unwritten = len(self._queue) + len(self._batch)
-            self.dropped += unwritten
             logger.bind(records=unwritten).warning("run records not written at shutdown")
-        await cancel_and_wait([self._writer], timeout=1.0)
+        await cancel_and_wait([self._writer], timeout=min(WRITER_STOP_WAIT, max(timeout, 0.01)))
         self._writer = None
         if self.dropped:
-            logger.bind(records=self.dropped).warning("run records dropped while redis was down")
+            logger.bind(records=self.dropped, capacity=self._capacity).warning(
+                "run records dropped: the queue was full (oldest first)"
+            )
 
     async def _write_loop(self) -> None:
         backoff = Backoff()

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
@@ -21,15 +21,12 @@ from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.run.fire import Fire, format_instant, set_current_fire
 from worker.run.gate import FireGate
-from worker.run.records import FAILURES, RunListener, RunRecord, StuckRun
+from worker.run.records import FAILURES, RunListener, RunRecord
+from worker.run.stuck import StuckAlarm
 from worker.schedule.definitions import TaskDefinition
 
-STUCK_AFTER_LIMIT = 1.0
-"""Seconds past its time limit after which a run is stuck (its cancel did not take)."""
-STUCK_GAPS = 3
-"""A run without a limit is stuck after this many gaps between its fire and the next one."""
 CANCEL_WAIT = 1.0
-"""How long cancelled runs get to unwind at the end of a drain."""
+"""How long cancelled runs get to unwind at the end of a drain, unless told otherwise."""
 
 
 @dataclass(slots=True)
@@ -58,6 +55,7 @@ class Runner:
         self._listeners = tuple(listeners)
         self._gate = gate
         self._admit_timeout = admit_timeout
+        self._stuck = StuckAlarm(self._listeners)
         self._tasks: dict[str, tuple[TaskDefinition, Callable[[], Any]]] = {}
         self._active: dict[str, _ActiveRun] = {}
         self._failures: dict[str, int] = {}
@@ -121,10 +119,16 @@ class Runner:
     def run_now(self, name: str) -> asyncio.Task[RunRecord] | None:
         return self.submit(name, [datetime.now(UTC)], grace=False)
 
-    async def drain(self, timeout: float, force: asyncio.Event | None = None) -> int:
+    async def drain(
+        self,
+        timeout: float,
+        force: asyncio.Event | None = None,
+        cancel_wait: Callable[[], float] = lambda: CANCEL_WAIT,
+    ) -> int:
         """Stop accepting fires, wait up to `timeout` for runs, cancel the rest; return how many.
 
-        `force` set (a second signal) cancels at once.
+        `force` set (a second signal) cancels at once; cancelled runs get `cancel_wait()`
+        seconds to unwind and be recorded.
         """
         self._accepting = False
         pending: set[asyncio.Future[Any]] = {active.task for active in self._active.values()}
@@ -149,20 +153,18 @@ class Runner:
         if not pending:
             return 0
         logger.bind(runs=len(pending)).warning("cancelling runs in flight")
-        await cancel_and_wait(pending, timeout=CANCEL_WAIT)
+        await cancel_and_wait(pending, timeout=cancel_wait())
         return len(pending)
 
     async def _execute(
         self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire
     ) -> RunRecord:
         set_current_fire(fire)
-        started = time.time()
-        clock = time.perf_counter()
-        lag_ms = (started - fire.scheduled_for.timestamp()) * 1000
+        started, clock = time.time(), time.perf_counter()
         outcome, error = "ok", None
         exc_info: BaseException | None = None
         limit = asyncio.timeout(definition.time_limit or None)
-        watch = self._watch(definition, fire)
+        watch = self._stuck.arm(definition, fire)
         try:
             async with limit:  # the admission counts against the time limit too
                 if not await self._admit(definition, fire):
@@ -190,7 +192,7 @@ class Runner:
                 started_at=format_instant(datetime.fromtimestamp(started, UTC), precise=True),
                 outcome=outcome,
                 duration_ms=round((time.perf_counter() - clock) * 1000, 3),
-                lag_ms=round(lag_ms, 3),
+                lag_ms=round((started - fire.scheduled_for.timestamp()) * 1000, 3),
                 missed=fire.missed,
                 instance=self._instance_id,
                 error=error,
@@ -251,31 +253,6 @@ class Runner:
                 listener.on_run(record)
             except Exception as exc:
                 logger.opt(exception=exc).bind(task=record.task).error("run listener failed")
-
-    def _watch(self, definition: TaskDefinition, fire: Fire) -> asyncio.TimerHandle | None:
-        """Arm the stuck-run alarm: past its time limit, or STUCK_GAPS schedule gaps."""
-        if definition.time_limit:
-            after = definition.time_limit + STUCK_AFTER_LIMIT
-        else:
-            following = definition.next_fire(fire.scheduled_for + timedelta(microseconds=1))
-            if following is None:  # a one-shot (@timeout) has no next fire: never stuck
-                return None
-            after = STUCK_GAPS * (following - fire.scheduled_for).total_seconds()
-        stuck = StuckRun(definition.name, fire.id, datetime.now(UTC), after)
-        return asyncio.get_running_loop().call_later(after, self._stuck, stuck)
-
-    def _stuck(self, stuck: StuckRun) -> None:
-        logger.bind(
-            task=stuck.task,
-            fire=stuck.fire_id,
-            running_since=format_instant(stuck.running_since, precise=True),
-            limit_s=round(stuck.limit_s, 3),
-        ).warning("run stuck")
-        for listener in self._listeners:
-            try:
-                listener.on_stuck(stuck)
-            except Exception as exc:
-                logger.opt(exception=exc).bind(task=stuck.task).error("run listener failed")
 
 
 class _GateTimeout(Exception):

@@ -76,7 +76,7 @@ class SchedulerRegistry:
         self._definition(name)
         orchestrator = self._live()
         loop = orchestrator.loop
-        if loop is None or _running_loop() is loop:
+        if loop is None or _running_loop() is loop:  # (_live() saw a loop)
             task: asyncio.Task[RunRecord] | None = orchestrator.run_now(name)
             return task
         return asyncio.run_coroutine_threadsafe(_run_and_wait(orchestrator, name), loop)

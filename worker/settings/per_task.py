@@ -35,7 +35,6 @@ class PerTaskSource(PydanticBaseSettingsSource):
         found: dict[str, dict[str, str]] = {name: {} for name in FIELDS.values()}
         for key, value in self._variables():
             upper = key.upper()
-            # TASK_TIME_LIMIT_ is tried first: it does not start with SCHEDULE_, but keep order
             for prefix, field in FIELDS.items():
                 if upper.startswith(prefix):
                     if upper == prefix:

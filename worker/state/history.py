@@ -42,11 +42,12 @@ return #ARGV
 class RunHistory:
     """Reads and writes the run history keys."""
 
-    def __init__(self, redis: Redis, *, keys: Keys, maxlen: int) -> None:
+    def __init__(self, redis: Redis, *, keys: Keys, maxlen: int, timeout: float) -> None:
         self._redis = redis
         self.stream_key = keys.runs
         self.summary_key = keys.task_summaries
         self._maxlen = maxlen
+        self._timeout = timeout
         self._append = redis.register_script(_APPEND)
 
     async def append(self, records: Sequence[RunRecord]) -> None:
@@ -58,7 +59,7 @@ class RunHistory:
             args += [record.task, summary, record.started_at, 2 * len(values)]
             for key, value in values.items():
                 args += [key, "" if value is None else str(value)]
-        async with redis_deadline():
+        async with redis_deadline(self._timeout):
             await self._append(keys=[self.stream_key, self.summary_key], args=args)
 
     async def summaries(self) -> dict[str, dict[str, Any]]:
