@@ -30,7 +30,7 @@ class StuckAlarm:
         self._timings: dict[str, tuple[TaskDefinition, Any]] = {}
 
     def _next_fire(self, definition: TaskDefinition, after: datetime) -> datetime | None:
-        """Cron's next fire from a timing built once per definition (building one costs ~8 times more)."""
+        """Cron's next fire from a timing kept per task (building one costs 8 times more)."""
         cached = self._timings.get(definition.name)
         if cached is None or cached[0] is not definition:
             timing = build_timing(
