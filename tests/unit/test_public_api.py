@@ -84,3 +84,16 @@ def test_the_import_contract_forbids_every_internal_part_of_the_framework() -> N
     }
     allowed = {"worker.testing"}
     assert set(contract["forbidden_modules"]) == parts - allowed
+
+
+def test_the_worker_console_script_points_at_the_cli_main_function() -> None:
+    """The image's HEALTHCHECK runs `worker health`: a script pointing at a module fails."""
+    import tomllib
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    module_name, _, attribute = scripts["worker"].partition(":")
+    import importlib
+
+    target = getattr(importlib.import_module(module_name), attribute)
+    assert callable(target)
+    assert target.__module__ == "worker.cli.main"
