@@ -8,15 +8,17 @@ from config import Settings
 from tasks.cleanup import CleanupTasks
 from tasks.crypto import CryptoTasks
 from tasks.health import HealthTasks
-from worker import FrameworkContainer, RedisTriggerPublisher, load_settings
+from worker import FrameworkContainer, RedisTriggerPublisher
 
 
-@containers.copy(FrameworkContainer)  # the framework's providers read these settings too
+@containers.copy(FrameworkContainer)  # one settings object, of this class, for every provider
 class Container(FrameworkContainer):
-    settings = providers.Singleton(load_settings, Settings)
+    settings_class = providers.Object(Settings)
 
     publisher = providers.Singleton(
-        RedisTriggerPublisher, FrameworkContainer.redis, channel=settings.provided.crypto_channel
+        RedisTriggerPublisher,
+        FrameworkContainer.redis,
+        channel=FrameworkContainer.settings.provided.crypto_channel,
     )
     crypto = providers.Singleton(CryptoTasks, publisher, FrameworkContainer.outage)
     health = providers.Singleton(
@@ -24,10 +26,10 @@ class Container(FrameworkContainer):
         FrameworkContainer.redis,
         FrameworkContainer.instance,
         FrameworkContainer.outage,
-        memory_limit_mb=settings.provided.health_memory_limit_mb,
+        memory_limit_mb=FrameworkContainer.settings.provided.health_memory_limit_mb,
     )
     cleanup = providers.Singleton(
         CleanupTasks,
         FrameworkContainer.run_history,
-        retention_days=settings.provided.cleanup_retention_days,
+        retention_days=FrameworkContainer.settings.provided.cleanup_retention_days,
     )

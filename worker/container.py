@@ -1,9 +1,10 @@
 """`FrameworkContainer`: the framework's own object graph, one provider per line.
 
 An application's container extends it and declares only its services; it may override any
-provider here (tests do, with `container.x.override(...)`). To give the framework its own
-settings class, redefine `settings` under `@containers.copy(FrameworkContainer)`, so that
-every provider below reads the application's settings.
+provider here (tests do, with `container.x.override(...)`). An application with a settings
+class of its own (a WorkerSettings subclass) redefines `settings_class` under
+`@containers.copy(FrameworkContainer)`: then one settings object, of its class, serves every
+provider (redefining `settings` itself would leave the framework's providers a second one).
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from worker.state.keys import Keys
 
 
 class FrameworkContainer(containers.DeclarativeContainer):
-    settings = providers.Singleton(load_settings, WorkerSettings)
+    settings_class = providers.Object(WorkerSettings)
+    settings = providers.Singleton(load_settings, settings_class)
     keys = providers.Singleton(Keys, settings.provided.key_prefix)
 
     redis = providers.Resource(

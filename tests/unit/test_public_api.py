@@ -97,3 +97,18 @@ def test_the_worker_console_script_points_at_the_cli_main_function() -> None:
     target = getattr(importlib.import_module(module_name), attribute)
     assert callable(target)
     assert target.__module__ == "worker.cli.main"
+
+
+def test_one_settings_object_of_the_apps_class_serves_every_provider(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With two, the random default instance id differed between the `ready` line and the
+    instance record, status and run records."""
+    from config import Settings
+    from container import Container
+
+    monkeypatch.delenv("WORKER_INSTANCE_ID", raising=False)
+    container = Container()
+    settings = container.settings()
+    assert type(settings) is Settings
+    assert container.instance().id == settings.worker_instance_id

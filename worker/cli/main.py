@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 COMMANDS = {
     "run": "run the scheduler until SIGINT/SIGTERM (the default)",
     "list": "list the tasks: name, schedule, scope, time limit, next fire",
-    "run-task": "run one task once, now, and exit (0 ok, 1 failed, 2 unknown task, 69 no redis)",
+    "run-task": "run one task once, now, and exit (0 ok, 1 failed, 2 unknown task, 69 no redis, "
+    "78 bad config)",
     "status": "instances alive and each task's last run, from Redis (69 if unreachable)",
-    "health": "exit 0 when this host's heartbeat file is fresh (--ready: and redis reachable)",
+    "health": "exit 0 when this host's heartbeat file is fresh (--ready: and redis reachable); "
+    "reads only that file",
     "check": "validate settings and the application, reach Redis within 3 s",
 }
 APP_HELP = "the application's container as MODULE:ATTR (default: WORKER_APP or container:Container)"
