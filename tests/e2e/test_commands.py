@@ -67,6 +67,13 @@ def test_list_shows_the_effective_schedule(spawn_worker: Spawn) -> None:
     assert "cluster" in line
 
 
+def test_list_text_shows_the_next_fire_in_the_tasks_zone(spawn_worker: Spawn) -> None:
+    listed = run(spawn_worker, "list", WORKER_TIMEZONE="Asia/Kolkata")
+    assert listed.process.returncode == 0
+    line = next(x for x in listed.stdout.splitlines() if x.startswith("crypto-trigger"))
+    assert line.endswith(("00:00+05:30", "15:00+05:30", "30:00+05:30", "45:00+05:30"))
+
+
 def test_list_works_with_app_after_the_command(spawn_worker: Spawn) -> None:
     listed = run(spawn_worker, "list", *CUSTOM)
     assert listed.process.returncode == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from worker.connect.errors import describe_error
@@ -27,9 +27,20 @@ def iso(moment: datetime | None) -> str | None:
     return format_instant(moment, precise=moment.microsecond != 0)
 
 
+def local(moment: datetime | None, zone: tzinfo) -> str | None:
+    """An instant on the task's wall clock with its UTC offset, for people reading a table.
+
+    The offset tells the two passes of a repeated hour apart (02:30+02:00, then 02:30+01:00).
+    """
+    if moment is None:
+        return None
+    spec = "milliseconds" if moment.microsecond else "seconds"
+    return moment.astimezone(zone).isoformat(sep=" ", timespec=spec)
+
+
 def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
     now = datetime.now(UTC)
-    next_fires = [iso(d.next_fire(now)) for d in app.definitions]
+    fires = [d.next_fire(now) for d in app.definitions]
     if as_json:
         rows = [
             {
@@ -37,10 +48,10 @@ def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
                 "schedule": d.describe(),
                 "scope": d.scope,
                 "time_limit": d.time_limit or None,
-                "next_fire": next_fire,
+                "next_fire": iso(fire),
                 "disabled": d.disabled,
             }
-            for d, next_fire in zip(app.definitions, next_fires, strict=True)
+            for d, fire in zip(app.definitions, fires, strict=True)
         ]
         print(json.dumps(rows, indent=2))
         return 0
@@ -50,9 +61,9 @@ def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
             d.describe(),
             d.scope,
             _limit(d.time_limit),
-            "disabled" if d.disabled else (next_fire or "-"),
+            "disabled" if d.disabled else (local(fire, d.timezone) or "-"),
         ]
-        for d, next_fire in zip(app.definitions, next_fires, strict=True)
+        for d, fire in zip(app.definitions, fires, strict=True)
     ]
     print(_table(["NAME", "SCHEDULE", "SCOPE", "TIME LIMIT", "NEXT FIRE"], table))
     return 0
@@ -87,7 +98,8 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
     now = datetime.now(UTC)
     tasks = [_task_status(d, summaries.get(d.name, {}), instances, now) for d in app.definitions]
     report = {"instances": instances, "tasks": tasks}
-    print(json.dumps(report, indent=2) if as_json else _status_text(report))
+    zones = [d.timezone for d in app.definitions]
+    print(json.dumps(report, indent=2) if as_json else _status_text(report, zones))
     return 0
 
 
@@ -137,7 +149,9 @@ async def _reach(settings: WorkerSettings) -> Redis:
     return client
 
 
-def _status_text(report: dict[str, Any]) -> str:
+def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
+    from worker.state.read import parse_instant
+
     instances = report["instances"]
     lines = [f"instances alive: {len(instances)}"]
     lines += [
@@ -151,11 +165,11 @@ def _status_text(report: dict[str, Any]) -> str:
             t["last_run"] or "-",
             t["outcome"] or "-",
             "-" if t["duration_ms"] is None else f"{t['duration_ms']:.1f}ms",
-            "disabled" if t["disabled"] else (t["next_fire"] or "-"),
+            "disabled" if t["disabled"] else (local(parse_instant(t["next_fire"]), zone) or "-"),
             t["running_since"] or "-",
             str(t["consecutive_failures"]),
         ]
-        for t in report["tasks"]
+        for t, zone in zip(report["tasks"], zones, strict=True)
     ]
     header = ["TASK", "LAST RUN", "OUTCOME", "DURATION", "NEXT FIRE", "RUNNING SINCE", "FAILURES"]
     return "\n".join(lines) + "\n\n" + _table(header, rows)

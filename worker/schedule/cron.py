@@ -80,6 +80,7 @@ _MACROS = {
 class _Cron(NamedTuple):
     values: tuple[frozenset[int], ...]  # second, minute, hour, day, month, weekday (Sunday = 0)
     either_day: bool  # both day fields restricted: a day matching either one fires
+    wildcard: bool  # seconds, minute or hour written `*...`: Vixie's DST rule for such jobs
 
 
 def parse_cron(expr: str) -> CronSchedule:
@@ -115,7 +116,9 @@ def parse_fields(expr: str) -> _Cron:
     either_day = not texts[3].startswith("*") and not texts[5].startswith("*")
     if not either_day and not any(min(values[3]) <= _MONTH_DAYS[m - 1] for m in values[4]):
         raise ValueError(f"day-of-month field {texts[3]!r} never occurs in months {texts[4]!r}")
-    return _Cron(tuple(values), either_day)
+    # Debian's cron.c tells DST handling apart by syntax (MIN_STAR, HR_STAR), not by values.
+    wildcard = any(text.startswith("*") for text in texts[:3])
+    return _Cron(tuple(values), either_day, wildcard)
 
 
 def _parse_field(field: Field, text: str) -> frozenset[int]:
