@@ -14,7 +14,9 @@ from typing import Any
 
 from worker.run.fire import format_instant
 from worker.run.runner import Runner
+from worker.schedule.cron import CronSchedule
 from worker.schedule.definitions import TaskDefinition
+from worker.schedule.shared import NEXT_FIRES, SharedTiming
 from worker.schedule.timing import build_timing
 
 
@@ -43,12 +45,7 @@ class Orchestrator:
         self.add(definition, method)
         if definition.disabled:
             return
-        timing = build_timing(
-            definition.schedule,
-            timezone=definition.timezone,
-            aligned=definition.aligned,
-            now=datetime.now(UTC),
-        )
+        timing = _timing(definition)
         self._scheduler().add_job(
             method, trigger=timing, id=definition.name, name=definition.name, replace_existing=True
         )
@@ -123,9 +120,24 @@ class Orchestrator:
         return self._apscheduler
 
 
+def _timing(definition: TaskDefinition) -> Any:
+    """Cron timings share their next fires with every task on the same schedule and zone."""
+    if isinstance(definition.schedule, CronSchedule):
+        return NEXT_FIRES.timing(definition.schedule, definition.timezone)
+    return build_timing(
+        definition.schedule,
+        timezone=definition.timezone,
+        aligned=definition.aligned,
+        now=datetime.now(UTC),
+    )
+
+
 def _build_scheduler(runner: Runner, timezone: tzinfo) -> Any:
     from apscheduler.executors.base import BaseExecutor
     from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.base import BaseTrigger
+
+    BaseTrigger.register(SharedTiming)  # an ABC: keeps shared.py free of APScheduler
 
     class RunnerExecutor(BaseExecutor):  # type: ignore[misc]
         """Hands every due instant of a job to the runner, which decides what it becomes."""
