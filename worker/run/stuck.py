@@ -44,8 +44,9 @@ class Watch:
 class StuckAlarm:
     """One timer per run (a loop callback, no task); cancelled when the run ends.
 
-    A cron task's gap is worked out in a loop callback after the run has started, so the
-    runs of many tasks due at one instant all start before any next fire is computed.
+    A cron task's gap (its next fire) is worked out only for a run still going when the
+    shortest gap possible would make it stuck: runs start without computing it, and most
+    never need it.
     """
 
     def __init__(self, listeners: Sequence[RunListener]) -> None:
@@ -66,10 +67,15 @@ class StuckAlarm:
         return Watch(asyncio.get_running_loop().call_later(after, self._ring, stuck))
 
     def _arm_later(self, name: str, fire: Fire, key: tuple[str, tzinfo]) -> Watch:
+        """Look first when the shortest cron gap would make the run stuck: most are over."""
         loop = asyncio.get_running_loop()
         watch = Watch()
         since = _Since(loop.time(), datetime.now(UTC), fire.scheduled_for)
-        watch.handle = loop.call_soon(self._arm_cron, watch, name, fire, key, since)
+        # The next fire is at the next whole second or later: never less than this apart.
+        shortest = 1 - fire.scheduled_for.microsecond / 1e6
+        watch.handle = loop.call_later(
+            STUCK_GAPS * shortest, self._arm_cron, watch, name, fire, key, since
+        )
         return watch
 
     def _arm_cron(
