@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import NamedTuple
 
 from loguru import logger
 
@@ -13,7 +13,7 @@ from worker.run.fire import Fire, format_instant
 from worker.run.records import RunListener, StuckRun
 from worker.schedule.cron import IntervalSchedule, OnceSchedule
 from worker.schedule.definitions import TaskDefinition
-from worker.schedule.timing import build_timing
+from worker.schedule.shared import NEXT_FIRES
 
 STUCK_AFTER_LIMIT = 1.0
 """Seconds past its time limit after which a run is stuck (its cancel did not take)."""
@@ -22,39 +22,72 @@ STUCK_GAPS = 3
 """A run without a limit is stuck after this many gaps between its fire and the next one."""
 
 
+class _Since(NamedTuple):
+    loop: float
+    wall: datetime
+    scheduled: datetime
+
+
+class Watch:
+    """A run's alarm: at first a callback that works out when, then the timer itself."""
+
+    __slots__ = ("handle",)
+
+    def __init__(self, handle: asyncio.Handle | None = None) -> None:
+        self.handle = handle
+
+    def cancel(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+
+
 class StuckAlarm:
-    """One timer per run (a loop callback, no task); cancelled when the run ends."""
+    """One timer per run (a loop callback, no task); cancelled when the run ends.
+
+    A cron task's gap (its next fire) is worked out only for a run still going when the
+    shortest gap possible would make it stuck: runs start without computing it, and most
+    never need it.
+    """
 
     def __init__(self, listeners: Sequence[RunListener]) -> None:
         self._listeners = listeners
-        self._timings: dict[str, tuple[TaskDefinition, Any]] = {}
 
-    def _next_fire(self, definition: TaskDefinition, after: datetime) -> datetime | None:
-        """Cron's next fire from a timing kept per task (building one costs 8 times more)."""
-        cached = self._timings.get(definition.name)
-        if cached is None or cached[0] is not definition:
-            timing = build_timing(
-                definition.schedule, timezone=definition.timezone, aligned=True, now=after
-            )
-            cached = self._timings[definition.name] = (definition, timing)
-        found: datetime | None = cached[1].get_next_fire_time(None, after)
-        return found
-
-    def arm(self, definition: TaskDefinition, fire: Fire) -> asyncio.TimerHandle | None:
+    def arm(self, definition: TaskDefinition, fire: Fire) -> Watch | None:
         """Past its time limit, or STUCK_GAPS schedule gaps; a one-shot without limit: never."""
+        schedule = definition.schedule
         if definition.time_limit:
             after = definition.time_limit + STUCK_AFTER_LIMIT
-        elif isinstance(definition.schedule, OnceSchedule):
+        elif isinstance(schedule, OnceSchedule):
             return None
-        elif isinstance(definition.schedule, IntervalSchedule):
-            after = STUCK_GAPS * definition.schedule.seconds
+        elif isinstance(schedule, IntervalSchedule):
+            after = STUCK_GAPS * schedule.seconds
         else:
-            following = self._next_fire(definition, fire.scheduled_for + _TICK)
-            if following is None:  # a schedule that has ended
-                return None
-            after = STUCK_GAPS * (following - fire.scheduled_for).total_seconds()
+            return self._arm_later(definition.name, fire, (schedule.expr, definition.timezone))
         stuck = StuckRun(definition.name, fire.id, datetime.now(UTC), after)
-        return asyncio.get_running_loop().call_later(after, self._ring, stuck)
+        return Watch(asyncio.get_running_loop().call_later(after, self._ring, stuck))
+
+    def _arm_later(self, name: str, fire: Fire, key: tuple[str, tzinfo]) -> Watch:
+        """Look first when the shortest cron gap would make the run stuck: most are over."""
+        loop = asyncio.get_running_loop()
+        watch = Watch()
+        since = _Since(loop.time(), datetime.now(UTC), fire.scheduled_for)
+        # The next fire is at the next whole second or later: never less than this apart.
+        shortest = 1 - fire.scheduled_for.microsecond / 1e6
+        watch.handle = loop.call_later(
+            STUCK_GAPS * shortest, self._arm_cron, watch, name, fire, key, since
+        )
+        return watch
+
+    def _arm_cron(
+        self, watch: Watch, name: str, fire: Fire, key: tuple[str, tzinfo], since: _Since
+    ) -> None:
+        """STUCK_GAPS gaps from the run's fire to the cron schedule's next one (shared)."""
+        following = NEXT_FIRES.next_fire(key, None, since.scheduled + _TICK)
+        if following is None:  # a schedule that has ended
+            return
+        after = STUCK_GAPS * (following - since.scheduled).total_seconds()
+        stuck = StuckRun(name, fire.id, since.wall, after)
+        watch.handle = asyncio.get_running_loop().call_at(since.loop + after, self._ring, stuck)
 
     def _ring(self, stuck: StuckRun) -> None:
         logger.bind(

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from worker.run.fire import format_instant
 from worker.run.runner import Runner
+from worker.schedule.cron import CronSchedule, IntervalSchedule, Schedule
 from worker.schedule.definitions import TaskDefinition
+from worker.schedule.shared import NEXT_FIRES, SharedTiming
 from worker.schedule.timing import build_timing
+
+_ROUNDING = timedelta(microseconds=10)  # IntervalTrigger adds float timestamps
 
 
 class Orchestrator:
@@ -43,12 +47,7 @@ class Orchestrator:
         self.add(definition, method)
         if definition.disabled:
             return
-        timing = build_timing(
-            definition.schedule,
-            timezone=definition.timezone,
-            aligned=definition.aligned,
-            now=datetime.now(UTC),
-        )
+        timing = _timing(definition)
         self._scheduler().add_job(
             method, trigger=timing, id=definition.name, name=definition.name, replace_existing=True
         )
@@ -95,6 +94,8 @@ class Orchestrator:
         return name in self._paused
 
     def next_fire(self, name: str) -> datetime | None:
+        if self._apscheduler is not None:
+            self._apscheduler.settle()  # a round in progress: its next fires now
         job = self._job(name)
         if job is None or job.next_run_time is None:
             return None
@@ -114,18 +115,52 @@ class Orchestrator:
     def running(self, name: str) -> bool:
         return self._runner.running(name)
 
+    def _horizon(self, name: str) -> timedelta:
+        definition = self._definitions.get(name)
+        return timedelta(0) if definition is None else _horizon(definition.schedule)
+
     def _job(self, name: str) -> Any:
         return None if self._apscheduler is None else self._apscheduler.get_job(name)
 
     def _scheduler(self) -> Any:
         if self._apscheduler is None:
-            self._apscheduler = _build_scheduler(self._runner, self.timezone)
+            self._apscheduler = _build_scheduler(self._runner, self.timezone, self._horizon)
         return self._apscheduler
 
 
-def _build_scheduler(runner: Runner, timezone: tzinfo) -> Any:
+def _horizon(schedule: Schedule) -> timedelta:
+    """How late a fire may be handed over alone: no later fire of `schedule` can be due yet.
+
+    Cron fires are distinct whole seconds; an interval's are the interval apart (give or
+    take IntervalTrigger's float rounding); a one-shot fires once.
+    """
+    match schedule:
+        case CronSchedule():
+            return timedelta(seconds=1)
+        case IntervalSchedule(seconds):
+            return max(timedelta(seconds=seconds) - _ROUNDING, timedelta(0))
+    return timedelta.max
+
+
+def _timing(definition: TaskDefinition) -> Any:
+    """Cron timings share their next fires with every task on the same schedule and zone."""
+    if isinstance(definition.schedule, CronSchedule):
+        return NEXT_FIRES.timing(definition.schedule, definition.timezone)
+    return build_timing(
+        definition.schedule,
+        timezone=definition.timezone,
+        aligned=definition.aligned,
+        now=datetime.now(UTC),
+    )
+
+
+def _build_scheduler(runner: Runner, timezone: tzinfo, horizon: Callable[[str], timedelta]) -> Any:
     from apscheduler.executors.base import BaseExecutor
-    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+    from apscheduler.triggers.base import BaseTrigger
+
+    from worker.schedule.firing import PromptScheduler
+
+    BaseTrigger.register(SharedTiming)  # an ABC: keeps shared.py free of APScheduler
 
     class RunnerExecutor(BaseExecutor):  # type: ignore[misc]
         """Hands every due instant of a job to the runner, which decides what it becomes."""
@@ -136,7 +171,8 @@ def _build_scheduler(runner: Runner, timezone: tzinfo) -> Any:
         def _do_submit_job(self, job: Any, run_times: Sequence[datetime]) -> None:
             runner.submit(job.id, run_times)
 
-    return AsyncIOScheduler(
+    return PromptScheduler(
+        horizon,
         timezone=timezone,
         executors={"default": RunnerExecutor()},
         job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1},

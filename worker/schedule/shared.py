@@ -1,0 +1,82 @@
+"""Cron next fires shared by every task with the same schedule and zone.
+
+A next fire is a pure function of (expression, zone, previous fire, now), so 1,000 tasks
+on `* * * * * *` due at one instant need it computed once, not 1,000 times: the scheduler's
+next run time and the stuck alarm's gap both come from here. Nothing here imports
+APScheduler (the timing is built on first use).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from worker.schedule.cron import CronSchedule
+from worker.schedule.timing import build_timing
+
+_Key = tuple[str, tzinfo]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class NextFires:
+    """One timing per (expression, zone); its answers kept for the last `limit` questions."""
+
+    def __init__(self, limit: int = 8192) -> None:
+        self._limit = limit
+        self._timings: dict[_Key, Any] = {}
+        self._found: OrderedDict[tuple[_Key, datetime | None, datetime], datetime | None] = (
+            OrderedDict()
+        )
+
+    def timing(self, schedule: CronSchedule, timezone: tzinfo) -> SharedTiming:
+        """An APScheduler trigger for `schedule` whose answers are shared."""
+        key = (schedule.expr, timezone)
+        self._inner(key)
+        return SharedTiming(self, key)
+
+    def next_fire(self, key: _Key, previous: datetime | None, now: datetime) -> datetime | None:
+        """The timing's `get_next_fire_time(previous, now)`, computed once per question."""
+        question = (key, previous, now)
+        try:
+            return self._found[question]
+        except KeyError:
+            pass
+        found: datetime | None = self._inner(key).get_next_fire_time(previous, now)
+        self._found[question] = found
+        if len(self._found) > self._limit:
+            self._found.popitem(last=False)
+        return found
+
+    def _inner(self, key: _Key) -> Any:
+        timing = self._timings.get(key)
+        if timing is None:
+            timing = build_timing(CronSchedule(key[0]), timezone=key[1], aligned=True, now=_EPOCH)
+            self._timings[key] = timing
+        return timing
+
+
+class SharedTiming:
+    """A cron timing that asks `NextFires`, so tasks of one schedule share the work."""
+
+    __slots__ = ("_fires", "_key")
+
+    def __init__(self, fires: NextFires, key: _Key) -> None:
+        self._fires = fires
+        self._key = key
+
+    @property
+    def timezone(self) -> tzinfo:
+        return self._key[1]
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        return self._fires.next_fire(self._key, previous_fire_time, now)
+
+    def __str__(self) -> str:
+        return str(self._fires._inner(self._key))
+
+
+NEXT_FIRES = NextFires()
+"""The process's shared answers (they never go stale: the questions carry every input)."""
