@@ -21,6 +21,7 @@ from worker.run.gate import AdmitAll
 from worker.run.runner import Runner
 from worker.schedule.orchestrator import Orchestrator
 from worker.schedule.registry import SchedulerRegistry
+from worker.schedule.shared import NextFires
 from worker.settings.base import WorkerSettings
 from worker.settings.loading import load_settings
 from worker.state.history import RunHistory
@@ -71,6 +72,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
     run_listeners = providers.List(recorder, alerts)
 
     gate = providers.Singleton(AdmitAll)
+    next_fires = providers.Singleton(NextFires)
     runner = providers.Singleton(
         Runner,
         instance_id=settings.provided.worker_instance_id,
@@ -79,6 +81,9 @@ class FrameworkContainer(containers.DeclarativeContainer):
         listeners=run_listeners,
         gate=gate,
         admit_timeout=settings.provided.redis_timeout,
+        next_fires=next_fires,
     )
-    orchestrator = providers.Singleton(Orchestrator, runner, timezone=settings.provided.tz)
+    orchestrator = providers.Singleton(
+        Orchestrator, runner, timezone=settings.provided.tz, next_fires=next_fires
+    )
     scheduler_registry = providers.Singleton(SchedulerRegistry, orchestrator)

@@ -578,7 +578,8 @@ def test_a_run_once_task_without_a_limit_is_never_stuck() -> None:
     from worker.run.fire import Fire
     from worker.run.stuck import StuckAlarm
     from worker.schedule.cron import OnceSchedule
+    from worker.schedule.shared import NextFires
 
     once = definition("once", schedule=OnceSchedule(5.0))
     fire = Fire("once", datetime.now(UTC))
-    assert StuckAlarm([]).arm(once, fire) is None
+    assert StuckAlarm([], NextFires()).arm(once, fire) is None

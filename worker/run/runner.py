@@ -24,6 +24,7 @@ from worker.run.gate import FireGate
 from worker.run.records import FAILURES, RunListener, RunRecord
 from worker.run.stuck import StuckAlarm
 from worker.schedule.definitions import TaskDefinition
+from worker.schedule.shared import NextFires
 
 CANCEL_WAIT = 1.0
 """How long cancelled runs get to unwind at the end of a drain, unless told otherwise."""
@@ -48,6 +49,7 @@ class Runner:
         listeners: Sequence[RunListener],
         gate: FireGate,
         admit_timeout: float,
+        next_fires: NextFires | None = None,
     ) -> None:
         self._instance_id = instance_id
         self._misfire_grace = misfire_grace
@@ -55,7 +57,7 @@ class Runner:
         self._listeners = tuple(listeners)
         self._gate = gate
         self._admit_timeout = admit_timeout
-        self._stuck = StuckAlarm(self._listeners)
+        self._stuck = StuckAlarm(self._listeners, next_fires or NextFires())
         self._tasks: dict[str, tuple[TaskDefinition, Callable[[], Any]]] = {}
         self._active: dict[str, _ActiveRun] = {}
         self._failures: dict[str, int] = {}

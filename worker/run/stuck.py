@@ -13,7 +13,7 @@ from worker.run.fire import Fire, format_instant
 from worker.run.records import RunListener, StuckRun
 from worker.schedule.cron import IntervalSchedule, OnceSchedule
 from worker.schedule.definitions import TaskDefinition
-from worker.schedule.shared import NEXT_FIRES
+from worker.schedule.shared import NextFires
 
 STUCK_AFTER_LIMIT = 1.0
 """Seconds past its time limit after which a run is stuck (its cancel did not take)."""
@@ -49,7 +49,8 @@ class StuckAlarm:
     never need it.
     """
 
-    def __init__(self, listeners: Sequence[RunListener]) -> None:
+    def __init__(self, listeners: Sequence[RunListener], next_fires: NextFires) -> None:
+        self._next_fires = next_fires
         self._listeners = listeners
 
     def arm(self, definition: TaskDefinition, fire: Fire) -> Watch | None:
@@ -82,7 +83,7 @@ class StuckAlarm:
         self, watch: Watch, name: str, fire: Fire, key: tuple[str, tzinfo], since: _Since
     ) -> None:
         """STUCK_GAPS gaps from the run's fire to the cron schedule's next one (shared)."""
-        following = NEXT_FIRES.next_fire(key, None, since.scheduled + _TICK)
+        following = self._next_fires.next_fire(key, None, since.scheduled + _TICK)
         if following is None:  # a schedule that has ended
             return
         after = STUCK_GAPS * (following - since.scheduled).total_seconds()

@@ -16,7 +16,7 @@ from worker.run.fire import format_instant
 from worker.run.runner import Runner
 from worker.schedule.cron import CronSchedule, IntervalSchedule, Schedule
 from worker.schedule.definitions import TaskDefinition
-from worker.schedule.shared import NEXT_FIRES, SharedTiming
+from worker.schedule.shared import NextFires, SharedTiming
 from worker.schedule.timing import build_timing
 
 _ROUNDING = timedelta(microseconds=10)  # IntervalTrigger adds float timestamps
@@ -25,9 +25,12 @@ _ROUNDING = timedelta(microseconds=10)  # IntervalTrigger adds float timestamps
 class Orchestrator:
     """The tasks this process schedules, and the APScheduler that fires them."""
 
-    def __init__(self, runner: Runner, timezone: tzinfo) -> None:
+    def __init__(
+        self, runner: Runner, timezone: tzinfo, next_fires: NextFires | None = None
+    ) -> None:
         self._runner = runner
         self.timezone = timezone
+        self._next_fires = next_fires or NextFires()
         self._definitions: dict[str, TaskDefinition] = {}
         self._paused: set[str] = set()
         self._apscheduler: Any = None
@@ -47,7 +50,7 @@ class Orchestrator:
         self.add(definition, method)
         if definition.disabled:
             return
-        timing = _timing(definition)
+        timing = _timing(definition, self._next_fires)
         self._scheduler().add_job(
             method, trigger=timing, id=definition.name, name=definition.name, replace_existing=True
         )
@@ -142,10 +145,10 @@ def _horizon(schedule: Schedule) -> timedelta:
     return timedelta.max
 
 
-def _timing(definition: TaskDefinition) -> Any:
+def _timing(definition: TaskDefinition, next_fires: NextFires) -> Any:
     """Cron timings share their next fires with every task on the same schedule and zone."""
     if isinstance(definition.schedule, CronSchedule):
-        return NEXT_FIRES.timing(definition.schedule, definition.timezone)
+        return next_fires.timing(definition.schedule, definition.timezone)
     return build_timing(
         definition.schedule,
         timezone=definition.timezone,

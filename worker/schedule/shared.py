@@ -76,7 +76,3 @@ class SharedTiming:
 
     def __str__(self) -> str:
         return str(self._fires._inner(self._key))
-
-
-NEXT_FIRES = NextFires()
-"""The process's shared answers (they never go stale: the questions carry every input)."""
