@@ -13,7 +13,7 @@ import worker
 from tests.support import ROOT
 
 PUBLIC = {"worker", "worker.testing"}
-APPLICATION = {"tasks", "config", "container", "dashboard"}
+APPLICATION = {"tasks", "config", "container", "dashboard", "tests"}
 
 
 def imported_modules(path: Path) -> set[str]:

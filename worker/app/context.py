@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from loguru import logger
@@ -106,6 +107,32 @@ class ApplicationContext:
             finally:
                 await close_all(parts, self._deadline, signals.force_exit)
         return 0 if record is not None and record.outcome == "ok" else 1
+
+    @asynccontextmanager
+    async def started(
+        self, *, require_redis: bool = True, check_redis: bool = True
+    ) -> AsyncIterator[Parts]:
+        """The application up without its scheduler (worker.testing): resources, services and
+        on_startup hooks, every task runnable by `parts.runner.run_now`. On exit, runs still
+        going are drained, then everything is closed the way `run` closes it."""
+        parts = await Parts.start(
+            self._container,
+            self.discovery,
+            self._deadline,
+            require_redis=require_redis,
+            check_redis=check_redis,
+        )
+        try:
+            self._mount(parts, schedule=False)
+            yield parts
+        finally:
+            self._deadline.stop()
+            try:
+                await parts.runner.drain(
+                    self._deadline.for_runs(), cancel_wait=self._deadline.for_cancelled_runs
+                )
+            finally:
+                await close_all(parts, self._deadline, asyncio.Event())
 
     async def _drain(self, parts: Parts, signals: StopSignals) -> None:
         deadline = self._deadline

@@ -1,0 +1,37 @@
+"""Run listeners of the kit: records kept in memory, and a stand-in for the history writer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from worker.run.records import RunRecord, StuckRun
+
+
+class RecordedRuns:
+    """Keeps every run record and stuck-run notice the runner hands to its listeners."""
+
+    def __init__(self) -> None:
+        self.records: list[RunRecord] = []
+        self.stuck: list[StuckRun] = []
+
+    def on_run(self, record: RunRecord) -> None:
+        self.records.append(record)
+
+    def on_stuck(self, stuck: StuckRun) -> None:
+        self.stuck.append(stuck)
+
+
+class NoHistory:
+    """Stands in for the recorder so that a test's runs leave no run history in Redis."""
+
+    def on_run(self, record: RunRecord) -> None:
+        """Dropped: the kit's `RecordedRuns` keeps it."""
+
+    def on_stuck(self, stuck: StuckRun) -> None:
+        """Dropped: the kit's `RecordedRuns` keeps it."""
+
+
+def followed_by(listeners: Sequence[Any], last: Any) -> list[Any]:
+    """The container's run listeners, then the kit's."""
+    return [*listeners, last]
