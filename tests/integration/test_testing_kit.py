@@ -12,7 +12,7 @@ from dependency_injector import providers
 
 from tests.support import RedisServer, run_records
 from worker import FrameworkContainer, cron, current_fire, interval
-from worker.errors import UsageError
+from worker.errors import UsageError, WorkerError
 from worker.testing import WorkerTestApp
 
 if TYPE_CHECKING:
@@ -201,3 +201,38 @@ async def test_the_app_is_usable_only_inside_async_with() -> None:
     app = WorkerTestApp(Container)
     with pytest.raises(UsageError, match="inside `async with`"):
         await app.run_task("greet")
+
+
+class FailingStart:
+    async def on_startup(self) -> None:
+        raise RuntimeError("cannot start")
+
+
+class FailingStartContainer(FrameworkContainer):
+    failing = providers.Singleton(FailingStart)
+
+
+async def test_a_failing_startup_hook_fails_the_entry_and_restores_env(redis_url: str) -> None:
+    app = WorkerTestApp(FailingStartContainer, env={"REDIS_URL": redis_url, "KIT_MARK": "1"})
+    with pytest.raises(WorkerError, match=r"FailingStart\.on_startup failed: .*cannot start"):
+        async with app:
+            pass
+    assert "KIT_MARK" not in os.environ
+
+
+async def test_an_overridden_redis_client_is_used_as_given(
+    redis_url: str, redis_server: RedisServer
+) -> None:
+    """No check against REDIS_URL: the test's own client is the app's Redis."""
+    from redis.asyncio import Redis as AsyncRedis
+
+    client = AsyncRedis.from_url(redis_url)
+    unreachable = "redis://127.0.0.1:1/0"
+    try:
+        overrides = {"redis": client, "mailbox": FakeMailbox()}
+        env = {"REDIS_URL": unreachable}
+        async with WorkerTestApp(Container, overrides=overrides, env=env) as app:
+            assert await app.service("redis") is client
+    finally:
+        await client.aclose()
+    assert redis_server.client().lrange("kit:hooks", 0, -1) == [b"startup", b"shutdown"]
