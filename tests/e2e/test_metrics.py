@@ -214,3 +214,23 @@ def test_metrics_port_in_use_ends_start_up_with_one_line_and_exit_78(spawn_worke
     )
     assert "Traceback" not in worker.stderr
     assert " ready " not in worker.stderr, "no ready line: start-up ended first"
+
+
+def test_run_task_serves_no_endpoint_so_it_runs_beside_a_worker_holding_the_port(
+    spawn_worker: Spawn,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        one_run = spawn_worker("run-task", TRIGGER, METRICS_PORT=str(port))
+        assert one_run.wait(timeout=15) == 0, one_run.stderr
+    assert f"task={TRIGGER} outcome=ok" in one_run.stderr
+
+
+def test_check_says_whether_metrics_are_on(spawn_worker: Spawn) -> None:
+    off = spawn_worker("check")
+    on = spawn_worker("check", METRICS_PORT="9100", METRICS_ADDR="0.0.0.0")
+    assert (off.wait(), on.wait()) == (0, 0)
+    assert off.stdout.rstrip().endswith(", metrics off")
+    assert on.stdout.rstrip().endswith(", metrics on 0.0.0.0:9100")
