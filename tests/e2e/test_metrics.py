@@ -122,6 +122,18 @@ def test_ok_runs_move_the_run_counter_both_histograms_and_last_success(
     assert worker.stop() == 0
 
 
+def test_sigterm_right_after_a_scrape_does_not_wait_out_the_servers_poll_interval(
+    spawn_scraped: SpawnScraped,
+) -> None:
+    worker, port = spawn_scraped(**EVERY_SECOND)
+    scrape_until(port, lambda e: e.value(RUNS, task=TRIGGER, outcome="ok") >= 1, "an ok run")
+    scrape(port)  # the server's loop starts a fresh 0.5 s wait now
+    started = time.monotonic()
+    assert worker.stop() == 0
+    assert time.monotonic() - started < 0.45
+    assert "metrics endpoint not stopped" not in worker.stderr
+
+
 def test_failing_runs_are_counted_without_fire_ids_or_error_texts(
     spawn_scraped: SpawnScraped,
 ) -> None:
