@@ -29,26 +29,11 @@ from worker.connect.outage import OutageMonitor
 from worker.errors import ConfigError
 from worker.run.records import OUTCOMES, RunRecord, StuckRun
 
+# fmt: off
 SECONDS_BUCKETS = (
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1,
-    2.5,
-    5,
-    10,
-    30,
-    60,
-    120,
-    300,
-    600,
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
 )
+# fmt: on
 """From a few milliseconds (a trigger) to ten minutes (a cleanup), for durations and lags."""
 NOT_RUN = ("skipped", "missed")
 """Outcomes of fires whose method never ran: counted, but no duration or lag to observe."""
@@ -66,19 +51,13 @@ class PrometheusMetrics:
         self._runs = Counter(
             "worker_runs", "Fires by task and outcome.", ("task", "outcome"), registry=registry
         )
-        self._duration = Histogram(
-            "worker_run_duration_seconds",
-            "How long runs took (fires that ran).",
-            task,
-            buckets=SECONDS_BUCKETS,
-            registry=registry,
+        self._duration = _by_task_histogram(
+            "worker_run_duration_seconds", "How long runs took (fires that ran).", registry
         )
-        self._lag = Histogram(
+        self._lag = _by_task_histogram(
             "worker_fire_lag_seconds",
             "From a fire's scheduled instant to its run's start.",
-            task,
-            buckets=SECONDS_BUCKETS,
-            registry=registry,
+            registry,
         )
         self._last_success = Gauge(
             "worker_last_success_timestamp_seconds",
@@ -156,3 +135,7 @@ class PrometheusMetrics:
             self._runs.labels(task, outcome)
         for family in (self._missed, self._stuck, self._duration, self._lag):
             family.labels(task)
+
+
+def _by_task_histogram(name: str, documentation: str, registry: CollectorRegistry) -> Histogram:
+    return Histogram(name, documentation, ("task",), buckets=SECONDS_BUCKETS, registry=registry)
