@@ -16,6 +16,7 @@ from worker.connect.redis import redis_resource
 from worker.observe.alerts import Alerts
 from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
+from worker.observe.metrics import metrics_listener
 from worker.observe.recorder import RunRecorder
 from worker.run.gate import AdmitAll
 from worker.run.runner import Runner
@@ -69,7 +70,13 @@ class FrameworkContainer(containers.DeclarativeContainer):
         instance_id=settings.provided.worker_instance_id,
         redis_timeout=settings.provided.redis_timeout,
     )
-    run_listeners = providers.List(recorder, alerts)
+    metrics = providers.Singleton(
+        metrics_listener,
+        port=settings.provided.metrics_port,
+        addr=settings.provided.metrics_addr,
+        outage=outage,
+    )
+    run_listeners = providers.List(recorder, alerts, metrics)
 
     gate = providers.Singleton(AdmitAll)
     next_fires = providers.Singleton(NextFires)

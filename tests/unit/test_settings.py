@@ -59,6 +59,8 @@ def test_defaults_match_the_design_table(monkeypatch: pytest.MonkeyPatch) -> Non
     assert settings.cleanup_retention_days == 30
     assert settings.task_schedules == {}
     assert settings.task_time_limits == {}
+    assert settings.metrics_port is None
+    assert settings.metrics_addr == "127.0.0.1"
 
 
 def test_default_instance_id_is_host_pid_and_random_hex(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -150,6 +152,11 @@ BAD_SETTINGS = [
     ("ALERT_WEBHOOK_URL", "ftp://x", "http:// or https://"),
     ("WORKER_APP", "nocolon", "MODULE:ATTR"),
     ("TASK_TIME_LIMIT_CRYPTO_TRIGGER", "soon", "'soon' is not a duration"),
+    ("METRICS_PORT", "0", "must be a port number, 1-65535"),
+    ("METRICS_PORT", "65536", "must be a port number, 1-65535"),
+    ("METRICS_PORT", "http", "must be a port number, 1-65535"),
+    ("METRICS_ADDR", "not a host", "must be an IP address or a host name"),
+    ("METRICS_ADDR", "", "must be an IP address or a host name"),
 ]
 
 
@@ -332,3 +339,19 @@ def test_empty_per_task_value_in_dotenv_is_a_config_error(
 
     with pytest.raises(ConfigError, match=r"^TASK_TIME_LIMIT_CLEANUP: must not be empty$"):
         load(monkeypatch)
+
+
+@pytest.mark.parametrize(
+    ("port", "addr"), [("9100", "0.0.0.0"), (" 65535 ", "::1"), ("1", "metrics.internal")]
+)
+def test_metrics_port_and_address_are_read_and_stripped(
+    monkeypatch: pytest.MonkeyPatch, port: str, addr: str
+) -> None:
+    settings = load(monkeypatch, METRICS_PORT=port, METRICS_ADDR=addr)
+
+    assert settings.metrics_port == int(port)
+    assert settings.metrics_addr == addr
+
+
+def test_empty_metrics_port_leaves_metrics_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load(monkeypatch, METRICS_PORT="").metrics_port is None

@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+from dependency_injector import providers
 from loguru import logger
 
 from worker.app.deadline import Deadline
@@ -25,6 +26,7 @@ from worker.app.shutdown import close_all
 from worker.app.signals import StopSignals
 from worker.errors import UsageError
 from worker.observe.heartbeat import check_writable
+from worker.observe.metrics import DisabledMetrics
 from worker.run.records import RunRecord
 from worker.schedule.definitions import TaskDefinition
 from worker.settings.base import WorkerSettings
@@ -89,6 +91,8 @@ class ApplicationContext:
         it ends; a signal stops it as it stops `run`, within SHUTDOWN_TIMEOUT.
         """
         name = self.definition(name).name
+        # One run serves no metrics: nothing would scrape it, and the port is the worker's.
+        self._container.metrics.override(providers.Object(DisabledMetrics()))
         async with StopSignals() as signals:
             parts = await Parts.start(
                 self._container, self.discovery, self._deadline, require_redis=True

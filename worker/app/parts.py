@@ -61,10 +61,10 @@ class Parts:
         except BaseException:
             await shut_resources(container, deadline)
             raise
-        for listener in parts.listeners:
-            if hasattr(listener, "start"):
-                listener.start()
         try:
+            for listener in parts.listeners:
+                if hasattr(listener, "start"):
+                    listener.start()
             await run_hooks("on_startup", list(parts.services.values()), deadline.step)
         except BaseException:
             await close_all(parts, deadline, asyncio.Event())

@@ -76,7 +76,12 @@ async def check(app: ApplicationContext) -> int:
     client = await _reach(app.settings)
     await client.aclose()
     active = sum(1 for d in app.definitions if not d.disabled)
-    print(f"ok: {active} task(s) scheduled, redis reachable at {app.settings.safe_redis_url()}")
+    settings = app.settings
+    port = settings.metrics_port
+    metrics = f"metrics on {settings.metrics_addr}:{port}" if port is not None else "metrics off"
+    print(
+        f"ok: {active} task(s) scheduled, redis reachable at {settings.safe_redis_url()}, {metrics}"
+    )
     return 0
 
 

@@ -1,1 +1,1 @@
-"""Observing: log sinks, heartbeat, instance record, run recorder, alerts."""
+"""Observing: log sinks, heartbeat, instance record, run recorder, alerts, metrics."""

@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 from worker.errors import ConfigError
 from worker.settings.durations import is_duration, parse_duration
+from worker.settings.network import BindAddress, Port
 from worker.settings.per_task import PerTaskSource
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
@@ -75,6 +76,8 @@ class WorkerSettings(BaseSettings):
     alert_channel: str = "worker:alerts"
     alert_webhook_url: SecretStr | None = None
     redis_timeout: float = 5.0
+    metrics_port: Port = None  # unset: no endpoint, prometheus-client not even imported
+    metrics_addr: BindAddress = "127.0.0.1"
     # SCHEDULE_<TASK> and TASK_TIME_LIMIT_<TASK> by <TASK>, from `PerTaskSource`.
     task_schedules: dict[str, str] = Field(default_factory=dict)
     task_time_limits: dict[str, float] = Field(default_factory=dict)

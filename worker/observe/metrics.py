@@ -1,0 +1,35 @@
+"""Metrics, off unless METRICS_PORT is set: one run listener behind one container provider.
+
+Off, the listener takes each record and does nothing, and prometheus-client is never
+imported; on, it is `worker.observe.prometheus.PrometheusMetrics`, which serves the
+DESIGN families from a registry of its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from worker.connect.outage import OutageMonitor
+    from worker.run.records import RunListener, RunRecord, StuckRun
+
+
+class DisabledMetrics:
+    """The metrics listener while METRICS_PORT is unset: nothing to start, close or count."""
+
+    __slots__ = ()
+
+    def on_run(self, record: RunRecord) -> None:
+        return None
+
+    def on_stuck(self, stuck: StuckRun) -> None:
+        return None
+
+
+def metrics_listener(*, port: int | None, addr: str, outage: OutageMonitor) -> RunListener:
+    """The listener the settings ask for; its endpoint opens in `start()`, not here."""
+    if port is None:
+        return DisabledMetrics()
+    from worker.observe.prometheus import PrometheusMetrics
+
+    return PrometheusMetrics(port=port, addr=addr, outage=outage)
