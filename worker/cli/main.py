@@ -23,6 +23,8 @@ COMMANDS = {
     "health": "exit 0 when this host's heartbeat file is fresh (--ready: and redis reachable); "
     "reads only that file",
     "check": "validate settings and the application, reach Redis within 3 s",
+    "dev": "run, restarting on each save of a .py file under the application's directory "
+    "(= run --reload; needs the reload extra)",
 }
 APP_HELP = "the application's container as MODULE:ATTR (default: WORKER_APP or container:Container)"
 EPILOG = """\
@@ -36,6 +38,7 @@ examples:
   worker run-task crypto-trigger           one trigger now, then exit
   worker --app myapp.container:Container status
   worker health --ready                    container readiness probe
+  worker dev                               restart on save (pip install '.[reload]')
 """
 
 
@@ -66,6 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "run-task":
             sub.add_argument("name", metavar="NAME", help="the task's name (see `list`)")
+        if name == "run":
+            sub.add_argument(
+                "--reload", action="store_true", help="restart on save (= `worker dev`)"
+            )
         if name == "health":
             sub.add_argument(
                 "--ready", action="store_true", help="also fail while redis is unreachable"
@@ -95,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from worker.cli.health import main as health
 
             return health(ready=args.ready)
+        if command == "dev" or getattr(args, "reload", False):
+            from worker.cli.dev import main as dev
+
+            return dev(args.app)
         from worker.cli.commands import dispatch
 
         return dispatch(command, args)
