@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -76,15 +76,6 @@ def spawn_scraped(spawn_worker: Spawn) -> SpawnScraped:
         return spawn_worker(*args, METRICS_PORT=str(port), **env), port
 
     return spawn
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A redis-server of this test's own: killing it hurts no other test."""
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def listening_ports(worker: WorkerProcess) -> list[int]:

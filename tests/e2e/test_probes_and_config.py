@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,15 +20,6 @@ Spawn = Callable[..., WorkerProcess]
 UNREACHABLE = f"redis://127.0.0.1:{free_port()}/0"
 KNOWN_TASKS = ("crypto-trigger", "health-check", "cleanup")
 FAST_BEAT = {"HEARTBEAT_INTERVAL": "0.3"}
-
-
-@pytest.fixture
-def own_redis() -> Iterator[RedisServer]:
-    """A redis-server this test may kill and start again."""
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
 
 
 def probe(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

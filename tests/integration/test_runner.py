@@ -13,23 +13,15 @@ from zoneinfo import ZoneInfo
 from worker import Fire, current_fire
 from worker.connect.outage import OutageMonitor
 from worker.run.gate import AdmitAll
-from worker.run.records import RunRecord, StuckRun
 from worker.run.runner import Runner
 from worker.schedule.cron import IntervalSchedule
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.orchestrator import Orchestrator
+from worker.testing.listeners import RecordedRuns
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.records: list[RunRecord] = []
-        self.stuck: list[StuckRun] = []
-
-    def on_run(self, record: RunRecord) -> None:
-        self.records.append(record)
-
-    def on_stuck(self, stuck: StuckRun) -> None:
-        self.stuck.append(stuck)
+class Sink(RecordedRuns):
+    """The kit's in-memory listener, with outcomes by task."""
 
     def outcomes(self, task: str) -> list[str]:
         return [r.outcome for r in self.records if r.task == task]
