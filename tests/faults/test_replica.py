@@ -29,14 +29,6 @@ def replica(fault_redis: RedisServer) -> Iterator[RedisServer]:
     server.stop()
 
 
-@pytest.fixture
-def other_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.mark.parametrize("command", [["check"], []], ids=["check", "run"])
 def test_replica_behind_redis_url_is_one_line_exit_78(
     spawn_worker: Spawn, replica: RedisServer, command: list[str]
@@ -52,14 +44,14 @@ def test_replica_behind_redis_url_is_one_line_exit_78(
 
 
 def test_primary_demoted_mid_run_is_an_outage_the_trigger_retries_through(
-    spawn_worker: Spawn, fault_redis: RedisServer, other_redis: RedisServer
+    spawn_worker: Spawn, fault_redis: RedisServer, own_redis: RedisServer
 ) -> None:
     client = fault_redis.client()
     with subscribed(fault_redis, "crypto-update") as subscriber:
         worker = spawn_worker(redis=fault_redis.url, **EVERY_SECOND)
         subscriber.wait_count(1)
         mark = len(worker.stderr)
-        client.replicaof("127.0.0.1", other_redis.port)
+        client.replicaof("127.0.0.1", own_redis.port)
         demoted = time.time()
         try:
             wait_for(

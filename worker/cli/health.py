@@ -12,10 +12,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from worker.observe.heartbeat_file import parse_record
+from worker.observe.heartbeat_file import STALE_AFTER, parse_record
 
 DEFAULT_FILE = "/tmp/worker.heartbeat"
-STALE_AFTER = 3  # heartbeat intervals, as the worker writes them (observe.heartbeat)
 
 
 def main(ready: bool) -> int:

@@ -23,15 +23,12 @@ from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_deadline
 from worker.errors import ConfigError
-from worker.observe.heartbeat_file import read_heartbeat
+from worker.observe.heartbeat_file import STALE_AFTER, read_heartbeat
 from worker.observe.instance import InstanceState
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
-
-STALE_AFTER = 3
-"""Heartbeat intervals after which a file or record counts as dead."""
 
 
 class Heartbeat:

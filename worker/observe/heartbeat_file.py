@@ -9,6 +9,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+STALE_AFTER = 3
+"""Heartbeat intervals after which the file (and the instance record) count as dead."""
 NUMBERS = ("time", "interval", "redis_down_since", "redis_timeout", "pid")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from worker.connect.redis import redis_deadline
 from worker.run.records import RunRecord
@@ -62,10 +62,6 @@ class RunHistory:
         async with redis_deadline(self._timeout):
             await self._append(keys=[self.stream_key, self.summary_key], args=args)
 
-    async def summaries(self) -> dict[str, dict[str, Any]]:
-        raw = await self._redis.hgetall(self.summary_key)
-        return {_text(k): json.loads(v) for k, v in raw.items()}
-
     async def delete_older_than(self, cutoff: datetime, batch: int = 1000) -> int:
         """Trim entries older than `cutoff`, `batch` at most per command; returns the count."""
         min_id = f"{int(cutoff.timestamp() * 1000)}-0"
@@ -82,7 +78,3 @@ class RunHistory:
         # Approximate trimming stops at whole stream nodes; finish the tail exactly.
         deleted += int(await self._redis.xtrim(self.stream_key, minid=min_id, approximate=False))
         return deleted
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
