@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psutil
+import pytest
 import redis
 
 from tests.support import WorkerProcess, texts, wait_for, worker_env
@@ -54,6 +55,7 @@ def child_pid(process: WorkerProcess) -> int:
     return children[0].pid
 
 
+@pytest.mark.slow
 def test_a_save_restarts_the_worker_with_the_new_schedule(
     tmp_path: Path, spawn_worker: Callable[..., WorkerProcess], redis_url: str
 ) -> None:
