@@ -11,6 +11,11 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from worker.cluster.claims import ClaimStore
+from worker.cluster.control import FleetControl
+from worker.cluster.gate import ClusterGate
+from worker.cluster.pause import PauseState
+from worker.cluster.recovery import Recovery
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_resource
 from worker.observe.alerts import Alerts
@@ -18,7 +23,6 @@ from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
 from worker.observe.metrics import metrics_listener
 from worker.observe.recorder import RunRecorder
-from worker.run.gate import AdmitAll
 from worker.run.runner import Runner
 from worker.schedule.orchestrator import Orchestrator
 from worker.schedule.registry import SchedulerRegistry
@@ -38,6 +42,8 @@ class FrameworkContainer(containers.DeclarativeContainer):
         redis_resource,
         url=settings.provided.redis_url_value.call(),
         timeout=settings.provided.redis_timeout,
+        sentinels=settings.provided.sentinels,
+        master=settings.provided.redis_sentinel_master,
     )
     outage = providers.Singleton(OutageMonitor, log_interval=settings.provided.outage_log_interval)
 
@@ -59,6 +65,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         keys=keys,
         maxlen=settings.provided.run_history_maxlen,
         timeout=settings.provided.redis_timeout,
+        per_task=settings.provided.run_history_per_task,
     )
     recorder = providers.Singleton(RunRecorder, run_history, outage)
     alerts = providers.Singleton(
@@ -78,7 +85,31 @@ class FrameworkContainer(containers.DeclarativeContainer):
     )
     run_listeners = providers.List(recorder, alerts, metrics)
 
-    gate = providers.Singleton(AdmitAll)
+    # Fleet (worker.cluster): each cluster fire claimed once, leases, recovery, control.
+    pause_state = providers.Singleton(PauseState)
+    claim_store = providers.Singleton(
+        ClaimStore,
+        redis,
+        keys,
+        owner=settings.provided.worker_instance_id,
+        lease=settings.provided.claim_lease,
+        skew=settings.provided.claim_skew,
+        timeout=settings.provided.redis_timeout,
+    )
+    gate = providers.Singleton(
+        ClusterGate,
+        claim_store,
+        outage=outage,
+        pause=pause_state,
+        lease=settings.provided.claim_lease,
+        replicated=settings.provided.redis_sentinels,
+        wait_timeout=settings.provided.redis_timeout,
+        metrics=metrics,
+    )
+    recovery = providers.Singleton(Recovery, claim_store, gate, outage)
+    fleet_control = providers.Singleton(
+        FleetControl, redis, keys, pause_state, outage, settings.provided.redis_timeout
+    )
     next_fires = providers.Singleton(NextFires)
     runner = providers.Singleton(
         Runner,

@@ -68,6 +68,7 @@ class ApplicationContext:
                 if not signals.should_exit.is_set():  # a signal during start-up: no ready
                     self._mount(parts, schedule=True)
                     parts.orchestrator.start()
+                    parts.start_fleet()
                     parts.heartbeat.start()
                     self._log_ready(parts.orchestrator.next_fires())
                     if on_ready is not None:

@@ -81,6 +81,7 @@ def _definition(
         time_limit=limit,
         disabled=spec.disabled or task.name in disabled,
         is_async=task.is_async,
+        recover=spec.recover,
     )
 
 

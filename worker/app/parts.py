@@ -21,6 +21,8 @@ from worker.run.runner import Runner
 from worker.schedule.orchestrator import Orchestrator
 from worker.settings.base import WorkerSettings
 
+FLEET_PARTS = ("fleet_control", "recovery", "gate")
+
 
 @dataclass(slots=True)
 class Parts:
@@ -33,6 +35,8 @@ class Parts:
     instance: InstanceState
     listeners: list[Any]
     services: dict[str, Any] = field(default_factory=dict)
+    fleet: list[Any] = field(default_factory=list)
+    """Recovery, fleet control, the gate: started with the scheduler, closed after runs."""
 
     @classmethod
     async def start(
@@ -85,7 +89,14 @@ class Parts:
             heartbeat=await get("heartbeat"),
             instance=await get("instance"),
             listeners=list(await get("run_listeners")),
+            fleet=[await get(name) for name in FLEET_PARTS if hasattr(container, name)],
         )
+
+    def start_fleet(self) -> None:
+        """Recovery and fleet control: for `run` only (`run-task` claims, nothing more)."""
+        for part in self.fleet:
+            if hasattr(part, "start"):
+                part.start(self.runner)
 
     async def _create_services(self, discovery: Discovery) -> None:
         for provider in discovery.services:

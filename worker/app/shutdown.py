@@ -27,6 +27,9 @@ async def close_all(parts: Parts, deadline: Deadline, force: asyncio.Event) -> N
         deadline.force()
     services = list(reversed(parts.services.values()))
     await _step(lambda: run_hooks("on_shutdown", services, deadline.share), deadline, force)
+    for part in parts.fleet:  # control and recovery stop; the gate ends the leases it holds
+        if hasattr(part, "close"):
+            await _step(_closing(part, deadline), deadline, force)
     for listener in reversed(parts.listeners):
         if hasattr(listener, "close"):
             await _step(_closing(listener, deadline), deadline, force)

@@ -27,6 +27,10 @@ def dispatch(command: str, args: argparse.Namespace) -> int:
     if command == "run-task":
         app.definition(args.name)
         return run_loop(app.run_task(args.name))
+    if command in ("pause", "resume", "trigger"):
+        from worker.cli.control import control
+
+        return run_loop(control(app, command, args))
     from worker.cli import inspect
 
     if command == "list":

@@ -73,7 +73,7 @@ async def check(app: ApplicationContext) -> int:
     from worker.observe.heartbeat import check_writable
 
     check_writable(app.settings.heartbeat_file)
-    client = await _reach(app.settings)
+    client = await reach_redis(app.settings)
     await client.aclose()
     active = sum(1 for d in app.definitions if not d.disabled)
     settings = app.settings
@@ -90,7 +90,7 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
     from worker.state.read import FleetReader
 
     settings = app.settings
-    client = await _reach(settings)
+    client = await reach_redis(settings)
     reader = FleetReader(client, Keys(settings.key_prefix))
     try:
         async with asyncio.timeout(REACH_TIMEOUT * 2):
@@ -137,13 +137,18 @@ def _task_status(
     }
 
 
-async def _reach(settings: WorkerSettings) -> Redis:
+async def reach_redis(settings: WorkerSettings) -> Redis:
     """A client that answered PING (and is the primary) within 3 s."""
-    from worker.connect.redis import make_redis, reach
+    from worker.connect.redis import make_client, reach
 
     where = settings.safe_redis_url()
     try:
-        client = make_redis(settings.redis_url_value(), timeout=REACH_TIMEOUT)
+        client = make_client(
+            settings.redis_url_value(),
+            timeout=REACH_TIMEOUT,
+            sentinels=settings.sentinels,
+            master=settings.redis_sentinel_master,
+        )
     except (ValueError, TypeError) as exc:
         raise ConfigError(f"REDIS_URL: {where}: {type(exc).__name__}") from None
     try:

@@ -25,6 +25,11 @@ COMMANDS = {
     "check": "validate settings and the application, reach Redis within 3 s",
     "dev": "run, restarting on each save of a .py file under the application's directory "
     "(= run --reload; needs the reload extra)",
+    # fleet control (worker.cli.control)
+    "pause": "pause a task fleet-wide (--for D: for that long); 0, 2 unknown task, 69 no redis",
+    "resume": "resume a paused task fleet-wide; 0, 2 unknown task, 69 no redis",
+    "trigger": "run a task now on exactly one live replica (--wait: exit with its outcome); "
+    "0, 2 unknown task, 69 no replica",
 }
 APP_HELP = "the application's container as MODULE:ATTR (default: WORKER_APP or container:Container)"
 EPILOG = """\
@@ -77,7 +82,21 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument(
                 "--ready", action="store_true", help="also fail while redis is unreachable"
             )
+        if name in ("pause", "resume", "trigger"):
+            _control_arguments(name, sub)
     return parser
+
+
+def _control_arguments(name: str, sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("name", metavar="TASK", help="the task's name (see `list`)")
+    if name == "pause":
+        sub.add_argument(
+            "--for", dest="duration", metavar="D", help="resume by itself after D (30s, 15m, 1h)"
+        )
+    if name == "trigger":
+        sub.add_argument(
+            "--wait", action="store_true", help="wait for the run; exit 0 ok, 1 otherwise"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

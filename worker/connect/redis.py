@@ -62,14 +62,58 @@ def make_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT, name: str | None =
     return client
 
 
-async def redis_resource(url: str, timeout: float = DEFAULT_TIMEOUT) -> AsyncIterator[Redis]:
+async def redis_resource(
+    url: str,
+    timeout: float = DEFAULT_TIMEOUT,
+    sentinels: tuple[tuple[str, int], ...] = (),
+    master: str = "mymaster",
+) -> AsyncIterator[Redis]:
     """`providers.Resource(redis_resource, url=...)`: no connection is made until first use,
     so a Redis outage does not stop start-up."""
-    client = make_redis(url, timeout=timeout)
+    client = make_client(url, timeout=timeout, sentinels=sentinels, master=master)
     try:
         yield client
     finally:
         await client.aclose()
+
+
+def make_client(
+    url: str,
+    *,
+    timeout: float = DEFAULT_TIMEOUT,
+    sentinels: tuple[tuple[str, int], ...] = (),
+    master: str = "mymaster",
+    name: str | None = None,
+) -> Redis:
+    """`make_redis`, or with REDIS_SENTINELS the master Sentinel names (followed across a
+    failover); the password, user and database still come from REDIS_URL."""
+    if not sentinels:
+        return make_redis(url, timeout=timeout, name=name)
+    from redis.asyncio.sentinel import Sentinel
+    from redis.backoff import NoBackoff
+    from redis.connection import parse_url
+    from redis.retry import Retry
+
+    options = parse_url(url)  # type: ignore[no-untyped-call]
+    auth = {k: options[k] for k in ("username", "password", "db") if options.get(k) is not None}
+    sentinel = Sentinel(  # type: ignore[no-untyped-call]
+        list(sentinels),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
+    )
+    client: Redis = sentinel.master_for(
+        master,
+        retry=Retry(NoBackoff(), 0),
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        socket_keepalive=True,
+        socket_keepalive_options=_keepalive_options(),
+        health_check_interval=IDLE_CHECK_INTERVAL,
+        client_name=name or "crypto-stats-worker",
+        **auth,
+    )
+    return client
 
 
 def _keepalive_options() -> dict[int, int]:

@@ -25,6 +25,9 @@ class DisabledMetrics:
     def on_stuck(self, stuck: StuckRun) -> None:
         return None
 
+    def on_claim(self, task: str, result: str) -> None:
+        return None
+
 
 def metrics_listener(*, port: int | None, addr: str, outage: OutageMonitor) -> RunListener:
     """The listener the settings ask for; its endpoint opens in `start()`, not here."""

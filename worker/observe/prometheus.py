@@ -72,6 +72,12 @@ class PrometheusMetrics:
             registry=registry,
         )
         self._stuck = Counter("worker_stuck_runs", "Runs reported stuck.", task, registry=registry)
+        self._claims = Counter(
+            "worker_claims",
+            "Cluster claims by task and result (won, stale, busy, early, taken, recovered).",
+            ("task", "result"),
+            registry=registry,
+        )
         redis_up = Gauge("worker_redis_up", "1 while Redis answers this worker.", registry=registry)
         # Read at scrape time (in the server's thread): the monitor holds the truth.
         redis_up.set_function(lambda: 0.0 if outage.down else 1.0)
@@ -97,6 +103,10 @@ class PrometheusMetrics:
         if stuck.task not in self._tasks:
             self._introduce(stuck.task)
         self._stuck.labels(stuck.task).inc()
+
+    def on_claim(self, task: str, result: str) -> None:
+        """Called on the loop by the cluster gate, once per claim answered."""
+        self._claims.labels(task, result).inc()
 
     def start(self) -> None:
         """Listen now; a port taken or an address that is not this host's ends start-up."""

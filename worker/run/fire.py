@@ -26,6 +26,10 @@ class Fire:
     scheduled_for: datetime
     missed: int = 0
     precise: bool = False
+    manual: str | None = None
+    """A run asked for by hand (`worker trigger`, `run_now`): its token names the fire."""
+    recovered: bool = False
+    """Taken over from a replica that died mid-run (same fire id)."""
     _stamp: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
@@ -40,12 +44,15 @@ class Fire:
 
     @property
     def id(self) -> str:
+        if self.manual is not None:
+            return f"{self.task}:manual:{self.manual}"
         return f"{self.task}:{self.stamp}"
 
     def fold(self, newer: datetime, count: int = 1) -> None:
         """Take over a newer fire that arrived while this one's run was still going."""
         if newer > self.scheduled_for:
             self.scheduled_for = newer
+            self.manual = None
         self.missed += count
 
 

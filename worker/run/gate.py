@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
 
 from worker.run.fire import Fire
 from worker.schedule.definitions import TaskDefinition
 
+if TYPE_CHECKING:
+    from worker.run.records import RunRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Admission:
+    """A gate's answer with more than yes or no.
+
+    `run=False` with no `reason`: another replica has the fire; nothing is logged above
+    DEBUG and nothing recorded. With a `reason`: recorded `skipped` with it (here only).
+    `finished` is called with the run's record once it is recorded (ends the claim's lease).
+    """
+
+    run: bool
+    reason: str | None = None
+    finished: Callable[[RunRecord], None] | None = None
+
 
 class FireGate(Protocol):
-    async def admit(self, task: TaskDefinition, fire: Fire) -> bool: ...
+    async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission: ...
 
 
 class AdmitAll:

@@ -25,6 +25,7 @@ class RunRecord:
     instance: str
     error: str | None = None
     consecutive_failures: int = 0
+    recovered: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict (what `dataclasses.asdict` gives, without its deep copies)."""
@@ -45,6 +46,8 @@ class RunRecord:
             fields["error"] = self.error
         if self.consecutive_failures:
             fields["consecutive_failures"] = self.consecutive_failures
+        if self.recovered:
+            fields["recovered"] = True
         return fields
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +21,7 @@ from worker.concurrency import call_method, cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.run.fire import Fire, format_instant, set_current_fire
-from worker.run.gate import FireGate
+from worker.run.gate import Admission, FireGate
 from worker.run.records import FAILURES, RunListener, RunRecord
 from worker.run.stuck import StuckAlarm
 from worker.schedule.definitions import TaskDefinition
@@ -72,6 +73,10 @@ class Runner:
     def consecutive_failures(self, name: str) -> int:
         return self._failures.get(name, 0)
 
+    def definition(self, name: str) -> TaskDefinition | None:
+        entry = self._tasks.get(name)
+        return None if entry is None else entry[0]
+
     def running(self, name: str) -> bool:
         return name in self._active
 
@@ -114,12 +119,40 @@ class Runner:
             self._report(Fire(name, newest, precise=definition.precise), "skipped", error)
             return None
         fire = Fire(name, newest, missed=len(due) - 1, precise=definition.precise)
-        task = asyncio.create_task(self._execute(definition, method, fire), name=f"run:{name}")
-        self._active[name] = _ActiveRun(fire, task, now)
+        return self._start(definition, method, fire)
+
+    def _start(
+        self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire
+    ) -> asyncio.Task[RunRecord]:
+        task = asyncio.create_task(self._execute(definition, method, fire), name=f"run:{fire.task}")
+        self._active[fire.task] = _ActiveRun(fire, task, datetime.now(UTC))
         return task
 
     def run_now(self, name: str) -> asyncio.Task[RunRecord] | None:
         return self.submit(name, [datetime.now(UTC)], grace=False)
+
+    def start_fire(self, fire: Fire) -> asyncio.Task[RunRecord] | None:
+        """Run a fire made elsewhere (a manual or a recovered one); folds into a running run."""
+        entry = self._tasks.get(fire.task)
+        if entry is None or not self._accepting:
+            return None
+        active = self._active.get(fire.task)
+        if active is not None:
+            active.fire.fold(fire.scheduled_for)
+            error = f"previous run still going, folded into it (now {active.fire.id})"
+            self._report(fire, "skipped", error)
+            return None
+        return self._start(*entry, fire)
+
+    def run_manual(self, name: str, token: str | None = None) -> asyncio.Task[RunRecord] | None:
+        """A run asked for by hand: fire id `<task>:manual:<token>`, claimed like any fire."""
+        entry = self._tasks.get(name)
+        if entry is None:
+            return None
+        fire = Fire(
+            name, datetime.now(UTC), precise=entry[0].precise, manual=token or uuid.uuid4().hex
+        )
+        return self.start_fire(fire)
 
     async def drain(
         self,
@@ -167,10 +200,12 @@ class Runner:
         exc_info: BaseException | None = None
         limit = asyncio.timeout(definition.time_limit or None)
         watch = self._stuck.arm(definition, fire)
+        admission = Admission(run=False)
         try:
             async with limit:  # the admission counts against the time limit too
-                if not await self._admit(definition, fire):
-                    outcome, error = "skipped", "not admitted by the fire gate"
+                admission = await self._admit(definition, fire)
+                if not admission.run:
+                    outcome, error = "skipped", admission.reason
                 else:
                     await call_method(method, is_async=definition.is_async)
         except asyncio.CancelledError:
@@ -198,14 +233,25 @@ class Runner:
                 missed=fire.missed,
                 instance=self._instance_id,
                 error=error,
+                recovered=fire.recovered,
             )
-            record = self._finish(record, exc_info)
+            if outcome == "skipped" and error is None:  # another replica has this fire
+                logger.bind(task=fire.task, fire=fire.id).debug("fire claimed elsewhere")
+            else:
+                record = self._finish(record, exc_info)
+            if admission.finished is not None:
+                admission.finished(record)
         return record
 
-    async def _admit(self, definition: TaskDefinition, fire: Fire) -> bool:
+    async def _admit(self, definition: TaskDefinition, fire: Fire) -> Admission:
+        # A gate that waits out outages itself (the claim) folds newer fires meanwhile.
+        patient = getattr(self._gate, "waits_out_outages", False)
         try:
-            async with asyncio.timeout(self._admit_timeout):
-                return await self._gate.admit(definition, fire)
+            async with asyncio.timeout(None if patient else self._admit_timeout):
+                answer = await self._gate.admit(definition, fire)
+            if isinstance(answer, Admission):
+                return answer
+            return Admission(run=True) if answer else Admission(False, "not admitted by the gate")
         except TimeoutError:
             raise _GateTimeout(
                 f"fire gate gave no answer within {self._admit_timeout:g}s"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,6 +32,7 @@ class TaskSpec:
     scope: Scope
     time_limit: float | None
     disabled: bool
+    recover: bool = True
 
 
 def cron(
@@ -42,13 +43,17 @@ def cron(
     scope: Scope = "cluster",
     time_limit: float | str | None = None,
     disabled: bool = False,
+    recover: bool = True,
 ) -> Callable[[F], F]:
-    """Run the method on a cron schedule (5 or 6 fields, or a macro such as `@daily`)."""
+    """Run the method on a cron schedule (5 or 6 fields, or a macro such as `@daily`).
+
+    `recover=False`: a fire whose claimer died mid-run is not run again (at most once).
+    """
 
     def build(label: str) -> Schedule:
         return parse_cron(expression)
 
-    return _decorator(build, name, timezone, scope, time_limit, disabled)
+    return _decorator(build, name, timezone, scope, time_limit, disabled, recover)
 
 
 def interval(
@@ -100,12 +105,17 @@ def _decorator(
     scope: str,
     time_limit: float | str | None,
     disabled: bool,
+    recover: bool = True,
 ) -> Callable[[F], F]:
     def attach(method: F) -> F:
         # Above @staticmethod/@classmethod too: the spec goes on the function they wrap.
         function = method.__func__ if isinstance(method, staticmethod | classmethod) else method
         label = name or getattr(function, "__name__", "?").replace("_", "-")
         spec = _validate(function, label, build, name, timezone, scope, time_limit, disabled)
+        if not recover:
+            if not isinstance(recover, bool):
+                raise DefinitionError(f"task {label!r}: recover must be True or False")
+            spec = replace(spec, recover=False)
         setattr(function, SPEC_ATTRIBUTE, spec)
         return method
 

@@ -23,6 +23,8 @@ class TaskDefinition:
     time_limit: float
     disabled: bool
     is_async: bool
+    recover: bool = True
+    """Cluster tasks: a fire whose claimer died mid-run is run again elsewhere (same id)."""
 
     @property
     def aligned(self) -> bool:

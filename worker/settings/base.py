@@ -19,6 +19,7 @@ from pydantic_settings import (
 )
 
 from worker.errors import ConfigError
+from worker.settings.cluster import ClusterSettings
 from worker.settings.durations import is_duration, parse_duration
 from worker.settings.network import BindAddress, Port
 from worker.settings.per_task import PerTaskSource
@@ -45,7 +46,7 @@ def duration_setting(value: object, *, positive: bool) -> float:
     return parse_duration(text)
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(BaseSettings, ClusterSettings):
     """Settings of the framework; an application subclasses it to add its own."""
 
     # defer_build: only the class actually loaded (the application's subclass) pays for a schema.

@@ -1,4 +1,4 @@
-"""The run history keys: a capped stream of every run and a hash of per-task summaries.
+"""The run history keys: a capped stream of every run, one per task, per-task summaries.
 
 `append` writes a batch in one Lua call; `summaries` is what `status` reads.
 """
@@ -19,14 +19,18 @@ if TYPE_CHECKING:
 
 SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled")
 
-# One command per batch, whatever its size: per record, ARGV holds the task, its summary
-# (JSON, or '' when the outcome does not replace the summary), its started_at, the field
-# count, the fields. A summary never replaces a newer one (replicas flush late after outages).
+# One command per batch, whatever its size: ARGV[1] and ARGV[2] cap the all-runs stream and
+# each task's stream; per record, ARGV holds the task, its summary (JSON, or '' when the
+# outcome does not replace the summary), its started_at, the field count, the fields; the
+# record's task stream is KEYS[2 + n] for the n-th record. A summary never replaces a newer
+# one (replicas flush late after outages).
 _APPEND = """
-local i = 2
+local i = 3
+local n = 1
 while i <= #ARGV do
   local count = tonumber(ARGV[i + 3])
   redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', unpack(ARGV, i + 4, i + 3 + count))
+  redis.call('XADD', KEYS[2 + n], 'MAXLEN', '~', ARGV[2], '*', unpack(ARGV, i + 4, i + 3 + count))
   if ARGV[i + 1] ~= '' then
     local current = redis.call('HGET', KEYS[2], ARGV[i])
     if not current or cjson.decode(current)['started_at'] <= ARGV[i + 2] then
@@ -34,6 +38,7 @@ while i <= #ARGV do
     end
   end
   i = i + 4 + count
+  n = n + 1
 end
 return #ARGV
 """
@@ -42,8 +47,12 @@ return #ARGV
 class RunHistory:
     """Reads and writes the run history keys."""
 
-    def __init__(self, redis: Redis, *, keys: Keys, maxlen: int, timeout: float) -> None:
+    def __init__(
+        self, redis: Redis, *, keys: Keys, maxlen: int, timeout: float, per_task: int = 1000
+    ) -> None:
         self._redis = redis
+        self._keys = keys
+        self._per_task = per_task
         self.stream_key = keys.runs
         self.summary_key = keys.task_summaries
         self._maxlen = maxlen
@@ -52,7 +61,8 @@ class RunHistory:
 
     async def append(self, records: Sequence[RunRecord]) -> None:
         """Write a batch in one command; the newest record of a task becomes its summary."""
-        args: list[str | int] = [self._maxlen]
+        args: list[str | int] = [self._maxlen, self._per_task]
+        task_keys = [self._keys.task_runs(record.task) for record in records]
         for record in records:
             values = record.to_dict()
             summary = json.dumps(values) if record.outcome in SUMMARY_OUTCOMES else ""
@@ -60,7 +70,7 @@ class RunHistory:
             for key, value in values.items():
                 args += [key, "" if value is None else str(value)]
         async with redis_deadline(self._timeout):
-            await self._append(keys=[self.stream_key, self.summary_key], args=args)
+            await self._append(keys=[self.stream_key, self.summary_key, *task_keys], args=args)
 
     async def delete_older_than(self, cutoff: datetime, batch: int = 1000) -> int:
         """Trim entries older than `cutoff`, `batch` at most per command; returns the count."""

@@ -29,3 +29,36 @@ class Keys:
     def instance(self, instance_id: str) -> str:
         """This replica's record (JSON, TTL three heartbeat intervals)."""
         return f"{self.prefix}instance:{instance_id}"
+
+    # Fleet (worker.cluster): every key a claim script touches carries the `{claims}` hash
+    # tag, so Redis Cluster keeps them in one slot.
+    @property
+    def claim_tag(self) -> str:
+        return f"{self.prefix}{{claims}}"
+
+    def claim(self, task: str) -> str:
+        """Hash: the task's high-water mark, its claimed fire, owner, lease deadline, done."""
+        return f"{self.claim_tag}:claim:{task}"
+
+    def manual_claim(self, token: str) -> str:
+        """String: who claimed a manual fire (`worker trigger`, `run_now`), then its outcome."""
+        return f"{self.claim_tag}:manual:{token}"
+
+    @property
+    def leases(self) -> str:
+        """Sorted set: recoverable tasks by lease deadline (ms, Redis clock)."""
+        return f"{self.claim_tag}:leases"
+
+    @property
+    def paused(self) -> str:
+        """Hash: task name → JSON `{"until": epoch s or null, "at": epoch s}` (fleet pause)."""
+        return f"{self.prefix}paused"
+
+    @property
+    def control(self) -> str:
+        """Channel: pause, resume and trigger announcements to every live replica."""
+        return f"{self.prefix}control"
+
+    def task_runs(self, task: str) -> str:
+        """Stream of one task's runs (capped at RUN_HISTORY_PER_TASK, approximately)."""
+        return f"{self.prefix}runs:{task}"

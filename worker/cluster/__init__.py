@@ -1,0 +1,1 @@
+"""The fleet: per-fire claims and leases, recovery of dead claimers, pause state, control."""

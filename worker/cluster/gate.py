@@ -1,0 +1,160 @@
+"""`ClusterGate`: the `FireGate` of a fleet. A cluster fire runs where its claim wins.
+
+Claims arriving in one loop tick go to Redis as one script call (1,000 tasks due at one
+instant: a handful of round trips, not 1,000). While Redis is unreachable the claim is
+retried and newer fires fold into the waiting run, so after an outage the replicas race
+for the newest fire and one sends it, with the fleet-wide `missed`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING, Any
+
+from loguru import logger
+
+from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore
+from worker.cluster.leases import Leases
+from worker.cluster.missed import instants_between
+from worker.cluster.pause import PauseState
+from worker.connect.errors import is_redis_outage
+from worker.connect.outage import Backoff, OutageMonitor
+from worker.run.fire import Fire
+from worker.run.gate import Admission
+from worker.schedule.definitions import TaskDefinition
+
+if TYPE_CHECKING:
+    from worker.run.records import RunRecord
+
+BATCH = 2000
+"""Claims per script call at most (a call's arguments stay a few hundred KB)."""
+
+_Pending = tuple[ClaimRequest, "asyncio.Future[ClaimReply]"]
+
+
+class ClusterGate:
+    """Claims cluster fires (and every manual fire) for this replica; admits the rest."""
+
+    waits_out_outages = True
+
+    def __init__(
+        self,
+        store: ClaimStore,
+        *,
+        outage: OutageMonitor,
+        pause: PauseState,
+        lease: float,
+        replicated: object = False,
+        wait_timeout: float = 5.0,
+        metrics: Any = None,
+    ) -> None:
+        self._store = store
+        self._outage = outage
+        self._pause = pause
+        self.leases = Leases(store, outage, lease)
+        self._replicated = bool(replicated)  # REDIS_SENTINELS set: WAIT for a replica
+        self._wait_ms = max(int(wait_timeout * 1000) - 250, 100)
+        self._metrics = metrics
+        self._queue: list[_Pending] = []
+        self._flusher: asyncio.Task[None] | None = None
+        self._taken: dict[str, ClaimRequest] = {}
+
+    async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission:
+        if task.scope != "cluster" and fire.manual is None:
+            return True
+        taken = self._taken.pop(fire.id, None)
+        if taken is not None:  # a recovered fire: this replica took its lease over
+            return self._admission(taken, fire)
+        backoff = Backoff()
+        while True:
+            request = _request(task, fire)
+            try:
+                reply = await self._claim(request)
+                break
+            except Exception as exc:
+                if not is_redis_outage(exc):
+                    raise
+                self._outage.failure(exc)
+                await asyncio.sleep(backoff.next())
+        self._outage.success()
+        self.count(task.name, reply.status)
+        if reply.status != "won":
+            logger.bind(task=task.name, fire=request.fire_id, claim=reply.status).debug(
+                "fire not claimed"
+            )
+            return Admission(run=False)
+        if fire.manual is None and reply.previous_mark:
+            fire.missed = instants_between(task, reply.previous_mark, request.at_ms)
+        if fire.manual is None and self._pause.paused(task.name):
+            self.leases.end(request, "skipped", None)
+            return Admission(run=False, reason="paused")
+        return self._admission(request, fire)
+
+    def expect(self, request: ClaimRequest) -> None:
+        """A fire taken over from a dead claimer: its run is admitted without a claim."""
+        self._taken[request.fire_id] = request
+
+    def forget(self, request: ClaimRequest) -> None:
+        self._taken.pop(request.fire_id, None)
+
+    async def close(self, timeout: float) -> None:
+        await self.leases.close(timeout)
+
+    def _admission(self, request: ClaimRequest, fire: Fire) -> Admission:
+        self.leases.hold(request)
+
+        def finished(record: RunRecord) -> None:
+            newest = None
+            if fire.manual is None:
+                newest = (round(fire.scheduled_for.timestamp() * 1000), fire.id)
+            self.leases.end(request, record.outcome, newest)
+
+        return Admission(run=True, finished=finished)
+
+    async def _claim(self, request: ClaimRequest) -> ClaimReply:
+        future: asyncio.Future[ClaimReply] = asyncio.get_running_loop().create_future()
+        self._queue.append((request, future))
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="claims")
+        return await future
+
+    async def _flush(self) -> None:
+        """Send what has queued up; what queues meanwhile goes in the next call (Nagle)."""
+        while self._queue:
+            batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+            try:
+                replies, acked = await self._store.claim(
+                    [request for request, _ in batch],
+                    replicas=1 if self._replicated else 0,
+                    wait_ms=self._wait_ms,
+                )
+            except Exception as exc:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            if acked == 0 and any(r.status == "won" for r in replies):
+                self._warn_unacked(len(batch))
+            for (_, future), reply in zip(batch, replies, strict=True):
+                if not future.done():
+                    future.set_result(reply)
+
+    def _warn_unacked(self, count: int) -> None:
+        logger.bind(claims=count, wait_ms=self._wait_ms).warning(
+            "claim not acknowledged by any replica in time: running anyway "
+            "(a failover now could let another replica run the fire again)"
+        )
+
+    def count(self, task: str, result: str) -> None:
+        if self._metrics is not None and hasattr(self._metrics, "on_claim"):
+            self._metrics.on_claim(task, result)
+
+
+def _request(task: TaskDefinition, fire: Fire) -> ClaimRequest:
+    return ClaimRequest(
+        task=task.name,
+        at_ms=round(fire.scheduled_for.timestamp() * 1000),
+        fire_id=fire.id,
+        recover=task.recover,
+        manual=fire.manual,
+    )

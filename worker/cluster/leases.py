@@ -1,0 +1,86 @@
+"""Leases held by this replica: renewed every third of CLAIM_LEASE, ended when recorded."""
+
+from __future__ import annotations
+
+import asyncio
+
+from loguru import logger
+
+from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.concurrency import cancel_and_wait
+from worker.connect.errors import describe_error, is_redis_outage
+from worker.connect.outage import Backoff, OutageMonitor
+
+
+class Leases:
+    """One renewal call for every lease held; finishes retried until Redis takes them."""
+
+    def __init__(self, store: ClaimStore, outage: OutageMonitor, lease: float) -> None:
+        self._store = store
+        self._outage = outage
+        self._every = lease / 3
+        self._lease = lease
+        self._held: dict[str, ClaimRequest] = {}
+        self._renewer: asyncio.Task[None] | None = None
+        self._finishing: set[asyncio.Task[None]] = set()
+
+    def hold(self, request: ClaimRequest) -> None:
+        self._held[request.task] = request
+        if self._renewer is None or self._renewer.done():
+            self._renewer = asyncio.create_task(self._renew_loop(), name="claim-leases")
+
+    def end(self, request: ClaimRequest, outcome: str, newest: tuple[int, str] | None) -> None:
+        """The run is recorded: end its lease in the background (a run never waits on it)."""
+        if self._held.get(request.task) is request:
+            del self._held[request.task]
+        task = asyncio.create_task(self._finish(request, outcome, newest), name="claim-finish")
+        self._finishing.add(task)
+        task.add_done_callback(self._finishing.discard)
+
+    async def close(self, timeout: float) -> None:
+        """Finishes get what is left of `timeout`; renewals stop (leases then run out)."""
+        if self._finishing:
+            await asyncio.wait(set(self._finishing), timeout=max(timeout, 0.01))
+        pending = [t for t in (self._renewer, *self._finishing) if t is not None]
+        await cancel_and_wait(pending, timeout=0.5)
+        self._renewer = None
+
+    async def _renew_loop(self) -> None:
+        while self._held:
+            await asyncio.sleep(self._every)
+            held = list(self._held.values())
+            if not held:
+                return
+            try:
+                kept = await self._store.renew([(r.task, r.fire_id) for r in held])
+            except Exception as exc:
+                if not is_redis_outage(exc):
+                    logger.opt(exception=exc).error("claim leases not renewed")
+                else:
+                    self._outage.failure(exc)
+                continue
+            for request, ok in zip(held, kept, strict=True):
+                if not ok and self._held.get(request.task) is request:
+                    del self._held[request.task]
+                    logger.bind(task=request.task, fire=request.fire_id).warning(
+                        "claim lease lost: another replica has taken the fire over"
+                    )
+
+    async def _finish(
+        self, request: ClaimRequest, outcome: str, newest: tuple[int, str] | None
+    ) -> None:
+        backoff = Backoff()
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + max(self._lease * 3, 30.0)
+        while True:
+            try:
+                await self._store.finish(request, outcome, newest)
+                return
+            except Exception as exc:
+                if not is_redis_outage(exc) or loop.time() > give_up:
+                    logger.bind(task=request.task, error=describe_error(exc)).warning(
+                        "claim lease not ended: it runs out by itself"
+                    )
+                    return
+                self._outage.failure(exc)
+            await asyncio.sleep(backoff.next())

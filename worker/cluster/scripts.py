@@ -1,0 +1,126 @@
+"""The claim scripts: every decision about a fire's owner is one Lua call on Redis's clock.
+
+A task's claim hash holds `mark` (the newest scheduled fire claimed, ms since the epoch),
+`fire` and `at` (the fire under lease: its id and instant), `owner`, `lease` (deadline, ms,
+Redis `TIME`), `done` (0 while its run goes on), `recover`, `manual` (the manual-claim key
+of a manual fire, else empty) and `outcome` (of the last finished run). KEYS[1] is always
+the leases sorted set; every key carries the `{claims}` hash tag.
+"""
+
+from __future__ import annotations
+
+_NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+"""
+
+CLAIM = (
+    _NOW
+    + """
+-- ARGV: owner, lease ms, skew ms, then per fire: at ms, id, recover, manual, task.
+-- KEYS: leases, then per fire: the claim hash, the manual-claim key (or the hash again).
+local owner, lease, skew = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local out = {}
+local k, a = 2, 4
+while a <= #ARGV do
+  local key, mkey = KEYS[k], KEYS[k + 1]
+  local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
+    ARGV[a + 3], ARGV[a + 4]
+  local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner')
+  local mark = tonumber(c[1]) or 0
+  local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
+  local status
+  if manual == '1' then
+    if redis.call('EXISTS', mkey) == 1 then status = 'taken'
+    elseif live then
+      status = 'busy'
+      redis.call('SET', mkey, 'busy:' .. (c[4] or ''), 'EX', 3600)
+    else
+      status = 'won'
+      redis.call('SET', mkey, 'claimed:' .. owner, 'EX', 3600)
+    end
+  elseif at > now + skew then status = 'early'
+  elseif at <= mark then status = 'stale'
+  elseif live then status = 'busy'
+  else status = 'won' end
+  if status == 'won' then
+    local newmark = mark
+    local mname = ''
+    if manual == '1' then mname = mkey else newmark = at end
+    redis.call('HSET', key, 'mark', newmark, 'fire', id, 'at', at, 'owner', owner,
+      'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname)
+    if recover == '1' then redis.call('ZADD', KEYS[1], now + lease, task)
+    else redis.call('ZREM', KEYS[1], task) end
+  end
+  out[#out + 1] = {status, tostring(mark), c[4] or ''}
+  k, a = k + 2, a + 5
+end
+return out
+"""
+)
+
+RENEW = (
+    _NOW
+    + """
+-- ARGV: owner, lease ms, then per claim: fire id, task. KEYS: leases, the claim hashes.
+local owner, lease = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for i = 2, #KEYS do
+  local id, task = ARGV[2 * i - 1], ARGV[2 * i]
+  local c = redis.call('HMGET', KEYS[i], 'owner', 'fire', 'done', 'recover')
+  if c[1] == owner and c[2] == id and c[3] == '0' then
+    redis.call('HSET', KEYS[i], 'lease', now + lease)
+    if c[4] == '1' then redis.call('ZADD', KEYS[1], now + lease, task) end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+end
+return out
+"""
+)
+
+FINISH = """
+-- ARGV: owner, claimed fire id, task, outcome, newest fire's ms ('' for manual), its id.
+-- KEYS: leases, the claim hash, the manual-claim key (or the hash again).
+local c = redis.call('HMGET', KEYS[2], 'owner', 'fire', 'mark')
+if c[1] ~= ARGV[1] or c[2] ~= ARGV[2] then return 0 end
+redis.call('HSET', KEYS[2], 'done', '1', 'lease', 0, 'outcome', ARGV[4])
+local newest = tonumber(ARGV[5])
+if newest and newest > (tonumber(c[3]) or 0) then
+  redis.call('HSET', KEYS[2], 'mark', newest, 'fire', ARGV[6], 'at', newest)
+end
+redis.call('ZREM', KEYS[1], ARGV[3])
+if KEYS[3] ~= KEYS[2] then redis.call('SET', KEYS[3], 'done:' .. ARGV[4], 'EX', 3600) end
+return 1
+"""
+
+EXPIRED = (
+    _NOW
+    + """
+-- KEYS: leases. ARGV: how many at most. The tasks whose lease ran out (Redis clock).
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT', 0, tonumber(ARGV[1]))
+"""
+)
+
+TAKE_OVER = (
+    _NOW
+    + """
+-- ARGV: owner, lease ms, then the tasks. KEYS: leases, their claim hashes. One taker each.
+local owner, lease = ARGV[1], tonumber(ARGV[2])
+local out = {}
+for i = 2, #KEYS do
+  local task = ARGV[i + 1]
+  local c = redis.call('HMGET', KEYS[i], 'done', 'lease', 'recover', 'fire', 'at', 'manual',
+    'owner')
+  if c[1] == '0' and c[3] == '1' and (tonumber(c[2]) or 0) <= now then
+    redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease)
+    redis.call('ZADD', KEYS[1], now + lease, task)
+    out[#out + 1] = {task, c[4], c[5], c[6] or '', c[7] or ''}
+  elseif c[1] ~= '0' or c[3] ~= '1' then
+    redis.call('ZREM', KEYS[1], task)
+  end
+end
+return out
+"""
+)
