@@ -119,7 +119,7 @@ async def _claim_state(client: Redis, key: str, deadline: float) -> str | None:
     while loop.time() <= deadline:
         value = await client.get(key)
         if value is not None:
-            return value.decode() if isinstance(value, bytes) else str(value)
+            return _text(value)
         await asyncio.sleep(POLL)
     return None
 
@@ -130,7 +130,7 @@ async def _manual_outcome(client: Redis, key: str, state: str) -> str:
         value = await client.get(key)
         if value is None:
             return "unknown"
-        state = value.decode() if isinstance(value, bytes) else str(value)
+        state = _text(value)
     return state.removeprefix("done:")
 
 
@@ -138,6 +138,10 @@ async def _claim_outcome(client: Redis, key: str) -> str:
     """The run the manual fire folded into: its outcome once its lease is ended."""
     while True:
         done, outcome = await client.hmget(key, ["done", "outcome"])
-        if done == b"1":
-            return outcome.decode() if outcome else "unknown"
+        if done in (b"1", "1"):
+            return _text(outcome) if outcome else "unknown"
         await asyncio.sleep(POLL)
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -92,17 +92,24 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
     settings = app.settings
     client = await reach_redis(settings)
     reader = FleetReader(client, Keys(settings.key_prefix))
+    names = [d.name for d in app.definitions]
     try:
         async with asyncio.timeout(REACH_TIMEOUT * 2):
-            instances = await reader.instances()
+            instances = await reader.replicas()
             summaries = await reader.summaries()
+            fleet = (await reader.paused(), await reader.claims(names))
+            counts = await reader.outcome_counts(names)
     except Exception as exc:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None
     finally:
         await client.aclose()
     now = datetime.now(UTC)
     tasks = [_task_status(d, summaries.get(d.name, {}), instances, now) for d in app.definitions]
-    report = {"instances": instances, "tasks": tasks}
+    for task in tasks:
+        _fleet_fields(task, fleet[0].get(task["name"]), fleet[1].get(task["name"], {}), now)
+        task["counts"] = counts.get(task["name"], {})
+    # `targets` and `queues` are filled by their own readers; empty until then.
+    report = {"instances": instances, "tasks": tasks, "targets": [], "queues": []}
     zones = [d.timezone for d in app.definitions]
     print(json.dumps(report, indent=2) if as_json else _status_text(report, zones))
     return 0
@@ -129,12 +136,31 @@ def _task_status(
         "scheduled_for": last.get("scheduled_for"),
         "outcome": last.get("outcome"),
         "duration_ms": last.get("duration_ms"),
+        "lag_ms": last.get("lag_ms"),
         "next_fire": iso(min(upcoming, default=None) or computed),
         "consecutive_failures": last.get("consecutive_failures", 0),
         "last_error": last.get("error"),
         "instance": last.get("instance"),
         "running_since": iso(since),
+        "_recovered": last.get("recovered"),
     }
+
+
+def _fleet_fields(
+    task: dict[str, Any], paused: dict[str, Any] | None, claim: dict[str, str], now: datetime
+) -> None:
+    """Pause state, the claim's run in progress (owner), the last run's recovered flag."""
+    until = None if paused is None else paused.get("until")
+    live = paused is not None and (until is None or float(until) > now.timestamp())
+    task["paused"] = live
+    task["paused_until"] = (
+        iso(datetime.fromtimestamp(float(until), UTC)) if live and until is not None else None
+    )
+    task["recovered"] = str(task.pop("_recovered", "")).lower() == "true"
+    running = claim.get("done") == "0"
+    task["claimed_by"] = claim.get("owner") if running else None
+    if running and task["running_since"] is None:
+        task["running_since"] = "unknown (claimed by a replica without a record)"
 
 
 async def reach_redis(settings: WorkerSettings) -> Redis:
@@ -163,26 +189,38 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
     from worker.state.read import parse_instant
 
     instances = report["instances"]
-    lines = [f"instances alive: {len(instances)}"]
+    lines = [f"replicas alive: {len(instances)}"]
     lines += [
-        f"  {i.get('id')}  pid={i.get('pid')}  started={i.get('started_at')}  "
-        f"heartbeat={i.get('heartbeat_at')}"
+        f"  {i.get('id')}  host={i.get('host') or i.get('hostname')}  pid={i.get('pid')}  "
+        f"version={i.get('version')}  started={i.get('started_at')}  rss_mb={i.get('rss_mb')}  "
+        f"cpu%={i.get('cpu_percent')}  last_seen={i.get('last_seen') or i.get('heartbeat_at')}"
         for i in instances
     ]
     rows = [
         [
             t["name"],
             t["last_run"] or "-",
+            (t.get("instance") or "-") + (" (recovered)" if t.get("recovered") else ""),
             t["outcome"] or "-",
             "-" if t["duration_ms"] is None else f"{t['duration_ms']:.1f}ms",
             "disabled" if t["disabled"] else (local(parse_instant(t["next_fire"]), zone) or "-"),
+            _paused(t),
             t["running_since"] or "-",
             str(t["consecutive_failures"]),
+            " ".join(f"{k}={v}" for k, v in sorted((t.get("counts") or {}).items())) or "-",
         ]
         for t, zone in zip(report["tasks"], zones, strict=True)
     ]
-    header = ["TASK", "LAST RUN", "OUTCOME", "DURATION", "NEXT FIRE", "RUNNING SINCE", "FAILURES"]
+    header = ["TASK", "LAST RUN", "ON", "OUTCOME", "DURATION", "NEXT FIRE", "PAUSED"]
+    header += ["RUNNING SINCE", "FAILURES", "RUNS"]
     return "\n".join(lines) + "\n\n" + _table(header, rows)
+
+
+def _paused(task: dict[str, Any]) -> str:
+    if not task.get("paused"):
+        return "-"
+    until = task.get("paused_until")
+    return f"until {until}" if until else "yes"
 
 
 def _limit(seconds: float | None) -> str:

@@ -29,6 +29,58 @@ class FleetReader:
         records = [json.loads(value) for value in values if value]
         return sorted(records, key=lambda record: str(record.get("id")))
 
+    async def replicas(self) -> list[dict[str, Any]]:
+        """Live replicas with the fields `status` shows first: host, RSS, CPU, last seen."""
+        records = await self.instances()
+        for record in records:
+            health = record.get("health") or {}
+            record.setdefault("host", record.get("hostname"))
+            record.setdefault("rss_mb", health.get("rss_mb"))
+            record.setdefault("cpu_percent", health.get("cpu_percent"))
+            record.setdefault("last_seen", record.get("heartbeat_at"))
+        return records
+
+    async def paused(self) -> dict[str, dict[str, Any]]:
+        """The fleet's pause hash: task → `{"until": epoch s or None, "at": epoch s}`."""
+        raw = await self._redis.hgetall(self._keys.paused)
+        found: dict[str, dict[str, Any]] = {}
+        for key, value in raw.items():
+            try:
+                found[_text(key)] = dict(json.loads(value))
+            except (ValueError, TypeError):
+                continue
+        return found
+
+    async def claims(self, tasks: list[str]) -> dict[str, dict[str, str]]:
+        """Each task's claim hash (mark, fire, owner, lease, done, outcome), one round trip."""
+        if not tasks:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for task in tasks:
+            pipe.hgetall(self._keys.claim(task))
+        replies = await pipe.execute()
+        return {
+            task: {_text(k): _text(v) for k, v in reply.items()}
+            for task, reply in zip(tasks, replies, strict=True)
+        }
+
+    async def outcome_counts(self, tasks: list[str]) -> dict[str, dict[str, int]]:
+        """Runs by outcome over each task's own capped stream (RUN_HISTORY_PER_TASK)."""
+        if not tasks:
+            return {}
+        pipe = self._redis.pipeline(transaction=False)
+        for task in tasks:
+            pipe.xrange(self._keys.task_runs(task))
+        replies = await pipe.execute()
+        counts: dict[str, dict[str, int]] = {}
+        for task, entries in zip(tasks, replies, strict=True):
+            found: dict[str, int] = {}
+            for _, fields in entries:
+                outcome = _text(fields.get(b"outcome", fields.get("outcome", b"?")))
+                found[outcome] = found.get(outcome, 0) + 1
+            counts[task] = found
+        return counts
+
     async def summaries(self) -> dict[str, dict[str, Any]]:
         """Each task's newest deciding run, by task name."""
         raw = await self._redis.hgetall(self._keys.task_summaries)

@@ -1,0 +1,52 @@
+"""A fleet's application: the shipped container plus cluster probes the fleet tests read.
+
+Each probe appends `<fire id>|<instance>|<recovered>` to a Redis list when its run starts
+(`fleet:<task>:start`) and when it ends (`fleet:<task>:end`); schedules come from the env.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import TYPE_CHECKING
+
+from dependency_injector import providers
+
+from container import Container as AppContainer
+from worker import InstanceState, cron, current_fire
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+NEVER = "0 0 1 1 *"
+
+
+class FleetProbes:
+    def __init__(self, redis: Redis, instance: InstanceState) -> None:
+        self._redis = redis
+        self._instance = instance
+
+    async def _mark(self, task: str, event: str) -> None:
+        fire = current_fire()
+        entry = f"{fire.id}|{self._instance.id}|{int(fire.recovered)}|{fire.missed}"
+        await self._redis.rpush(f"fleet:{task}:{event}", entry)
+
+    @cron(os.environ.get("FLEET_TICK_CRON", NEVER), name="fleet-tick")
+    async def tick(self) -> None:
+        await self._mark("tick", "start")
+
+    @cron(os.environ.get("FLEET_SLOW_CRON", NEVER), name="fleet-slow")
+    async def slow(self) -> None:
+        await self._mark("slow", "start")
+        await asyncio.sleep(float(os.environ.get("FLEET_SLOW_SECONDS", "3")))
+        await self._mark("slow", "end")
+
+    @cron(os.environ.get("FLEET_ONCE_CRON", NEVER), name="fleet-once", recover=False)
+    async def once(self) -> None:
+        await self._mark("once", "start")
+        await asyncio.sleep(float(os.environ.get("FLEET_SLOW_SECONDS", "3")))
+        await self._mark("once", "end")
+
+
+class Container(AppContainer):
+    fleet = providers.Singleton(FleetProbes, AppContainer.redis, AppContainer.instance)
