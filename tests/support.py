@@ -129,6 +129,8 @@ class WorkerProcess:
     args: list[str]
     env: dict[str, str]
     cwd: Path
+    launcher: list[str] = field(default_factory=list)
+    """Runs the worker through this command (e.g. `faketime -f +1.5s`)."""
     process: subprocess.Popen[bytes] = field(init=False)
     started: float = field(init=False)
 
@@ -139,7 +141,7 @@ class WorkerProcess:
         self._err = self.stderr_path.open("wb")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "worker", *self.args],
+            [*self.launcher, sys.executable, "-m", "worker", *self.args],
             env=self.env,
             cwd=self.cwd,
             stdout=self._out,

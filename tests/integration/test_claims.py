@@ -1,0 +1,132 @@
+"""The claim scripts, case by case, on a real redis-server (worker.cluster.claims)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+from redis.asyncio import Redis
+
+from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.state.keys import Keys
+
+KEYS = Keys("worker:")
+T0 = 1_900_000_000_000  # a scheduled instant (ms), within CLAIM_SKEW of nothing: see `now_ms`
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Redis]:
+    redis = Redis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
+
+
+def store(client: Redis, owner: str, lease: float = 5.0, skew: float = 2.0) -> ClaimStore:
+    return ClaimStore(client, KEYS, owner=owner, lease=lease, skew=skew, timeout=5.0)
+
+
+async def now_ms(client: Redis) -> int:
+    seconds, micros = await client.time()
+    return int(seconds) * 1000 + int(micros) // 1000
+
+
+def fire(task: str, at: int, *, recover: bool = True, manual: str | None = None) -> ClaimRequest:
+    return ClaimRequest(task, at, f"{task}:{manual or at}", recover, manual)
+
+
+async def claim(s: ClaimStore, request: ClaimRequest) -> tuple[str, int]:
+    replies, _ = await s.claim([request])
+    return replies[0].status, replies[0].previous_mark
+
+
+async def test_the_first_claim_wins_and_an_equal_or_older_fire_is_refused(client: Redis) -> None:
+    at = await now_ms(client)
+    a, b = store(client, "a"), store(client, "b")
+    assert await claim(a, fire("t", at)) == ("won", 0)
+    assert await claim(b, fire("t", at)) == ("stale", at)
+    assert await claim(b, fire("t", at - 1000)) == ("stale", at)
+
+
+async def test_a_newer_fire_is_refused_while_the_previous_one_holds_a_live_lease(
+    client: Redis,
+) -> None:
+    at = await now_ms(client) - 1000
+    a, b = store(client, "a"), store(client, "b")
+    assert (await claim(a, fire("t", at)))[0] == "won"
+    replies, _ = await b.claim([fire("t", at + 1000)])
+    assert (replies[0].status, replies[0].owner) == ("busy", "a")
+
+
+async def test_after_the_run_is_finished_the_next_fire_wins_and_sees_the_folded_mark(
+    client: Redis,
+) -> None:
+    at = await now_ms(client) - 3000
+    a, b = store(client, "a"), store(client, "b")
+    request = fire("t", at)
+    assert (await claim(a, request))[0] == "won"
+    assert await a.finish(request, "ok", (at + 1000, "t:folded"))  # a fold moved the mark
+    assert await claim(b, fire("t", at + 1000)) == ("stale", at + 1000)
+    assert await claim(b, fire("t", at + 2000)) == ("won", at + 1000)
+
+
+async def test_a_fire_beyond_claim_skew_ahead_of_redis_is_refused(client: Redis) -> None:
+    at = await now_ms(client)
+    a = store(client, "a", skew=2.0)
+    assert (await claim(a, fire("t", at + 5000)))[0] == "early"
+    assert (await claim(a, fire("t", at + 1500)))[0] == "won"
+
+
+async def test_claims_of_many_tasks_go_in_one_call_each_answered(client: Redis) -> None:
+    at = await now_ms(client)
+    a, b = store(client, "a"), store(client, "b")
+    requests = [fire(f"t{i}", at) for i in range(1000)]
+    won, _ = await a.claim(requests)
+    lost, _ = await b.claim(requests)
+    assert {r.status for r in won} == {"won"}
+    assert {r.status for r in lost} == {"stale"}
+
+
+async def test_a_manual_fire_is_claimed_once_and_leaves_the_mark_alone(client: Redis) -> None:
+    at = await now_ms(client)
+    a, b = store(client, "a"), store(client, "b")
+    manual = fire("t", at, manual="abc")
+    assert await claim(a, manual) == ("won", 0)
+    assert (await claim(b, manual))[0] == "taken"
+    assert await a.finish(manual, "ok", None)
+    assert await client.get(KEYS.manual_claim("abc")) == b"done:ok"
+    assert await claim(b, fire("t", at - 500)) == ("won", 0)  # the mark was not moved
+
+
+async def test_an_expired_lease_is_taken_over_by_exactly_one_replica(client: Redis) -> None:
+    at = await now_ms(client)
+    dead, b, c = store(client, "dead", lease=1.0), store(client, "b"), store(client, "c")
+    assert (await claim(dead, fire("t", at)))[0] == "won"
+    assert await b.take_over() == []  # the lease is still live
+    await asyncio.sleep(1.1)
+    taken = await asyncio.gather(b.take_over(), c.take_over())
+    found = [t for group in taken for t in group]
+    assert len(found) == 1
+    assert (found[0].task, found[0].fire_id, found[0].at_ms) == ("t", f"t:{at}", at)
+    assert found[0].previous_owner == "dead"
+    assert (await claim(c, fire("t", at + 1000)))[0] == "busy"  # the taker holds it now
+
+
+async def test_a_task_that_opted_out_of_recovery_is_never_taken_over(client: Redis) -> None:
+    at = await now_ms(client)
+    dead, b = store(client, "dead", lease=1.0), store(client, "b")
+    assert (await claim(dead, fire("t", at, recover=False)))[0] == "won"
+    await asyncio.sleep(1.1)
+    assert await b.take_over() == []
+    assert (await claim(b, fire("t", at + 1000)))[0] == "won"  # its lease simply ran out
+
+
+async def test_only_the_owner_renews_or_finishes_a_lease(client: Redis) -> None:
+    at = await now_ms(client)
+    a, b = store(client, "a"), store(client, "b")
+    request = fire("t", at)
+    assert (await claim(a, request))[0] == "won"
+    assert await b.renew([("t", request.fire_id)]) == [False]
+    assert not await b.finish(request, "ok", None)
+    assert await a.renew([("t", request.fire_id)]) == [True]
+    assert await a.finish(request, "ok", None)
