@@ -130,10 +130,10 @@ def test_a_replica_killed_mid_run_has_its_fire_recovered_once_with_the_same_id(
     assert len(starts) == 2, starts
     again = starts[1]
     assert again[0] == first[0], "the same fire id"
-    assert again[2] == "1" and again[1] != first[1]
+    assert again[2] == "1"
+    assert again[1] != first[1]
     survivor = next(w for w in workers if w.env["WORKER_INSTANCE_ID"] == again[1])
     wait_for(lambda: "recovered=True" in survivor.stderr, what="the recovered run's log line")
-    history = [r for r in _runs(client, "fleet-slow") if r["outcome"] == "ok"]
     wait_for(lambda: [r for r in _runs(client, "fleet-slow") if r["outcome"] == "ok"])
     history = [r for r in _runs(client, "fleet-slow") if r["outcome"] == "ok"]
     assert [(r["fire_id"], r["recovered"]) for r in history] == [(first[0], "True")]

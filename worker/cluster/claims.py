@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,6 +13,9 @@ from worker.state.keys import Keys
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
+
+REPLICAS_REREAD = 5.0
+"""Seconds between looks at a replica-less primary's replica count (sentinel mode)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +62,8 @@ class ClaimStore:
         self._finish = redis.register_script(scripts.FINISH)
         self._expired = redis.register_script(scripts.EXPIRED)
         self._take_over = redis.register_script(scripts.TAKE_OVER)
+        self._replicas: int | None = None
+        self._reread_at = 0.0
 
     def manual_key(self, request: ClaimRequest) -> str:
         if request.manual is None:
@@ -75,7 +81,7 @@ class ClaimStore:
             keys += [self._keys.claim(request.task), self.manual_key(request)]
             args += [request.at_ms, request.fire_id, int(request.recover)]
             args += [int(request.manual is not None), request.task]
-        async with redis_deadline(self._timeout):
+        async with redis_deadline(self._timeout + wait_ms / 1000 if replicas else self._timeout):
             if replicas:
                 raw, acked = await self._claim_and_wait(keys, args, replicas, wait_ms)
             else:
@@ -86,20 +92,28 @@ class ClaimStore:
     async def _claim_and_wait(
         self, keys: list[str], args: list[Any], replicas: int, wait_ms: int
     ) -> tuple[Any, int]:
-        from redis.exceptions import NoScriptError
-
-        for _ in range(2):
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.execute_command("EVALSHA", self._claim.sha, len(keys), *keys, *args)
-            pipe.execute_command("WAIT", replicas, wait_ms)
+        """The claim and a WAIT on one connection. A primary known to have no replica (a
+        freshly promoted one) is not waited on; its replica count is re-read after an error
+        and every REPLICAS_REREAD seconds while it has none."""
+        loop = asyncio.get_running_loop()
+        if self._replicas is None or (self._replicas == 0 and loop.time() > self._reread_at):
+            info = await self._redis.info("replication")
+            self._replicas = int(info.get("connected_slaves", 0))
+            self._reread_at = loop.time() + REPLICAS_REREAD
+        wanted = replicas if self._replicas else 0
+        # EVAL, not EVALSHA: a NOSCRIPT on a freshly promoted primary would cost a whole WAIT.
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.execute_command("EVAL", scripts.CLAIM, len(keys), *keys, *args)
+        pipe.execute_command("WAIT", wanted, wait_ms if wanted else 0)
+        try:
             replies = await pipe.execute(raise_on_error=False)
-            if isinstance(replies[0], NoScriptError):
-                await self._redis.script_load(scripts.CLAIM)
-                continue
-            if isinstance(replies[0], Exception):
-                raise replies[0]
-            return replies[0], int(replies[1])
-        raise NoScriptError("claim script could not be loaded")
+        except BaseException:
+            self._replicas = None
+            raise
+        if isinstance(replies[0], Exception):
+            self._replicas = None
+            raise replies[0]
+        return replies[0], int(replies[1]) if wanted else 0
 
     async def renew(self, held: Sequence[tuple[str, str]]) -> list[bool]:
         """Extend the leases of (task, fire id) held here; False where it was lost."""

@@ -29,6 +29,9 @@ if TYPE_CHECKING:
 BATCH = 2000
 """Claims per script call at most (a call's arguments stay a few hundred KB)."""
 
+UNACKED_WAIT_MS = 20
+"""WAIT while no replica acknowledges: enough for one that is back, short for the runs."""
+
 _Pending = tuple[ClaimRequest, "asyncio.Future[ClaimReply]"]
 
 
@@ -58,6 +61,7 @@ class ClusterGate:
         self._queue: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self._taken: dict[str, ClaimRequest] = {}
+        self._unacked = False
 
     async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission:
         if task.scope != "cluster" and fire.manual is None:
@@ -122,28 +126,37 @@ class ClusterGate:
         """Send what has queued up; what queues meanwhile goes in the next call (Nagle)."""
         while self._queue:
             batch, self._queue = self._queue[:BATCH], self._queue[BATCH:]
+            wait_ms = self._wait_ms if not self._unacked else UNACKED_WAIT_MS
             try:
                 replies, acked = await self._store.claim(
                     [request for request, _ in batch],
                     replicas=1 if self._replicated else 0,
-                    wait_ms=self._wait_ms,
+                    wait_ms=wait_ms,
                 )
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(exc)
                 continue
-            if acked == 0 and any(r.status == "won" for r in replies):
-                self._warn_unacked(len(batch))
+            if acked is not None:
+                self._note_acks(acked, any(r.status == "won" for r in replies))
             for (_, future), reply in zip(batch, replies, strict=True):
                 if not future.done():
                     future.set_result(reply)
 
-    def _warn_unacked(self, count: int) -> None:
-        logger.bind(claims=count, wait_ms=self._wait_ms).warning(
-            "claim not acknowledged by any replica in time: running anyway "
-            "(a failover now could let another replica run the fire again)"
-        )
+    def _note_acks(self, acked: int, won: bool) -> None:
+        """No replica acknowledged: one warning, then short WAITs until one does again (a
+        primary left without replicas must not hold every claim for REDIS_TIMEOUT)."""
+        if acked > 0:
+            if self._unacked:
+                logger.info("claims acknowledged by a replica again")
+            self._unacked = False
+        elif won and not self._unacked:
+            self._unacked = True
+            logger.bind(wait_ms=self._wait_ms).warning(
+                "claim not acknowledged by any replica in time: running anyway "
+                "(a failover now could let another replica run the fire again)"
+            )
 
     def count(self, task: str, result: str) -> None:
         if self._metrics is not None and hasattr(self._metrics, "on_claim"):
