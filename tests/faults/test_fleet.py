@@ -17,7 +17,15 @@ import pytest
 import redis
 
 from tests.faults.test_outages import covered_seconds
-from tests.support import RedisServer, WorkerProcess, subscribed, texts, wait_for, worker_env
+from tests.support import (
+    RedisServer,
+    WorkerProcess,
+    run_records,
+    subscribed,
+    texts,
+    wait_for,
+    worker_env,
+)
 
 Spawn = Callable[..., WorkerProcess]
 APP = ("--app", "tests.apps.fleet:Container")
@@ -169,17 +177,22 @@ def test_a_task_with_recover_false_is_not_run_again_after_its_claimer_dies(
 
 
 def _runs(client: redis.Redis, task: str) -> list[dict[str, str]]:
-    raw = client.xrange(f"worker:runs:{task}")
-    return [{k.decode(): v.decode() for k, v in fields.items()} for _, fields in raw]
+    return run_records(client, f"worker:runs:{task}")
 
 
 @pytest.mark.slow
 def test_after_a_redis_outage_one_replica_sends_one_catch_up_message_with_fleet_missed(
     spawn_worker: Spawn, tmp_path: Path, fault_redis: RedisServer
 ) -> None:
-    env = {"SCHEDULE_CRYPTO_TRIGGER": EVERY_SECOND, "OUTAGE_LOG_INTERVAL": "1"}
     with subscribed(fault_redis, "crypto-update") as subscriber:
-        workers = start_fleet(spawn_worker, tmp_path, 3, redis_url=fault_redis.url, **env)
+        workers = start_fleet(
+            spawn_worker,
+            tmp_path,
+            3,
+            redis_url=fault_redis.url,
+            SCHEDULE_CRYPTO_TRIGGER=EVERY_SECOND,
+            OUTAGE_LOG_INTERVAL="1",
+        )
         subscriber.wait_count(2)
         fault_redis.kill()
         wait_for(

@@ -8,6 +8,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -48,21 +49,23 @@ class Sentinels:
             )
         wait_for(self._ready, timeout=20, what="sentinels that know the replica and each other")
 
-    def _client(self, port: int) -> redis.Redis:
-        return redis.Redis(port=port, socket_timeout=2)
+    def _ask(self, port: int, *command: str) -> Any:
+        client = redis.Redis(port=port, socket_timeout=2)
+        return client.execute_command(*command)  # type: ignore[no-untyped-call]
 
     def _ready(self) -> bool:
         try:
             return all(
-                len(self._client(p).sentinel_slaves("mymaster")) >= 1
-                and len(self._client(p).sentinel_sentinels("mymaster")) >= 2
+                len(self._ask(p, "SENTINEL", "REPLICAS", "mymaster")) >= 1
+                and len(self._ask(p, "SENTINEL", "SENTINELS", "mymaster")) >= 2
                 for p in self.ports
             )
         except redis.RedisError:
             return False
 
     def master_port(self) -> int:
-        return int(self._client(self.ports[0]).sentinel_get_master_addr_by_name("mymaster")[1])
+        address = self._ask(self.ports[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
+        return int(address[1])
 
     @property
     def setting(self) -> str:
