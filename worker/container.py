@@ -105,6 +105,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         replicated=settings.provided.redis_sentinels,
         wait_timeout=settings.provided.redis_timeout,
         metrics=metrics,
+        misfire_grace=settings.provided.misfire_grace,
     )
     recovery = providers.Singleton(Recovery, claim_store, gate, outage)
     fleet_control = providers.Singleton(

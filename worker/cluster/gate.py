@@ -9,6 +9,7 @@ for the newest fire and one sends it, with the fleet-wide `missed`.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -50,6 +51,7 @@ class ClusterGate:
         replicated: object = False,
         wait_timeout: float = 5.0,
         metrics: Any = None,
+        misfire_grace: float = 60.0,
     ) -> None:
         self._store = store
         self._outage = outage
@@ -58,6 +60,7 @@ class ClusterGate:
         self._replicated = bool(replicated)  # REDIS_SENTINELS set: WAIT for a replica
         self._wait_ms = max(int(wait_timeout * 1000) - 250, 100)
         self._metrics = metrics
+        self._grace = misfire_grace
         self._queue: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self._taken: dict[str, ClaimRequest] = {}
@@ -88,11 +91,18 @@ class ClusterGate:
             )
             return Admission(run=False)
         if fire.manual is None and reply.previous_mark:
-            fire.missed = instants_between(task, reply.previous_mark, request.at_ms)
+            fire.missed = instants_between(task, self._since(reply, fire), request.at_ms)
         if fire.manual is None and self._pause.paused(task.name):
             self.leases.end(request, "skipped", None)
             return Admission(run=False, reason="paused")
         return self._admission(request, fire)
+
+    def _since(self, reply: ClaimReply, fire: Fire) -> int:
+        """Where the fleet-wide count starts: the previous mark, except that fires older than
+        MISFIRE_GRACE that this run does not stand for were recorded `missed` on their own."""
+        oldest = (fire.oldest or fire.scheduled_for).timestamp()
+        floor = min(oldest - 0.001, time.time() - self._grace)
+        return max(reply.previous_mark, round(floor * 1000))
 
     def expect(self, request: ClaimRequest) -> None:
         """A fire taken over from a dead claimer: its run is admitted without a claim."""

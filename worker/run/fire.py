@@ -30,6 +30,8 @@ class Fire:
     """A run asked for by hand (`worker trigger`, `run_now`): its token names the fire."""
     recovered: bool = False
     """Taken over from a replica that died mid-run (same fire id)."""
+    oldest: datetime | None = None
+    """The oldest instant this run stands for (its first due fire, before any fold)."""
     _stamp: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     @property

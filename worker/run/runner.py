@@ -119,6 +119,7 @@ class Runner:
             self._report(Fire(name, newest, precise=definition.precise), "skipped", error)
             return None
         fire = Fire(name, newest, missed=len(due) - 1, precise=definition.precise)
+        fire.oldest = due[0].astimezone(UTC)
         return self._start(definition, method, fire)
 
     def _start(
