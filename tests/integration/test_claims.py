@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.state.keys import Keys
 
 KEYS = Keys("worker:")
@@ -65,7 +65,9 @@ async def test_after_the_run_is_finished_the_next_fire_wins_and_sees_the_folded_
     a, b = store(client, "a"), store(client, "b")
     request = fire("t", at)
     assert (await claim(a, request))[0] == "won"
-    assert await a.finish(request, "ok", (at + 1000, "t:folded"))  # a fold moved the mark
+    assert await a.finish([LeaseEnd(request, "ok", (at + 1000, "t:folded"))]) == [
+        True
+    ]  # a fold moved the mark
     assert await claim(b, fire("t", at + 1000)) == ("stale", at + 1000)
     assert await claim(b, fire("t", at + 2000)) == ("won", at + 1000)
 
@@ -93,7 +95,7 @@ async def test_a_manual_fire_is_claimed_once_and_leaves_the_mark_alone(client: R
     manual = fire("t", at, manual="abc")
     assert await claim(a, manual) == ("won", 0)
     assert (await claim(b, manual))[0] == "taken"
-    assert await a.finish(manual, "ok", None)
+    assert await a.finish([LeaseEnd(manual, "ok", None)]) == [True]
     assert await client.get(KEYS.manual_claim("abc")) == b"done:ok"
     assert await claim(b, fire("t", at - 500)) == ("won", 0)  # the mark was not moved
 
@@ -127,6 +129,6 @@ async def test_only_the_owner_renews_or_finishes_a_lease(client: Redis) -> None:
     request = fire("t", at)
     assert (await claim(a, request))[0] == "won"
     assert await b.renew([("t", request.fire_id)]) == [False]
-    assert not await b.finish(request, "ok", None)
+    assert await b.finish([LeaseEnd(request, "ok", None)]) == [False]
     assert await a.renew([("t", request.fire_id)]) == [True]
-    assert await a.finish(request, "ok", None)
+    assert await a.finish([LeaseEnd(request, "ok", None)]) == [True]

@@ -28,6 +28,14 @@ class ClaimRequest:
 
 
 @dataclass(frozen=True, slots=True)
+class LeaseEnd:
+    request: ClaimRequest
+    outcome: str
+    newest: tuple[int, str] | None
+    """The newest fire the run stood for (a fold moves the mark there); None: manual."""
+
+
+@dataclass(frozen=True, slots=True)
 class ClaimReply:
     status: str
     """`won`; or refused: `stale` (not newer than the mark), `busy` (a live lease),
@@ -125,18 +133,19 @@ class ClaimStore:
             raw = await self._renew(keys=keys, args=args)
         return [bool(int(value)) for value in raw]
 
-    async def finish(
-        self,
-        request: ClaimRequest,
-        outcome: str,
-        newest: tuple[int, str] | None,
-    ) -> bool:
-        """End the lease: done, the run's outcome, the mark moved to the newest folded fire."""
-        keys = [self._keys.leases, self._keys.claim(request.task), self.manual_key(request)]
-        at, fire_id = newest if newest is not None else ("", "")
-        args = [self.owner, request.fire_id, request.task, outcome, at, fire_id]
+    async def finish(self, ends: Sequence[LeaseEnd]) -> list[bool]:
+        """End leases in one call: done, the run's outcome, the mark moved to the newest
+        folded fire; False where the lease was no longer this replica's."""
+        keys: list[str] = [self._keys.leases]
+        args: list[Any] = [self.owner]
+        for end in ends:
+            request = end.request
+            keys += [self._keys.claim(request.task), self.manual_key(request)]
+            at, fire_id = end.newest if end.newest is not None else ("", "")
+            args += [request.fire_id, request.task, end.outcome, at, fire_id]
         async with redis_deadline(self._timeout):
-            return bool(int(await self._finish(keys=keys, args=args)))
+            raw = await self._finish(keys=keys, args=args)
+        return [bool(int(value)) for value in raw]
 
     async def take_over(self, limit: int = 100) -> list[TakenOver]:
         """The fires whose claimer's lease ran out, now this replica's (one taker each)."""

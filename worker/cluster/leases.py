@@ -6,10 +6,13 @@ import asyncio
 
 from loguru import logger
 
-from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
+
+BATCH = 2000
+"""Lease ends per script call at most."""
 
 
 class Leases:
@@ -22,7 +25,8 @@ class Leases:
         self._lease = lease
         self._held: dict[str, ClaimRequest] = {}
         self._renewer: asyncio.Task[None] | None = None
-        self._finishing: set[asyncio.Task[None]] = set()
+        self._ending: list[LeaseEnd] = []
+        self._finisher: asyncio.Task[None] | None = None
 
     def hold(self, request: ClaimRequest) -> None:
         self._held[request.task] = request
@@ -30,20 +34,21 @@ class Leases:
             self._renewer = asyncio.create_task(self._renew_loop(), name="claim-leases")
 
     def end(self, request: ClaimRequest, outcome: str, newest: tuple[int, str] | None) -> None:
-        """The run is recorded: end its lease in the background (a run never waits on it)."""
+        """The run is recorded: end its lease in the background (a run never waits on it).
+        Ends queued while a call is out go together in the next one."""
         if self._held.get(request.task) is request:
             del self._held[request.task]
-        task = asyncio.create_task(self._finish(request, outcome, newest), name="claim-finish")
-        self._finishing.add(task)
-        task.add_done_callback(self._finishing.discard)
+        self._ending.append(LeaseEnd(request, outcome, newest))
+        if self._finisher is None or self._finisher.done():
+            self._finisher = asyncio.create_task(self._finish_loop(), name="claim-finish")
 
     async def close(self, timeout: float) -> None:
-        """Finishes get what is left of `timeout`; renewals stop (leases then run out)."""
-        if self._finishing:
-            await asyncio.wait(set(self._finishing), timeout=max(timeout, 0.01))
-        pending = [t for t in (self._renewer, *self._finishing) if t is not None]
+        """Ends get what is left of `timeout`; renewals stop (leases then run out)."""
+        if self._finisher is not None and not self._finisher.done():
+            await asyncio.wait({self._finisher}, timeout=max(timeout, 0.01))
+        pending = [t for t in (self._renewer, self._finisher) if t is not None]
         await cancel_and_wait(pending, timeout=0.5)
-        self._renewer = None
+        self._renewer = self._finisher = None
 
     async def _renew_loop(self) -> None:
         while self._held:
@@ -66,21 +71,22 @@ class Leases:
                         "claim lease lost: another replica has taken the fire over"
                     )
 
-    async def _finish(
-        self, request: ClaimRequest, outcome: str, newest: tuple[int, str] | None
-    ) -> None:
+    async def _finish_loop(self) -> None:
         backoff = Backoff()
         loop = asyncio.get_running_loop()
         give_up = loop.time() + max(self._lease * 3, 30.0)
-        while True:
+        while self._ending:
+            batch, self._ending = self._ending[:BATCH], self._ending[BATCH:]
             try:
-                await self._store.finish(request, outcome, newest)
-                return
+                await self._store.finish(batch)
             except Exception as exc:
                 if not is_redis_outage(exc) or loop.time() > give_up:
-                    logger.bind(task=request.task, error=describe_error(exc)).warning(
-                        "claim lease not ended: it runs out by itself"
+                    logger.bind(leases=len(batch), error=describe_error(exc)).warning(
+                        "claim leases not ended: they run out by themselves"
                     )
-                    return
+                    continue
                 self._outage.failure(exc)
-            await asyncio.sleep(backoff.next())
+                self._ending[:0] = batch
+                await asyncio.sleep(backoff.next())
+                continue
+            backoff.reset()

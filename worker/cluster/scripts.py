@@ -81,18 +81,31 @@ return out
 )
 
 FINISH = """
--- ARGV: owner, claimed fire id, task, outcome, newest fire's ms ('' for manual), its id.
--- KEYS: leases, the claim hash, the manual-claim key (or the hash again).
-local c = redis.call('HMGET', KEYS[2], 'owner', 'fire', 'mark')
-if c[1] ~= ARGV[1] or c[2] ~= ARGV[2] then return 0 end
-redis.call('HSET', KEYS[2], 'done', '1', 'lease', 0, 'outcome', ARGV[4])
-local newest = tonumber(ARGV[5])
-if newest and newest > (tonumber(c[3]) or 0) then
-  redis.call('HSET', KEYS[2], 'mark', newest, 'fire', ARGV[6], 'at', newest)
+-- ARGV: owner, then per lease: claimed fire id, task, outcome, newest fire's ms ('' for a
+-- manual fire), its id. KEYS: leases, then per lease: the claim hash, the manual-claim key
+-- (or the hash again). Returns 1 per lease ended, 0 where it was no longer this owner's.
+local owner = ARGV[1]
+local out = {}
+local k, a = 2, 2
+while a <= #ARGV do
+  local key, mkey = KEYS[k], KEYS[k + 1]
+  local id, task, outcome = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local c = redis.call('HMGET', key, 'owner', 'fire', 'mark')
+  if c[1] == owner and c[2] == id then
+    redis.call('HSET', key, 'done', '1', 'lease', 0, 'outcome', outcome)
+    local newest = tonumber(ARGV[a + 3])
+    if newest and newest > (tonumber(c[3]) or 0) then
+      redis.call('HSET', key, 'mark', newest, 'fire', ARGV[a + 4], 'at', newest)
+    end
+    redis.call('ZREM', KEYS[1], task)
+    if mkey ~= key then redis.call('SET', mkey, 'done:' .. outcome, 'EX', 3600) end
+    out[#out + 1] = 1
+  else
+    out[#out + 1] = 0
+  end
+  k, a = k + 2, a + 5
 end
-redis.call('ZREM', KEYS[1], ARGV[3])
-if KEYS[3] ~= KEYS[2] then redis.call('SET', KEYS[3], 'done:' .. ARGV[4], 'EX', 3600) end
-return 1
+return out
 """
 
 EXPIRED = (
