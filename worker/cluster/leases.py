@@ -51,8 +51,12 @@ class Leases:
         self._renewer = self._finisher = None
 
     async def _renew_loop(self) -> None:
+        """Every third of the lease; after a failed renewal, again within a second (a
+        failover shorter than what is left of the lease then costs no recovery)."""
+        backoff = Backoff()
+        pause = self._every
         while self._held:
-            await asyncio.sleep(self._every)
+            await asyncio.sleep(pause)
             held = list(self._held.values())
             if not held:
                 return
@@ -63,7 +67,10 @@ class Leases:
                     logger.opt(exception=exc).error("claim leases not renewed")
                 else:
                     self._outage.failure(exc)
+                pause = min(backoff.next(), self._every)
                 continue
+            pause = self._every
+            backoff.reset()
             for request, ok in zip(held, kept, strict=True):
                 if not ok and self._held.get(request.task) is request:
                     del self._held[request.task]
