@@ -18,6 +18,9 @@ from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
 from worker.observe.metrics import metrics_listener
 from worker.observe.recorder import RunRecorder
+from worker.queues.processors import Processors
+from worker.queues.queues import queues_resource
+from worker.queues.runs import JobRuns
 from worker.run.gate import AdmitAll
 from worker.run.runner import Runner
 from worker.schedule.orchestrator import Orchestrator
@@ -94,3 +97,22 @@ class FrameworkContainer(containers.DeclarativeContainer):
         Orchestrator, runner, timezone=settings.provided.tz, next_fires=next_fires
     )
     scheduler_registry = providers.Singleton(SchedulerRegistry, orchestrator)
+
+    # queues (BullMQ): enqueueing, and the processors started after bootstrap
+    queues = providers.Resource(
+        queues_resource,
+        url=settings.provided.redis_url_value.call(),
+        prefix=settings.provided.queue_prefix,
+        overrides=settings.provided.queue_overrides,
+        timeout=settings.provided.redis_timeout,
+    )
+    job_runs = providers.Singleton(
+        JobRuns, instance_id=settings.provided.worker_instance_id, listeners=run_listeners
+    )
+    processors = providers.Singleton(
+        Processors,
+        url=settings.provided.redis_url_value.call(),
+        prefix=settings.provided.queue_prefix,
+        lock_duration=settings.provided.queue_lock_duration,
+        runs=job_runs,
+    )

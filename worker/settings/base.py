@@ -22,6 +22,7 @@ from worker.errors import ConfigError
 from worker.settings.durations import is_duration, parse_duration
 from worker.settings.network import BindAddress, Port
 from worker.settings.per_task import PerTaskSource
+from worker.settings.queues import QueueSettings
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -45,7 +46,7 @@ def duration_setting(value: object, *, positive: bool) -> float:
     return parse_duration(text)
 
 
-class WorkerSettings(BaseSettings):
+class WorkerSettings(BaseSettings, QueueSettings):
     """Settings of the framework; an application subclasses it to add its own."""
 
     # defer_build: only the class actually loaded (the application's subclass) pays for a schema.

@@ -1,0 +1,1 @@
+"""Queues on BullMQ: `@processor`, `current_job()`, the `Queues` provider, the Workers."""
