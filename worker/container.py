@@ -30,6 +30,7 @@ from worker.settings.base import WorkerSettings
 from worker.settings.loading import load_settings
 from worker.state.history import RunHistory
 from worker.state.keys import Keys
+from worker.state.queues import QueueReader
 
 
 class FrameworkContainer(containers.DeclarativeContainer):
@@ -72,6 +73,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         webhook_url=settings.provided.webhook_url_value.call(),
         instance_id=settings.provided.worker_instance_id,
         redis_timeout=settings.provided.redis_timeout,
+        stream=keys.provided.alerts,
     )
     metrics = providers.Singleton(
         metrics_listener,
@@ -115,4 +117,6 @@ class FrameworkContainer(containers.DeclarativeContainer):
         prefix=settings.provided.queue_prefix,
         lock_duration=settings.provided.queue_lock_duration,
         runs=job_runs,
+        metrics=metrics,
+        reader=providers.Singleton(QueueReader, redis, settings.provided.queue_prefix),
     )

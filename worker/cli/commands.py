@@ -27,6 +27,10 @@ def dispatch(command: str, args: argparse.Namespace) -> int:
     if command == "run-task":
         app.definition(args.name)
         return run_loop(app.run_task(args.name))
+    if command == "enqueue":
+        from worker.cli.enqueue import enqueue
+
+        return enqueue(app, args)
     from worker.cli import inspect
 
     if command == "list":

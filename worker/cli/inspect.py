@@ -86,6 +86,7 @@ async def check(app: ApplicationContext) -> int:
 
 
 async def status(app: ApplicationContext, *, as_json: bool) -> int:
+    from worker.cli.queue_status import read_queues
     from worker.state.keys import Keys
     from worker.state.read import FleetReader
 
@@ -96,13 +97,14 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
         async with asyncio.timeout(REACH_TIMEOUT * 2):
             instances = await reader.instances()
             summaries = await reader.summaries()
+            queues = await read_queues(app, client)
     except Exception as exc:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None
     finally:
         await client.aclose()
     now = datetime.now(UTC)
     tasks = [_task_status(d, summaries.get(d.name, {}), instances, now) for d in app.definitions]
-    report = {"instances": instances, "tasks": tasks}
+    report = {"instances": instances, "tasks": tasks, "queues": queues}
     zones = [d.timezone for d in app.definitions]
     print(json.dumps(report, indent=2) if as_json else _status_text(report, zones))
     return 0
@@ -161,7 +163,7 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
     lines = [f"instances alive: {len(instances)}"]
     lines += [
         f"  {i.get('id')}  pid={i.get('pid')}  started={i.get('started_at')}  "
-        f"heartbeat={i.get('heartbeat_at')}"
+        f"heartbeat={i.get('heartbeat_at')}  roles={','.join(i.get('roles') or ['-'])}"
         for i in instances
     ]
     rows = [
@@ -177,7 +179,9 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
         for t, zone in zip(report["tasks"], zones, strict=True)
     ]
     header = ["TASK", "LAST RUN", "OUTCOME", "DURATION", "NEXT FIRE", "RUNNING SINCE", "FAILURES"]
-    return "\n".join(lines) + "\n\n" + _table(header, rows)
+    from worker.cli.queue_status import queues_text
+
+    return "\n".join(lines) + "\n\n" + _table(header, rows) + queues_text(report.get("queues", []))
 
 
 def _limit(seconds: float | None) -> str:

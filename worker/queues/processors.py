@@ -21,6 +21,8 @@ from worker.queues.job import Job, JobError
 from worker.queues.runs import BoundProcessor, JobRuns
 
 FORCE_CLOSE_WAIT = 1.0
+COUNTS_INTERVAL = 10.0
+"""How often the queue counts gauge (`worker_queue_jobs`) is refreshed, when metrics are on."""
 
 
 class Processors:
@@ -33,6 +35,8 @@ class Processors:
         prefix: str,
         lock_duration: float,
         runs: JobRuns,
+        metrics: Any = None,
+        reader: Any = None,
     ) -> None:
         self._url = url
         self._prefix = prefix
@@ -41,6 +45,8 @@ class Processors:
         self._bound: list[BoundProcessor] = []
         self._workers: list[Any] = []
         self._starting: asyncio.Task[None] | None = None
+        self._metrics: Any = metrics if hasattr(metrics, "queue_counts") else None
+        self._reader = reader
 
     @property
     def bound(self) -> Sequence[BoundProcessor]:
@@ -73,6 +79,22 @@ class Processors:
             logger.bind(
                 queue=bound.queue, processor=bound.name, concurrency=bound.options.concurrency
             ).info("processor started")
+        if self._metrics is not None and self._reader is not None:
+            await self._refresh_counts()
+
+    async def _refresh_counts(self) -> None:
+        """Until closed (this runs in the start task, which `close` cancels)."""
+        while True:
+            for bound in self._bound:
+                try:
+                    counts = await self._reader.counts(bound.queue)
+                except Exception as exc:
+                    logger.bind(queue=bound.queue, error=describe_error(exc)).debug(
+                        "queue counts not read"
+                    )
+                    continue
+                self._metrics.queue_counts(bound.queue, counts)
+            await asyncio.sleep(COUNTS_INTERVAL)
 
     async def close(self, timeout: float) -> None:
         """Active jobs finish within `timeout`; what is still running then is left to bullmq's

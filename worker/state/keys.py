@@ -29,3 +29,8 @@ class Keys:
     def instance(self, instance_id: str) -> str:
         """This replica's record (JSON, TTL three heartbeat intervals)."""
         return f"{self.prefix}instance:{instance_id}"
+
+    @property
+    def alerts(self) -> str:
+        """Stream of alert events (capped, approximately), besides the ALERT_CHANNEL publish."""
+        return f"{self.prefix}alerts"
