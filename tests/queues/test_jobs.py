@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -69,7 +70,7 @@ async def test_a_job_failing_every_attempt_fails_with_its_reason_and_alerts(
     wait_for(lambda: "doomed" in in_state(client, "failed"), timeout=10, what="failed")
     assert job(client, "doomed")["failedReason"] == "price API: HTTP 500"
     assert len(api.times("bitcoin")) == 3
-    alerts = wait_for(lambda: client.xrange("worker:alerts"), what="alert stored")
+    alerts: Any = wait_for(lambda: client.xrange("worker:alerts"), what="alert stored")
     event = json.loads(alerts[0][1][b"data"])
     assert (event["task"], event["state"], event["failures"]) == ("queue:coin-sync", "failing", 1)
     assert wait_for(lambda: outcomes(client) == ["retrying", "retrying", "failed"], timeout=10)
