@@ -88,7 +88,8 @@ def test_two_replicas_enqueue_each_coin_once_per_fire(
             by_fire.setdefault(run["fire_id"], set()).add(run["instance"])
         return {fire for fire, instances in by_fire.items() if len(instances) == 2}
 
-    both = wait_for(lambda: len(fires_run_by_both()) >= 3 and fires_run_by_both(), timeout=20)
+    wait_for(lambda: len(fires_run_by_both()) >= 3, timeout=20, what="three fires on both")
+    both = fires_run_by_both()
     for replica in replicas:
         assert replica.stop() == 0
     jobs = in_state(client, "wait") + in_state(client, "delayed")
