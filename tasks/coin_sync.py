@@ -7,7 +7,6 @@ import json
 import logging
 import random
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -154,6 +153,8 @@ def retry_after(response: httpx.Response) -> float | None:
         return None
     if value.isdigit():
         return float(value)
+    from email.utils import parsedate_to_datetime  # rare: most servers send seconds
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

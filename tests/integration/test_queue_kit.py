@@ -74,6 +74,7 @@ async def test_coin_sync_enqueues_one_job_per_coin_with_the_fire_id(
         record = await app.run_task("coin-sync")
         again = await app.run_task("coin-sync")
     client = redis_server.client()
-    waiting = sorted(bytes(v).decode() for v in client.lrange("bull:coin-sync:wait", 0, -1))
+    raw: Any = client.lrange("bull:coin-sync:wait", 0, -1)
+    waiting = sorted(value.decode() for value in raw)
     fires = sorted({record.fire_id, again.fire_id})
     assert waiting == sorted(f"{fire}:{coin}" for fire in fires for coin in ("bitcoin", "ethereum"))

@@ -44,6 +44,7 @@ class Processors:
         self._runs = runs
         self._bound: list[BoundProcessor] = []
         self._workers: list[Any] = []
+        self._loops: list[asyncio.Task[Any]] = []
         self._starting: asyncio.Task[None] | None = None
         self._metrics: Any = metrics if hasattr(metrics, "queue_counts") else None
         self._reader = reader
@@ -72,10 +73,12 @@ class Processors:
                 "stalledInterval": self._lock_ms,
                 "removeOnComplete": bound.options.keep_completed,
                 "removeOnFail": bound.options.keep_failed,
+                "autorun": False,  # its loop is a task of ours: a strong reference, awaited
             }
             worker = Worker(bound.queue, self._handler(bound), options)
             worker.on("error", _log_error(bound))
             self._workers.append(worker)
+            self._loops.append(asyncio.create_task(worker.run(), name=f"queue:{bound.queue}"))
             logger.bind(
                 queue=bound.queue, processor=bound.name, concurrency=bound.options.concurrency
             ).info("processor started")
@@ -103,6 +106,7 @@ class Processors:
             await cancel_and_wait([self._starting], timeout=FORCE_CLOSE_WAIT)
             self._starting = None
         workers, self._workers = self._workers, []
+        loops, self._loops = self._loops, []
         if not workers:
             return
         closing = [asyncio.ensure_future(worker.close()) for worker in workers]
@@ -113,6 +117,7 @@ class Processors:
             forced = [asyncio.ensure_future(w.close(force=True)) for w in workers]
             await asyncio.wait(forced, timeout=FORCE_CLOSE_WAIT)
             await cancel_and_wait([*pending, *forced], timeout=FORCE_CLOSE_WAIT)
+        await cancel_and_wait(loops, timeout=FORCE_CLOSE_WAIT)
 
     def _handler(self, bound: BoundProcessor) -> Any:
         from bullmq import UnrecoverableError
