@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -32,7 +33,7 @@ from bench.stats import nearest_rank
 
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tests" / "node"
-ROUNDS = 2
+ROUNDS = 3
 
 
 async def _noop(data: Any) -> None:
@@ -173,8 +174,10 @@ def node_figure(url: str, jobs: int, sleep_ms: int, concurrency: int) -> float |
         timeout=600,
         check=False,
         cwd=NODE_DIR,
+        env={**os.environ, "NODE_PATH": str(NODE_DIR / "node_modules")},
     )
     if done.returncode != 0:
+        print(f"node bullmq failed: {done.stderr.strip()[-500:]}", flush=True)
         return None
     return float(done.stdout.strip().splitlines()[-1])
 
@@ -187,16 +190,18 @@ def fire_lag(url: str, fires: int, logdir: Path) -> tuple[float, float, int]:
         SCHEDULE_COIN_SYNC="* * * * * *",
         SYNC_MAX_DELAY="0",
         COINS="bitcoin",
-        LOG_LEVEL="WARNING",
+        LOG_LEVEL="INFO",
         HEARTBEAT_FILE=str(logdir / "hb"),
         DISABLED_TASKS="crypto-trigger,health-check,cleanup",
     )
     import sys
 
     child = Child("lag-worker", [sys.executable, "-m", "worker"], env, logdir)
-    child.wait_ready(30)
-    time.sleep(fires + 1.5)
-    child.terminate(40)
+    try:
+        child.wait_ready(30)
+        time.sleep(fires + 1.5)
+    finally:
+        child.terminate(40)
     client = redis.Redis.from_url(url)
     lags = []
     for raw in client.lrange("bull:coin-sync:wait", 0, -1):
@@ -216,6 +221,9 @@ def main() -> None:
     parser.add_argument("--fires", type=int, default=30)
     args = parser.parse_args()
     logdir = Path(tempfile.mkdtemp(prefix="bench-queues-"))
+    from worker.observe.logs import configure_logging
+
+    configure_logging("WARNING")  # as bench.compare runs the worker: no line per job
     server, url = start_redis(logdir)
     try:
         report: dict[str, Any] = {}

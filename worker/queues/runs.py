@@ -116,18 +116,16 @@ class JobRuns:
     ) -> None:
         fields = record.log_fields()
         fields.pop("scheduled_for", None)
-        log = logger.bind(
-            **fields,
-            processor=processor.name,
-            job=record.fire_id,
-            attempt=f"{job.attempt}/{job.attempts}",
-        )
+        fields.update(processor=processor.name, job=record.fire_id)
+        fields["attempt"] = f"{job.attempt}/{job.attempts}"
+        # Keyword arguments land in the line's fields as bind()'s would, without a new
+        # logger per job (measurable at thousands of jobs a second).
         if record.outcome == "ok":
-            log.info("job")
+            logger.info("job", **fields)
         elif record.outcome == "failed" and failure is not None and not _expected(failure):
-            log.opt(exception=failure).error("job")
+            logger.opt(exception=failure).error("job", **fields)
         else:
-            log.warning("job")
+            logger.warning("job", **fields)
         for listener in self._listeners:
             try:
                 listener.on_run(record)
