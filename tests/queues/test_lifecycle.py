@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import signal
+import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +14,7 @@ import redis
 from tests.price_api import PriceApi, price_api
 from tests.queue_support import enqueue, in_state, queue_env, stats
 from tests.support import RedisServer, WorkerProcess, status_when, wait_for
+from worker.app.signals import REPEAT_WINDOW
 
 Spawn = Callable[..., WorkerProcess]
 
@@ -57,6 +59,27 @@ async def test_a_job_past_the_shutdown_deadline_is_left_active_for_recovery(
     replacement = spawn_worker(**env)
     wait_for(lambda: in_state(client, "completed") == ["long"], timeout=15, what="recovered")
     assert replacement.stop() == 0
+
+
+async def test_a_second_signal_leaves_the_running_job_for_recovery_and_exits_1_at_once(
+    spawn_worker: Spawn, api: PriceApi, client: redis.Redis, redis_url: str
+) -> None:
+    api.scripts["bitcoin"] = ["slow:30"]
+    worker = spawn_worker(**queue_env(api.url))
+    worker.wait_for_log("processor started")
+    await enqueue(redis_url, "bitcoin", job_id="forced")
+    wait_for(lambda: api.active == 1, what="request in flight")
+    first = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    worker.wait_for_log("shutdown started")
+    # A signal within REPEAT_WINDOW of the first is the same request (a process group's).
+    wait_for(lambda: time.monotonic() - first > REPEAT_WINDOW, what="the repeat window")
+    forced_at = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    assert worker.wait() == 1
+    assert time.monotonic() - forced_at < 2.0
+    assert in_state(client, "active") == ["forced"]
+    assert "job task=queue:coin-sync outcome=cancelled" in worker.stderr
 
 
 async def test_a_job_of_a_killed_worker_is_recovered_by_the_next_one(
@@ -126,3 +149,17 @@ def test_enqueue_adds_the_named_coins_or_all_coins_and_status_counts_them(
 def test_enqueue_without_redis_exits_69(spawn_worker: Spawn) -> None:
     process = spawn_worker("enqueue", "coin-sync", redis="redis://127.0.0.1:1/0", REDIS_TIMEOUT="1")
     assert process.wait() == 69
+
+
+async def test_processors_take_jobs_again_after_a_redis_restart(
+    spawn_worker: Spawn, api: PriceApi, own_redis: RedisServer
+) -> None:
+    """bullmq (Python) has had reconnect loops after a Redis restart (its issue #3103)."""
+    worker = spawn_worker(redis=own_redis.url, **queue_env(api.url))
+    worker.wait_for_log("processor started")
+    own_redis.kill()  # the Worker's blocking wait for a job loses its connection
+    own_redis.start()
+    await enqueue(own_redis.url, "bitcoin", job_id="after-restart")
+    client = own_redis.client()
+    wait_for(lambda: stats(client, "bitcoin"), timeout=20, what="job after the restart")
+    assert worker.stop() == 0

@@ -84,7 +84,8 @@ class ApplicationContext:
                 started = self._begin_stop(signals)
                 parts.orchestrator.stop()
                 await asyncio.gather(
-                    self._drain(parts, signals), processors.close(self._deadline.for_runs())
+                    self._drain(parts, signals),
+                    processors.close(self._deadline.for_runs(), signals.force_exit),
                 )
             finally:
                 await close_all(parts, self._deadline, signals.force_exit)

@@ -20,7 +20,8 @@ from worker.connect.errors import describe_error
 from worker.queues.job import Job, JobError
 from worker.queues.runs import BoundProcessor, JobRuns
 
-FORCE_CLOSE_WAIT = 1.0
+FORCE_CLOSE_WAIT = 0.3
+"""What each step of a force close may take (force-closing cancels, it does not wait)."""
 COUNTS_INTERVAL = 10.0
 """How often the queue counts gauge (`worker_queue_jobs`) is refreshed, when metrics are on."""
 
@@ -99,9 +100,10 @@ class Processors:
                 self._metrics.queue_counts(bound.queue, counts)
             await asyncio.sleep(COUNTS_INTERVAL)
 
-    async def close(self, timeout: float) -> None:
-        """Active jobs finish within `timeout`; what is still running then is left to bullmq's
-        stalled recovery (force close: not failed, not completed)."""
+    async def close(self, timeout: float, force: asyncio.Event | None = None) -> None:
+        """Active jobs finish within `timeout` (or until `force` is set: a second signal);
+        what is still running then is left to bullmq's stalled recovery (a force close:
+        neither failed nor completed)."""
         if self._starting is not None:
             await cancel_and_wait([self._starting], timeout=FORCE_CLOSE_WAIT)
             self._starting = None
@@ -109,8 +111,8 @@ class Processors:
         loops, self._loops = self._loops, []
         if not workers:
             return
-        closing = [asyncio.ensure_future(worker.close()) for worker in workers]
-        _, pending = await asyncio.wait(closing, timeout=max(timeout, 0.01))
+        closing = {asyncio.ensure_future(worker.close()) for worker in workers}
+        pending = await _wait_or_force(closing, timeout, force)
         if pending:
             active = sum(len(worker.jobs) for worker in workers)
             logger.bind(jobs=active).warning("jobs still active at the deadline: left for recovery")
@@ -135,6 +137,28 @@ class Processors:
             return result
 
         return handle
+
+
+async def _wait_or_force(
+    tasks: set[asyncio.Future[Any]], timeout: float, force: asyncio.Event | None
+) -> set[asyncio.Future[Any]]:
+    """Wait for `tasks` up to `timeout`, or until `force` is set; those still pending."""
+    forced = asyncio.ensure_future(force.wait()) if force is not None else None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(timeout, 0.01)
+    pending = set(tasks)
+    try:
+        while pending and not (forced is not None and forced.done()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            waiters = pending | ({forced} if forced is not None else set())
+            done, _ = await asyncio.wait(waiters, timeout=remaining, return_when="FIRST_COMPLETED")
+            pending -= done
+    finally:
+        if forced is not None:
+            forced.cancel()
+    return pending
 
 
 def job_of(job: Any, queue: str) -> Job:
