@@ -6,6 +6,7 @@ from dependency_injector import containers, providers
 
 from config import Settings
 from tasks.cleanup import CleanupTasks
+from tasks.coin_sync import CoinSyncTasks
 from tasks.crypto import CryptoTasks
 from tasks.health import HealthTasks
 from worker import FrameworkContainer, RedisTriggerPublisher
@@ -32,4 +33,12 @@ class Container(FrameworkContainer):
         CleanupTasks,
         FrameworkContainer.run_history,
         retention_days=FrameworkContainer.settings.provided.cleanup_retention_days,
+    )
+    coin_sync = providers.Singleton(
+        CoinSyncTasks,
+        FrameworkContainer.queues,
+        FrameworkContainer.redis,
+        coins=FrameworkContainer.settings.provided.coin_list,
+        price_api_url=FrameworkContainer.settings.provided.price_api_url,
+        max_delay=FrameworkContainer.settings.provided.sync_max_delay,
     )

@@ -38,6 +38,13 @@ _EXPORTS = {
     "RunRecord": "worker.run.records",
     "StuckRun": "worker.run.records",
     "RunListener": "worker.run.records",
+    # queues (BullMQ)
+    "processor": "worker.queues.decorators",
+    "current_job": "worker.queues.job",
+    "Job": "worker.queues.job",
+    "JobError": "worker.queues.job",
+    "enqueue_args": "worker.queues.job",
+    "Queues": "worker.queues.queues",
 }
 
 __all__ = ["__version__", *_EXPORTS]
@@ -74,6 +81,24 @@ if TYPE_CHECKING:
     )
     from worker.observe.instance import (
         InstanceState as InstanceState,
+    )
+    from worker.queues.decorators import (
+        processor as processor,
+    )
+    from worker.queues.job import (
+        Job as Job,
+    )
+    from worker.queues.job import (
+        JobError as JobError,
+    )
+    from worker.queues.job import (
+        current_job as current_job,
+    )
+    from worker.queues.job import (
+        enqueue_args as enqueue_args,
+    )
+    from worker.queues.queues import (
+        Queues as Queues,
     )
     from worker.run.fire import (
         Fire as Fire,

@@ -23,6 +23,9 @@ from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
 from worker.observe.metrics import metrics_listener
 from worker.observe.recorder import RunRecorder
+from worker.queues.processors import Processors
+from worker.queues.queues import queues_resource
+from worker.queues.runs import JobRuns
 from worker.run.runner import Runner
 from worker.schedule.orchestrator import Orchestrator
 from worker.schedule.registry import SchedulerRegistry
@@ -31,6 +34,7 @@ from worker.settings.base import WorkerSettings
 from worker.settings.loading import load_settings
 from worker.state.history import RunHistory
 from worker.state.keys import Keys
+from worker.state.queues import QueueReader
 
 
 class FrameworkContainer(containers.DeclarativeContainer):
@@ -76,6 +80,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         webhook_url=settings.provided.webhook_url_value.call(),
         instance_id=settings.provided.worker_instance_id,
         redis_timeout=settings.provided.redis_timeout,
+        stream=keys.provided.alerts,
     )
     metrics = providers.Singleton(
         metrics_listener,
@@ -126,3 +131,24 @@ class FrameworkContainer(containers.DeclarativeContainer):
         Orchestrator, runner, timezone=settings.provided.tz, next_fires=next_fires
     )
     scheduler_registry = providers.Singleton(SchedulerRegistry, orchestrator)
+
+    # queues (BullMQ): enqueueing, and the processors started after bootstrap
+    queues = providers.Resource(
+        queues_resource,
+        url=settings.provided.redis_url_value.call(),
+        prefix=settings.provided.queue_prefix,
+        overrides=settings.provided.queue_overrides,
+        timeout=settings.provided.redis_timeout,
+    )
+    job_runs = providers.Singleton(
+        JobRuns, instance_id=settings.provided.worker_instance_id, listeners=run_listeners
+    )
+    processors = providers.Singleton(
+        Processors,
+        url=settings.provided.redis_url_value.call(),
+        prefix=settings.provided.queue_prefix,
+        lock_duration=settings.provided.queue_lock_duration,
+        runs=job_runs,
+        metrics=metrics,
+        reader=providers.Singleton(QueueReader, redis, settings.provided.queue_prefix),
+    )

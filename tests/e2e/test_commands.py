@@ -48,7 +48,7 @@ def test_list_json_is_an_array_with_the_contract_fields(spawn_worker: Spawn) -> 
     listed = run(spawn_worker, "list", "--json", DISABLED_TASKS="cleanup")
     assert listed.process.returncode == 0
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
-    assert set(rows) == {"crypto-trigger", "health-check", "cleanup"}
+    assert set(rows) == {"crypto-trigger", "health-check", "cleanup", "coin-sync"}
     trigger = rows["crypto-trigger"]
     assert trigger["schedule"] == "*/15 * * * *"
     assert trigger["scope"] == "cluster"
@@ -275,4 +275,4 @@ def test_status_shows_no_next_fire_when_no_instance_is_alive(spawn_worker: Spawn
     assert status.process.returncode == 0
     report = json.loads(status.stdout)
     assert report["instances"] == []
-    assert [t["next_fire"] for t in report["tasks"]] == [None, None, None]
+    assert all(t["next_fire"] is None for t in report["tasks"])

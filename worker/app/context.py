@@ -22,6 +22,7 @@ from worker.app.deadline import Deadline
 from worker.app.discovery import Discovery, discover
 from worker.app.overrides import Overrides, resolve
 from worker.app.parts import Parts
+from worker.app.queueing import bound_processors, queue_options
 from worker.app.shutdown import close_all
 from worker.app.signals import StopSignals
 from worker.errors import UsageError
@@ -50,6 +51,7 @@ class ApplicationContext:
             ),
         )
         self._deadline = Deadline(settings.shutdown_timeout)
+        self.queue_options = queue_options(self.discovery, settings)
 
     def definition(self, name: str) -> TaskDefinition:
         for definition in self.definitions:
@@ -64,19 +66,29 @@ class ApplicationContext:
         async with StopSignals() as signals:
             parts = await Parts.start(self._container, self.discovery, self._deadline)
             started = time.monotonic()
+            roles = self.settings.roles
+            processors = await bound_processors(parts, self.discovery, self.queue_options)
             try:
                 if not signals.should_exit.is_set():  # a signal during start-up: no ready
-                    self._mount(parts, schedule=True)
-                    parts.orchestrator.start()
-                    parts.start_fleet()
+                    scheduler = "scheduler" in roles
+                    self._mount(parts, schedule=scheduler)
+                    if scheduler:  # a processor-only replica never claims nor serves control
+                        parts.orchestrator.start()
+                        parts.start_fleet()
+                    parts.instance.roles = roles
                     parts.heartbeat.start()
                     self._log_ready(parts.orchestrator.next_fires())
                     if on_ready is not None:
                         on_ready()
+                    if "processor" in roles:  # after ready: bullmq is off its path
+                        processors.start_soon()
                 await signals.should_exit.wait()
                 started = self._begin_stop(signals)
                 parts.orchestrator.stop()
-                await self._drain(parts, signals)
+                await asyncio.gather(
+                    self._drain(parts, signals),
+                    processors.close(self._deadline.for_runs(), signals.force_exit),
+                )
             finally:
                 await close_all(parts, self._deadline, signals.force_exit)
             forced = signals.force_exit.is_set()
@@ -171,6 +183,7 @@ class ApplicationContext:
         active = [d.name for d in self.definitions if not d.disabled]
         logger.bind(
             instance=self.settings.worker_instance_id,
+            roles=",".join(self.settings.roles),
             tasks=",".join(active) or "none",
             disabled=",".join(d.name for d in self.definitions if d.disabled) or "none",
             next_fire=min((v for v in next_fires.values() if v), default="none"),

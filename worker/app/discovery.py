@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from worker.errors import DefinitionError
+from worker.queues.decorators import ProcessorSpec, get_processor_spec
 from worker.schedule.decorators import TaskSpec, get_spec, required_arguments
 
 HOOKS = ("on_startup", "on_shutdown")
@@ -28,21 +29,34 @@ class DiscoveredTask:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscoveredProcessor:
+    """A `@processor` method of a provider's class: the handler of one queue."""
+
+    name: str
+    provider: str
+    attribute: str
+    spec: ProcessorSpec
+
+
+@dataclass(frozen=True, slots=True)
 class Discovery:
     tasks: tuple[DiscoveredTask, ...]
     services: tuple[str, ...]
-    """Provider names whose classes carry tasks or hooks, in declaration order."""
+    """Provider names whose classes carry tasks, processors or hooks, in declaration order."""
+    processors: tuple[DiscoveredProcessor, ...] = ()
 
 
 def discover(container: Any) -> Discovery:
     """Collect every task of the container; a duplicate task name is a definition error."""
     tasks: dict[str, DiscoveredTask] = {}
     services: list[str] = []
+    processors: dict[str, DiscoveredProcessor] = {}
     for provider_name, cls in _provider_classes(container):
         found = False
         for attribute, member in _members(cls):
             spec = get_spec(member)
             if spec is None:
+                found = _processor(processors, provider_name, attribute, member) or found
                 found = found or attribute in HOOKS
                 continue
             found = True
@@ -58,7 +72,25 @@ def discover(container: Any) -> Discovery:
             )
         if found:
             services.append(provider_name)
-    return Discovery(tuple(tasks.values()), tuple(services))
+    return Discovery(tuple(tasks.values()), tuple(services), tuple(processors.values()))
+
+
+def _processor(
+    found: dict[str, DiscoveredProcessor], provider: str, attribute: str, member: Any
+) -> bool:
+    """Record a `@processor` method (one per queue); whether `member` was one."""
+    spec = get_processor_spec(member)
+    if spec is None:
+        return False
+    if spec.queue in found:
+        other = found[spec.queue]
+        raise DefinitionError(
+            f"queue {spec.queue!r}: two processors "
+            f"({other.provider}.{other.attribute} and {provider}.{attribute})"
+        )
+    name = spec.name or attribute.replace("_", "-")
+    found[spec.queue] = DiscoveredProcessor(name, provider, attribute, spec)
+    return True
 
 
 def _provider_classes(container: Any) -> Iterator[tuple[str, type]]:

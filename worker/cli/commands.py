@@ -31,6 +31,10 @@ def dispatch(command: str, args: argparse.Namespace) -> int:
         from worker.cli.control import control
 
         return run_loop(control(app, command, args))
+    if command == "enqueue":
+        from worker.cli.enqueue import enqueue
+
+        return enqueue(app, args)
     from worker.cli import inspect
 
     if command == "list":

@@ -86,6 +86,7 @@ async def check(app: ApplicationContext) -> int:
 
 
 async def status(app: ApplicationContext, *, as_json: bool) -> int:
+    from worker.cli.queue_status import read_queues
     from worker.state.keys import Keys
     from worker.state.read import FleetReader
 
@@ -99,6 +100,7 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
             summaries = await reader.summaries()
             fleet = (await reader.paused(), await reader.claims(names))
             counts = await reader.outcome_counts(names)
+            queues = await read_queues(app, client)
     except Exception as exc:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None
     finally:
@@ -108,8 +110,8 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
     for task in tasks:
         _fleet_fields(task, fleet[0].get(task["name"]), fleet[1].get(task["name"], {}), now)
         task["counts"] = counts.get(task["name"], {})
-    # `targets` and `queues` are filled by their own readers; empty until then.
-    report = {"instances": instances, "tasks": tasks, "targets": [], "queues": []}
+    # `targets` is filled by its own reader; empty until then.
+    report = {"instances": instances, "tasks": tasks, "targets": [], "queues": queues}
     zones = [d.timezone for d in app.definitions]
     print(json.dumps(report, indent=2) if as_json else _status_text(report, zones))
     return 0
@@ -192,7 +194,8 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
     lines = [f"replicas alive: {len(instances)}"]
     lines += [
         f"  {i.get('id')}  host={i.get('host') or i.get('hostname')}  pid={i.get('pid')}  "
-        f"version={i.get('version')}  started={i.get('started_at')}  rss_mb={i.get('rss_mb')}  "
+        f"version={i.get('version')}  roles={','.join(i.get('roles') or ['-'])}  "
+        f"started={i.get('started_at')}  rss_mb={i.get('rss_mb')}  "
         f"cpu%={i.get('cpu_percent')}  last_seen={i.get('last_seen') or i.get('heartbeat_at')}"
         for i in instances
     ]
@@ -213,7 +216,9 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
     ]
     header = ["TASK", "LAST RUN", "ON", "OUTCOME", "DURATION", "NEXT FIRE", "PAUSED"]
     header += ["RUNNING SINCE", "FAILURES", "RUNS"]
-    return "\n".join(lines) + "\n\n" + _table(header, rows)
+    from worker.cli.queue_status import queues_text
+
+    return "\n".join(lines) + "\n\n" + _table(header, rows) + queues_text(report.get("queues", []))
 
 
 def _paused(task: dict[str, Any]) -> str:

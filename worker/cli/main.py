@@ -23,6 +23,8 @@ COMMANDS = {
     "health": "exit 0 when this host's heartbeat file is fresh (--ready: and redis reachable); "
     "reads only that file",
     "check": "validate settings and the application, reach Redis within 3 s",
+    "enqueue": "run a queue task once now, with arguments (enqueue coin-sync bitcoin); 0 ok, "
+    "2 unknown queue task, 69 no redis",
     "dev": "run, restarting on each save of a .py file under the application's directory "
     "(= run --reload; needs the reload extra)",
     # fleet control (worker.cli.control)
@@ -74,6 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--json", action="store_true", help="machine-readable output")
         if name == "run-task":
             sub.add_argument("name", metavar="NAME", help="the task's name (see `list`)")
+        if name == "enqueue":
+            from worker.cli.enqueue import add_arguments
+
+            add_arguments(sub)
         if name == "run":
             sub.add_argument(
                 "--reload", action="store_true", help="restart on save (= `worker dev`)"

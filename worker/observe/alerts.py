@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 WEBHOOK_TIMEOUT = 5.0
+ALERTS_MAXLEN = 1000
+"""The alerts stream keeps about this many events (the dashboard reads it)."""
 
 
 class Alerts:
@@ -38,8 +40,10 @@ class Alerts:
         webhook_url: str | None,
         instance_id: str,
         redis_timeout: float,
+        stream: str | None = None,
     ) -> None:
         self._redis = redis
+        self._stream = stream
         self._channel = channel
         self._after = after
         self._webhook_url = webhook_url
@@ -119,6 +123,8 @@ class Alerts:
         }
 
     async def _send(self, event: dict[str, Any]) -> None:
+        if self._stream:
+            await self._append(event)
         try:
             async with redis_deadline(self._redis_timeout):
                 await self._redis.publish(self._channel, json.dumps(event))
@@ -128,6 +134,21 @@ class Alerts:
             )
         if self._webhook_url:
             await self._post(event)
+
+    async def _append(self, event: dict[str, Any]) -> None:
+        """The event on the capped alerts stream: `data` = the JSON, plus its task and state."""
+        fields: dict[Any, Any] = {
+            "task": str(event["task"]),
+            "state": str(event["state"]),
+            "data": json.dumps(event),
+        }
+        try:
+            async with redis_deadline(self._redis_timeout):
+                await self._redis.xadd(
+                    self._stream or "", fields, maxlen=ALERTS_MAXLEN, approximate=True
+                )
+        except Exception as exc:
+            logger.bind(task=event["task"], error=describe_error(exc)).warning("alert not stored")
 
     async def _post(self, event: dict[str, Any]) -> None:
         try:

@@ -24,6 +24,7 @@ class InstanceState:
         self.health: dict[str, Any] = {}
         self.next_fires: Callable[[], dict[str, str | None]] = dict
         self.running: Callable[[], dict[str, str]] = dict
+        self.roles: tuple[str, ...] = ()
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -36,4 +37,5 @@ class InstanceState:
             "next_fires": self.next_fires(),
             "running": self.running(),
             "health": self.health,
+            "roles": list(self.roles),
         }

@@ -81,6 +81,12 @@ class PrometheusMetrics:
         redis_up = Gauge("worker_redis_up", "1 while Redis answers this worker.", registry=registry)
         # Read at scrape time (in the server's thread): the monitor holds the truth.
         redis_up.set_function(lambda: 0.0 if outage.down else 1.0)
+        self._queue_jobs = Gauge(
+            "worker_queue_jobs",
+            "Jobs of each queue by state (bullmq's counts, refreshed by the processors).",
+            ("queue", "state"),
+            registry=registry,
+        )
         self._tasks: set[str] = set()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -98,6 +104,10 @@ class PrometheusMetrics:
         self._lag.labels(task).observe(max(record.lag_ms, 0.0) / 1000)
         if record.outcome == "ok":
             self._last_success.labels(task).set(time.time())
+
+    def queue_counts(self, queue: str, counts: dict[str, int]) -> None:
+        for state, count in counts.items():
+            self._queue_jobs.labels(queue, state).set(count)
 
     def on_stuck(self, stuck: StuckRun) -> None:
         if stuck.task not in self._tasks:

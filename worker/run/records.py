@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-OUTCOMES = ("ok", "failed", "timeout", "cancelled", "skipped", "missed")
+OUTCOMES = ("ok", "failed", "timeout", "cancelled", "skipped", "missed", "retrying")
 FAILURES = ("failed", "timeout")
 
 

@@ -23,6 +23,7 @@ from worker.settings.cluster import ClusterSettings
 from worker.settings.durations import is_duration, parse_duration
 from worker.settings.network import BindAddress, Port
 from worker.settings.per_task import PerTaskSource
+from worker.settings.queues import QueueSettings
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -46,7 +47,7 @@ def duration_setting(value: object, *, positive: bool) -> float:
     return parse_duration(text)
 
 
-class WorkerSettings(BaseSettings, ClusterSettings):
+class WorkerSettings(BaseSettings, ClusterSettings, QueueSettings):
     """Settings of the framework; an application subclasses it to add its own."""
 
     # defer_build: only the class actually loaded (the application's subclass) pays for a schema.

@@ -62,3 +62,8 @@ class Keys:
     def task_runs(self, task: str) -> str:
         """Stream of one task's runs (capped at RUN_HISTORY_PER_TASK, approximately)."""
         return f"{self.prefix}runs:{task}"
+
+    @property
+    def alerts(self) -> str:
+        """Stream of alert events (capped, approximately), besides the ALERT_CHANNEL publish."""
+        return f"{self.prefix}alerts"

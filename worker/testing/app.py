@@ -57,6 +57,8 @@ class WorkerTestApp:
         self._context: ApplicationContext | None = None
         self._parts: Parts | None = None
         self.container: Any = None
+        self.last_job_result: Any = None
+        self.last_job_error: Exception | None = None
 
     @property
     def records(self) -> list[RunRecord]:
@@ -113,6 +115,27 @@ class WorkerTestApp:
                 return self.records[before]
             raise UsageError(f"task {name!r} was not run")
         return await run
+
+    async def run_job(
+        self, queue: str, data: Any, *, attempt: int = 1, job_id: str | None = None
+    ) -> RunRecord:
+        """Run one attempt of a job of `queue` through its processor, as the bullmq Worker
+        would (`current_job()`, run listeners); its record (`ok`, `retrying`, `failed`). The
+        processor's result or exception is on `last_job_result` / `last_job_error`."""
+        from worker.testing.jobs import run_job
+
+        context, parts = self._started()
+        before = len(self.records)
+        self.last_job_result = self.last_job_error = None
+        try:
+            self.last_job_result = await run_job(
+                context, parts, queue, data, attempt=attempt, job_id=job_id
+            )
+        except Exception as exc:
+            if len(self.records) == before:
+                raise
+            self.last_job_error = exc
+        return self.records[-1]
 
     def next_fires(
         self, name: str, count: int = 5, after: datetime | None = None

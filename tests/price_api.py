@@ -1,0 +1,98 @@
+"""A local HTTP server answering like CoinGecko's `simple/price`, scripted per coin.
+
+Each request for a coin takes the next action of that coin's script (then `ok` forever):
+`ok`, `429` or `429:<retry-after seconds>`, `500`, `404`, `badjson`, `slow:<seconds>`
+(then ok). It records every request's time and counts requests in flight (`max_active`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+PRICES = {"bitcoin": 50000.5, "ethereum": 3000.25, "solana": 150.0}
+
+
+class PriceApi:
+    def __init__(self) -> None:
+        self.scripts: dict[str, list[str]] = {}
+        self.requests: list[tuple[str, float]] = []
+        self.active = 0
+        self.max_active = 0
+        self._lock = threading.Lock()
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                api._serve(self)
+
+            def log_message(self, *args: object) -> None:
+                return None
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def times(self, coin: str) -> list[float]:
+        with self._lock:
+            return [when for name, when in self.requests if name == coin]
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        query = parse_qs(urlsplit(handler.path).query)
+        coin = query.get("ids", [""])[0]
+        with self._lock:
+            self.requests.append((coin, time.monotonic()))
+            script = self.scripts.get(coin, [])
+            action = script.pop(0) if script else "ok"
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            self._answer(handler, coin, action)
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def _answer(self, handler: BaseHTTPRequestHandler, coin: str, action: str) -> None:
+        kind, _, argument = action.partition(":")
+        headers: dict[str, str] = {}
+        if kind == "slow":
+            time.sleep(float(argument))
+        if kind in ("429", "500", "404"):
+            if argument:
+                headers["Retry-After"] = argument
+            self._send(handler, int(kind), b'{"error": "scripted"}', headers)
+        elif kind == "badjson":
+            self._send(handler, 200, b"<html>not json</html>", headers)
+        else:
+            price = PRICES.get(coin, 1.0)
+            body = {coin: {"usd": price, "usd_market_cap": price * 1e6, "usd_24h_change": -1.5}}
+            self._send(handler, 200, json.dumps(body).encode(), headers)
+
+    @staticmethod
+    def _send(
+        handler: BaseHTTPRequestHandler, status: int, body: bytes, headers: dict[str, str]
+    ) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+@contextmanager
+def price_api() -> Iterator[PriceApi]:
+    api = PriceApi()
+    api._thread.start()
+    try:
+        yield api
+    finally:
+        api._server.shutdown()
+        api._server.server_close()

@@ -1,0 +1,196 @@
+"""One bullmq `Worker` per processor: started after `ready`, closed within the shutdown deadline.
+
+At shutdown each Worker stops taking jobs and its active jobs get what is left of the
+deadline to finish; past it the Worker is force-closed: the jobs it still holds stay active
+in Redis and bullmq's stalled-job check (on any replica, Node's too) puts them back once
+their lock expires. Nothing is acknowledged that did not run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from loguru import logger
+
+from worker.concurrency import cancel_and_wait
+from worker.connect.errors import describe_error
+from worker.queues.job import Job, JobError
+from worker.queues.runs import BoundProcessor, JobRuns
+
+FORCE_CLOSE_WAIT = 0.3
+"""What each step of a force close may take (force-closing cancels, it does not wait)."""
+COUNTS_INTERVAL = 10.0
+"""How often the queue counts gauge (`worker_queue_jobs`) is refreshed, when metrics are on."""
+
+
+class Processors:
+    """The queue side of a running worker (a container provider)."""
+
+    def __init__(
+        self,
+        *,
+        url: str,
+        prefix: str,
+        lock_duration: float,
+        runs: JobRuns,
+        metrics: Any = None,
+        reader: Any = None,
+    ) -> None:
+        self._url = url
+        self._prefix = prefix
+        self._lock_ms = max(round(lock_duration * 1000), 1000)
+        self._runs = runs
+        self._bound: list[BoundProcessor] = []
+        self._workers: list[Any] = []
+        self._loops: list[asyncio.Task[Any]] = []
+        self._starting: asyncio.Task[None] | None = None
+        self._metrics: Any = metrics if hasattr(metrics, "queue_counts") else None
+        self._reader = reader
+
+    @property
+    def bound(self) -> Sequence[BoundProcessor]:
+        return tuple(self._bound)
+
+    def bind(self, processors: Sequence[BoundProcessor]) -> None:
+        self._bound = list(processors)
+
+    def start_soon(self) -> None:
+        """Start the Workers in the background, off the path to `ready`."""
+        if self._bound and self._starting is None:
+            self._starting = asyncio.create_task(self.start(), name="queue-processors")
+
+    async def start(self) -> None:
+        from bullmq import Worker
+
+        for bound in self._bound:
+            options = {
+                "connection": self._url,
+                "prefix": self._prefix,
+                "concurrency": bound.options.concurrency,
+                "lockDuration": self._lock_ms,
+                "stalledInterval": self._lock_ms,
+                "removeOnComplete": bound.options.keep_completed,
+                "removeOnFail": bound.options.keep_failed,
+                "autorun": False,  # its loop is a task of ours: a strong reference, awaited
+            }
+            worker = Worker(bound.queue, self._handler(bound), options)
+            worker.on("error", _log_error(bound))
+            self._workers.append(worker)
+            self._loops.append(asyncio.create_task(worker.run(), name=f"queue:{bound.queue}"))
+            logger.bind(
+                queue=bound.queue, processor=bound.name, concurrency=bound.options.concurrency
+            ).info("processor started")
+        if self._metrics is not None and self._reader is not None:
+            await self._refresh_counts()
+
+    async def _refresh_counts(self) -> None:
+        """Until closed (this runs in the start task, which `close` cancels)."""
+        while True:
+            for bound in self._bound:
+                try:
+                    counts = await self._reader.counts(bound.queue)
+                except Exception as exc:
+                    logger.bind(queue=bound.queue, error=describe_error(exc)).debug(
+                        "queue counts not read"
+                    )
+                    continue
+                self._metrics.queue_counts(bound.queue, counts)
+            await asyncio.sleep(COUNTS_INTERVAL)
+
+    async def close(self, timeout: float, force: asyncio.Event | None = None) -> None:
+        """Active jobs finish within `timeout` (or until `force` is set: a second signal);
+        what is still running then is left to bullmq's stalled recovery (a force close:
+        neither failed nor completed)."""
+        if self._starting is not None:
+            await cancel_and_wait([self._starting], timeout=FORCE_CLOSE_WAIT)
+            self._starting = None
+        workers, self._workers = self._workers, []
+        loops, self._loops = self._loops, []
+        if not workers:
+            return
+        closing = {asyncio.ensure_future(worker.close()) for worker in workers}
+        pending = await _wait_or_force(closing, timeout, force)
+        if pending:
+            active = sum(len(worker.jobs) for worker in workers)
+            logger.bind(jobs=active).warning("jobs still active at the deadline: left for recovery")
+            forced = [asyncio.ensure_future(w.close(force=True)) for w in workers]
+            await asyncio.wait(forced, timeout=FORCE_CLOSE_WAIT)
+            await cancel_and_wait([*pending, *forced], timeout=FORCE_CLOSE_WAIT)
+        await cancel_and_wait(loops, timeout=FORCE_CLOSE_WAIT)
+
+    def _handler(self, bound: BoundProcessor) -> Any:
+        from bullmq import UnrecoverableError
+
+        async def handle(job: Any, token: str) -> Any:
+            info = job_of(job, bound.queue)
+            due = datetime.fromtimestamp((job.timestamp + (job.delay or 0)) / 1000, UTC)
+            try:
+                result, _ = await self._runs.attempt(bound, info, job.data, due)
+            except JobError as exc:
+                if not exc.retry:
+                    raise UnrecoverableError(str(exc)) from exc
+                _honour_retry_after(job, info, exc, bound)
+                raise
+            return result
+
+        return handle
+
+
+async def _wait_or_force(
+    tasks: set[asyncio.Future[Any]], timeout: float, force: asyncio.Event | None
+) -> set[asyncio.Future[Any]]:
+    """Wait for `tasks` up to `timeout`, or until `force` is set; those still pending."""
+    forced = asyncio.ensure_future(force.wait()) if force is not None else None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + max(timeout, 0.01)
+    pending = set(tasks)
+    try:
+        while pending and not (forced is not None and forced.done()):
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                break
+            waiters = pending | ({forced} if forced is not None else set())
+            done, _ = await asyncio.wait(waiters, timeout=remaining, return_when="FIRST_COMPLETED")
+            pending -= done
+    finally:
+        if forced is not None:
+            forced.cancel()
+    return pending
+
+
+def job_of(job: Any, queue: str) -> Job:
+    """What `current_job()` shows of a bullmq job."""
+    attempts = int((job.opts or {}).get("attempts") or 1)
+    return Job(
+        id=str(job.id),
+        attempt=int(job.attemptsMade or 0) + 1,
+        queue=queue,
+        name=str(job.name),
+        attempts=max(attempts, 1),
+    )
+
+
+def _honour_retry_after(job: Any, info: Job, error: JobError, bound: BoundProcessor) -> None:
+    """A `retry_after` longer than the backoff becomes this retry's delay (in memory only:
+    bullmq reads the job's backoff when it moves the failed attempt to delayed)."""
+    if error.retry_after is None or info.attempt >= info.attempts:
+        return
+    backoff = (job.opts or {}).get("backoff") or {}
+    base = backoff.get("delay", 0) if isinstance(backoff, dict) else backoff
+    scheduled = (base or 0) / 1000 * 2 ** (info.attempt - 1)
+    if error.retry_after > scheduled:
+        job.opts = {
+            **job.opts,
+            "backoff": {"type": "fixed", "delay": round(error.retry_after * 1000)},
+        }
+
+
+def _log_error(bound: BoundProcessor) -> Any:
+    def log(error: Any, *args: Any) -> None:
+        detail = describe_error(error) if isinstance(error, BaseException) else str(error)
+        logger.bind(queue=bound.queue, error=detail).warning("queue processor error")
+
+    return log

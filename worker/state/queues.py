@@ -1,0 +1,92 @@
+"""The queues' read model: BullMQ's own keys read directly (no bullmq import), for `status`,
+metrics and the dashboard. Key layout: `<QUEUE_PREFIX>:<queue>:<state>`, a job's hash at
+`<QUEUE_PREFIX>:<queue>:<id>` (Node BullMQ's and Python bullmq's alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+STATES = ("waiting", "active", "delayed", "completed", "failed")
+LAST_FAILURES = 5
+_LISTS = ("wait", "paused", "active")
+_SETS = ("prioritized", "delayed", "completed", "failed")
+
+
+class QueueReader:
+    """Counts by state and the last failures of each queue; a few commands per queue."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self._redis = redis
+        self._prefix = prefix
+
+    def key(self, queue: str, part: str) -> str:
+        return f"{self._prefix}:{queue}:{part}"
+
+    async def counts(self, queue: str) -> dict[str, int]:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for name in _LISTS:
+                pipe.llen(self.key(queue, name))
+            for name in _SETS:
+                pipe.zcard(self.key(queue, name))
+            wait, paused, active, prioritized, delayed, completed, failed = await pipe.execute()
+        return {
+            "waiting": int(wait) + int(paused) + int(prioritized),
+            "active": int(active),
+            "delayed": int(delayed),
+            "completed": int(completed),
+            "failed": int(failed),
+        }
+
+    async def last_failures(self, queue: str, count: int = LAST_FAILURES) -> list[dict[str, Any]]:
+        """The newest failed jobs (what bullmq keeps of them): id, name, reason, when, attempts."""
+        ids = [
+            str(_text(i))
+            for i in await self._redis.zrevrange(self.key(queue, "failed"), 0, count - 1)
+        ]
+        fields = ("name", "failedReason", "finishedOn", "atm", "attemptsMade", "data")
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for job_id in ids:
+                pipe.hmget(self.key(queue, job_id), fields)
+            rows = await pipe.execute()
+        return [
+            _failure(job_id, [_text(v) for v in row]) for job_id, row in zip(ids, rows, strict=True)
+        ]
+
+    async def report(self, queues: Sequence[str]) -> list[dict[str, Any]]:
+        """`status`'s `queues`: one object per queue, counts and last failures."""
+        out = []
+        for queue in queues:
+            out.append(
+                {
+                    "name": queue,
+                    **await self.counts(queue),
+                    "last_failures": await self.last_failures(queue),
+                }
+            )
+        return out
+
+
+def _failure(job_id: str, row: list[str | None]) -> dict[str, Any]:
+    name, reason, finished, atm, made, data = row
+    failed_at = None
+    if finished and finished.isdigit():
+        moment = datetime.fromtimestamp(int(finished) / 1000, UTC)
+        failed_at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    attempts = atm or made
+    return {
+        "id": job_id,
+        "name": name,
+        "reason": reason,
+        "failed_at": failed_at,
+        "attempts": int(attempts) if attempts and attempts.isdigit() else None,
+        "data": data,
+    }
+
+
+def _text(value: Any) -> str | None:
+    return value.decode() if isinstance(value, bytes) else value
