@@ -8,19 +8,14 @@ from config import Settings
 from tasks.cleanup import CleanupTasks
 from tasks.crypto import CryptoTasks
 from tasks.health import HealthTasks
-from worker import FrameworkContainer, RedisTriggerPublisher
+from worker import FrameworkContainer
 
 
 @containers.copy(FrameworkContainer)  # one settings object, of this class, for every provider
 class Container(FrameworkContainer):
     settings_class = providers.Object(Settings)
 
-    publisher = providers.Singleton(
-        RedisTriggerPublisher,
-        FrameworkContainer.redis,
-        channel=FrameworkContainer.settings.provided.crypto_channel,
-    )
-    crypto = providers.Singleton(CryptoTasks, publisher, FrameworkContainer.outage)
+    crypto = providers.Singleton(CryptoTasks, FrameworkContainer.publisher)
     health = providers.Singleton(
         HealthTasks,
         FrameworkContainer.redis,

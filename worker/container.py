@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
+from worker.connect.nats import nats_resource
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_resource
 from worker.observe.alerts import Alerts
@@ -27,6 +28,7 @@ from worker.settings.base import WorkerSettings
 from worker.settings.loading import load_settings
 from worker.state.history import RunHistory
 from worker.state.keys import Keys
+from worker.targets.build import trigger_fanout
 
 
 class FrameworkContainer(containers.DeclarativeContainer):
@@ -70,13 +72,32 @@ class FrameworkContainer(containers.DeclarativeContainer):
         instance_id=settings.provided.worker_instance_id,
         redis_timeout=settings.provided.redis_timeout,
     )
+    # Trigger targets: the NATS client only when TRIGGER_TARGETS names a NATS target.
+    nats = providers.Resource(
+        nats_resource,
+        enabled=settings.provided.uses_nats,
+        servers=settings.provided.nats_servers.call(),
+        name=settings.provided.worker_instance_id,
+        timeout=settings.provided.redis_timeout,
+        where=settings.provided.safe_nats_url.call(),
+    )
     metrics = providers.Singleton(
         metrics_listener,
         port=settings.provided.metrics_port,
         addr=settings.provided.metrics_addr,
         outage=outage,
+        nats=nats,
     )
     run_listeners = providers.List(recorder, alerts, metrics)
+    publisher = providers.Singleton(
+        trigger_fanout,
+        settings=settings,
+        redis=redis,
+        nats=nats,
+        keys=keys,
+        alerts=alerts,
+        metrics=metrics,
+    )
 
     gate = providers.Singleton(AdmitAll)
     next_fires = providers.Singleton(NextFires)

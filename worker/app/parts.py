@@ -33,6 +33,8 @@ class Parts:
     instance: InstanceState
     listeners: list[Any]
     services: dict[str, Any] = field(default_factory=dict)
+    publisher: Any = None
+    """The trigger fan-out (lanes start with the listeners, close after the hooks)."""
 
     @classmethod
     async def start(
@@ -62,7 +64,7 @@ class Parts:
             await shut_resources(container, deadline)
             raise
         try:
-            for listener in parts.listeners:
+            for listener in [*parts.listeners, parts.publisher]:
                 if hasattr(listener, "start"):
                     listener.start()
             await run_hooks("on_startup", list(parts.services.values()), deadline.step)
@@ -85,6 +87,7 @@ class Parts:
             heartbeat=await get("heartbeat"),
             instance=await get("instance"),
             listeners=list(await get("run_listeners")),
+            publisher=await get("publisher") if hasattr(container, "publisher") else None,
         )
 
     async def _create_services(self, discovery: Discovery) -> None:

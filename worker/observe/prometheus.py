@@ -25,6 +25,7 @@ from prometheus_client import (
     start_http_server,
 )
 
+from worker.connect.nats import NatsConnection
 from worker.connect.outage import OutageMonitor
 from worker.errors import ConfigError
 from worker.run.records import OUTCOMES, RunRecord, StuckRun
@@ -42,7 +43,9 @@ NOT_RUN = ("skipped", "missed")
 class PrometheusMetrics:
     """A run listener that counts into its registry and serves it on `addr:port`."""
 
-    def __init__(self, *, port: int, addr: str, outage: OutageMonitor) -> None:
+    def __init__(
+        self, *, port: int, addr: str, outage: OutageMonitor, nats: NatsConnection | None = None
+    ) -> None:
         self._port, self._addr = port, addr
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)
@@ -75,6 +78,15 @@ class PrometheusMetrics:
         redis_up = Gauge("worker_redis_up", "1 while Redis answers this worker.", registry=registry)
         # Read at scrape time (in the server's thread): the monitor holds the truth.
         redis_up.set_function(lambda: 0.0 if outage.down else 1.0)
+        self._deliveries = Counter(
+            "worker_target_deliveries",
+            "Trigger sends by target and result (delivered, failed, timeout, folded, dropped).",
+            ("target", "result"),
+            registry=registry,
+        )
+        if nats is not None:  # only when a NATS target is configured
+            nats_up = Gauge("worker_nats_up", "1 while NATS is connected.", registry=registry)
+            nats_up.set_function(lambda: 1.0 if nats.up else 0.0)
         self._tasks: set[str] = set()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -97,6 +109,9 @@ class PrometheusMetrics:
         if stuck.task not in self._tasks:
             self._introduce(stuck.task)
         self._stuck.labels(stuck.task).inc()
+
+    def on_delivery(self, target: str, result: str) -> None:
+        self._deliveries.labels(target, result).inc()
 
     def start(self) -> None:
         """Listen now; a port taken or an address that is not this host's ends start-up."""

@@ -27,6 +27,8 @@ class Fire:
     missed: int = 0
     precise: bool = False
     _stamp: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
+    targets: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Trigger targets this run published to: `delivered` or `pending` (worker/targets)."""
 
     @property
     def stamp(self) -> str:

@@ -25,6 +25,10 @@ class RunRecord:
     instance: str
     error: str | None = None
     consecutive_failures: int = 0
+    targets_delivered: str = ""
+    """Trigger targets (comma list) that had the run's fire when it ended."""
+    targets_pending: str = ""
+    """Trigger targets still delivering it then (their lanes go on after the run)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict (what `dataclasses.asdict` gives, without its deep copies)."""
@@ -45,6 +49,8 @@ class RunRecord:
             fields["error"] = self.error
         if self.consecutive_failures:
             fields["consecutive_failures"] = self.consecutive_failures
+        if self.targets_pending:
+            fields["targets_pending"] = self.targets_pending
         return fields
 
 

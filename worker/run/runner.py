@@ -198,6 +198,8 @@ class Runner:
                 missed=fire.missed,
                 instance=self._instance_id,
                 error=error,
+                targets_delivered=_targets(fire, "delivered"),
+                targets_pending=_targets(fire, "pending"),
             )
             record = self._finish(record, exc_info)
         return record
@@ -255,6 +257,11 @@ class Runner:
                 listener.on_run(record)
             except Exception as exc:
                 logger.opt(exception=exc).bind(task=record.task).error("run listener failed")
+
+
+def _targets(fire: Fire, state: str) -> str:
+    """Trigger targets whose lane had `state` for this run's fire when it ended (a comma list)."""
+    return ",".join(name for name, seen in fire.targets.items() if seen == state)
 
 
 class _GateTimeout(Exception):

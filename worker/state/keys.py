@@ -29,3 +29,13 @@ class Keys:
     def instance(self, instance_id: str) -> str:
         """This replica's record (JSON, TTL three heartbeat intervals)."""
         return f"{self.prefix}instance:{instance_id}"
+
+    # Trigger target lanes (worker/targets): one hash per target, a field per instance.
+    @property
+    def target_pattern(self) -> str:
+        return f"{self.prefix}target:*"
+
+    def target(self, name: str) -> str:
+        """Hash: instance id → JSON of that instance's lane for target `name` (last delivered
+        fire, pending fire, failing since)."""
+        return f"{self.prefix}target:{name}"
