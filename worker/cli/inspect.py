@@ -75,17 +75,22 @@ async def check(app: ApplicationContext) -> int:
     check_writable(app.settings.heartbeat_file)
     client = await _reach(app.settings)
     await client.aclose()
+    from worker.cli.targets import check_targets  # trigger targets
+
+    targets = await check_targets(app.settings, REACH_TIMEOUT)
     active = sum(1 for d in app.definitions if not d.disabled)
     settings = app.settings
     port = settings.metrics_port
     metrics = f"metrics on {settings.metrics_addr}:{port}" if port is not None else "metrics off"
     print(
-        f"ok: {active} task(s) scheduled, redis reachable at {settings.safe_redis_url()}, {metrics}"
+        f"ok: {active} task(s) scheduled, redis reachable at {settings.safe_redis_url()}, "
+        f"{targets}, {metrics}"
     )
     return 0
 
 
 async def status(app: ApplicationContext, *, as_json: bool) -> int:
+    from worker.cli.targets import target_status, targets_text
     from worker.state.keys import Keys
     from worker.state.read import FleetReader
 
@@ -96,15 +101,17 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
         async with asyncio.timeout(REACH_TIMEOUT * 2):
             instances = await reader.instances()
             summaries = await reader.summaries()
+            targets = await target_status(reader, settings, instances)
     except Exception as exc:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None
     finally:
         await client.aclose()
     now = datetime.now(UTC)
     tasks = [_task_status(d, summaries.get(d.name, {}), instances, now) for d in app.definitions]
-    report = {"instances": instances, "tasks": tasks}
+    report = {"instances": instances, "tasks": tasks, "targets": targets}
     zones = [d.timezone for d in app.definitions]
-    print(json.dumps(report, indent=2) if as_json else _status_text(report, zones))
+    text = "" if as_json else f"{_status_text(report, zones)}\n\n{targets_text(targets)}"
+    print(json.dumps(report, indent=2) if as_json else text)
     return 0
 
 

@@ -29,7 +29,7 @@ class LaneSnapshot:
 
 
 class TargetLanes:
-    """Reads and writes the lane state hashes (`Keys.target`)."""
+    """Writes this instance's lanes to the lane state hashes (`Keys.target`)."""
 
     def __init__(self, redis: Redis, *, keys: Keys, timeout: float) -> None:
         self._redis = redis
@@ -44,15 +44,16 @@ class TargetLanes:
                 pipe.hset(self._keys.target(snapshot.target), instance_id, json.dumps(value))
             await pipe.execute()
 
-    async def read(self) -> dict[str, list[dict[str, Any]]]:
-        """Every instance's lane, by target name."""
-        found = [key async for key in self._redis.scan_iter(match=self._keys.target_pattern)]
-        lanes: dict[str, list[dict[str, Any]]] = {}
-        for key in sorted(found):
-            name = (key.decode() if isinstance(key, bytes) else key).rpartition("target:")[2]
-            raw = await self._redis.hgetall(key)
-            lanes[name] = [json.loads(value) for value in raw.values()]
-        return lanes
+
+async def read_lanes(redis: Redis, keys: Keys) -> dict[str, list[dict[str, Any]]]:
+    """Every instance's lane, by target name (what `FleetReader.target_lanes` gives)."""
+    found = [key async for key in redis.scan_iter(match=keys.target_pattern)]
+    lanes: dict[str, list[dict[str, Any]]] = {}
+    for key in sorted(found):
+        name = (key.decode() if isinstance(key, bytes) else key).rpartition("target:")[2]
+        raw = await redis.hgetall(key)
+        lanes[name] = [json.loads(value) for value in raw.values()]
+    return lanes
 
 
 def merge_lanes(
