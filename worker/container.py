@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dependency_injector import containers, providers
 
-from worker.connect.nats import nats_resource
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_resource
 from worker.observe.alerts import Alerts
@@ -28,7 +27,7 @@ from worker.settings.base import WorkerSettings
 from worker.settings.loading import load_settings
 from worker.state.history import RunHistory
 from worker.state.keys import Keys
-from worker.targets.build import trigger_fanout
+from worker.targets.build import nats_resource, trigger_fanout
 
 
 class FrameworkContainer(containers.DeclarativeContainer):

@@ -30,7 +30,7 @@ async def target_status(
 ) -> list[dict[str, Any]]:
     """Per target: last delivered fire (anywhere), pending fires and failing since (live
     replicas only)."""
-    from worker.state.targets import merge_lanes
+    from worker.state.target_status import merge_lanes
 
     lanes = await reader.target_lanes()
     live = {str(i.get("id")) for i in instances}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
@@ -118,21 +117,6 @@ class NatsConnection:
 
     async def _on_closed(self) -> None:
         self._connected.clear()
-
-
-async def nats_resource(
-    *, enabled: bool, servers: list[str], name: str, timeout: float, where: str
-) -> AsyncIterator[NatsConnection | None]:
-    """`providers.Resource`: None unless a NATS target is configured (nats is not imported)."""
-    if not enabled:
-        yield None
-        return
-    connection = NatsConnection(servers, name=name, timeout=timeout, where=where)
-    connection.start()
-    try:
-        yield connection
-    finally:
-        await connection.close()
 
 
 async def reach_nats(servers: list[str], *, where: str, timeout: float, jetstream: bool) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 
 from loguru import logger
@@ -25,10 +26,12 @@ from prometheus_client import (
     start_http_server,
 )
 
-from worker.connect.nats import NatsConnection
 from worker.connect.outage import OutageMonitor
 from worker.errors import ConfigError
 from worker.run.records import OUTCOMES, RunRecord, StuckRun
+
+if TYPE_CHECKING:
+    from worker.connect.nats import NatsConnection
 
 # fmt: off
 SECONDS_BUCKETS = (

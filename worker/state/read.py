@@ -36,7 +36,7 @@ class FleetReader:
 
     async def target_lanes(self) -> dict[str, list[dict[str, Any]]]:
         """Trigger target lanes by target, one entry per instance (see `state.targets`)."""
-        from worker.state.targets import read_lanes
+        from worker.state.target_status import read_lanes
 
         return await read_lanes(self._redis, self._keys)
 

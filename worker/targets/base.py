@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import asyncio
+    from typing import Protocol
+else:
+    Protocol = object  # plain classes at run time: the default worker's memory is benchmarked
 
 
-@dataclass(frozen=True, slots=True)
 class Message:
-    """One message as a lane sends it: the payload and where it comes from."""
+    """One message as a lane sends it: the payload and where it comes from. `at_ms` is the
+    fire's scheduled instant, ms since the epoch (a Redis Stream entry id is built on it)."""
 
-    fire_id: str
-    at_ms: int
-    """The fire's scheduled instant, ms since the epoch (a Redis Stream entry id is built on it)."""
-    payload: Mapping[str, Any]
+    __slots__ = ("at_ms", "fire_id", "payload")
+
+    def __init__(self, fire_id: str, at_ms: int, payload: Mapping[str, Any]) -> None:
+        self.fire_id, self.at_ms, self.payload = fire_id, at_ms, payload
 
     @property
     def data(self) -> bytes:
@@ -45,3 +50,32 @@ class Target(Protocol):
     def up(self) -> bool:
         """Whether a send can go out now; False skips the attempt (a refusal, not ambiguous)."""
         ...
+
+
+class PendingFire:
+    """The one undelivered fire a lane holds. `folded`: older fires of this lane it replaced,
+    never delivered (added to `missed`); `maybe`: a send of it timed out (it may have landed).
+    """
+
+    __slots__ = ("folded", "maybe", "message", "waiters")
+
+    def __init__(self, message: Message, waiters: list[asyncio.Future[bool]]) -> None:
+        self.message, self.waiters = message, waiters
+        self.folded = 0
+        self.maybe = False
+
+    def payload(self, maybe_delivered: str | None) -> dict[str, Any]:
+        payload = dict(self.message.payload)
+        missed = int(payload.get("missed", 0) or 0) + self.folded
+        payload.pop("missed", None)
+        if missed:
+            payload["missed"] = missed
+        if maybe_delivered and maybe_delivered != self.message.fire_id:
+            payload["maybe_delivered"] = maybe_delivered
+        return payload
+
+    def resolve(self, delivered: bool) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(delivered)
+        self.waiters.clear()

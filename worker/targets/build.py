@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from worker.state.keys import Keys
@@ -16,6 +17,24 @@ if TYPE_CHECKING:
     from worker.connect.nats import NatsConnection
     from worker.settings.base import WorkerSettings
     from worker.targets.base import Target
+
+
+async def nats_resource(
+    *, enabled: bool, servers: list[str], name: str, timeout: float, where: str
+) -> AsyncIterator[NatsConnection | None]:
+    """`providers.Resource`: the NATS connection every NATS target shares, or None (and
+    neither nats-py nor `worker.connect.nats` imported) when TRIGGER_TARGETS names none."""
+    if not enabled:
+        yield None
+        return
+    from worker.connect.nats import NatsConnection
+
+    connection = NatsConnection(servers, name=name, timeout=timeout, where=where)
+    connection.start()
+    try:
+        yield connection
+    finally:
+        await connection.close()
 
 
 def make_targets(

@@ -18,13 +18,16 @@ from loguru import logger
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
 from worker.run.fire import Fire, current_fire
-from worker.state.targets import LaneSnapshot, TargetLanes
+from worker.state.targets import TargetLanes
 from worker.targets.base import Message
 from worker.targets.lane import DeliveryLane
 
 DELIVERY_WAIT = 0.25
 """How long a publish waits for targets that are up to confirm, for the run's record."""
-STATE_RETRY = 1.0
+STATE_INTERVAL = 5.0
+"""Lane state goes to Redis at once after a quiet spell, then at most once per interval (one
+command per fire would cost a trigger every second more than its own publish)."""
+STATE_DEBOUNCE = 0.2
 
 
 class TriggerFanout:
@@ -40,7 +43,6 @@ class TriggerFanout:
         self.lanes = tuple(lanes)
         self._state = state
         self._instance_id = instance_id
-        self._snapshots: dict[str, LaneSnapshot] = {}
         self._dirty = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
@@ -74,9 +76,8 @@ class TriggerFanout:
             for name, (_, future) in accepted.items()
         }
 
-    def report(self, snapshot: LaneSnapshot) -> None:
-        """A lane changed: its state goes to Redis in the background, newest only."""
-        self._snapshots[snapshot.target] = snapshot
+    def report(self) -> None:
+        """A lane changed: the lanes' state goes to Redis in the background, newest only."""
         self._dirty.set()
 
     async def close(self, timeout: float) -> None:
@@ -85,21 +86,25 @@ class TriggerFanout:
         if self._writer is not None:
             await cancel_and_wait([self._writer], 0.5)
             self._writer = None
-        if self._snapshots:
+        if self.lanes:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(max(min(timeout, 1.0), 0.1)):
-                    await self._state.write(self._instance_id, self._snapshots.values())
+                    await self._state.write(self._instance_id, self._snapshots())
+
+    def _snapshots(self) -> list[dict[str, Any]]:
+        return [lane.snapshot() for lane in self.lanes]
 
     async def _write_state(self) -> None:
         while True:
             await self._dirty.wait()
+            await asyncio.sleep(STATE_DEBOUNCE)  # a fire's accept and delivery: one write
             self._dirty.clear()
             try:
-                await self._state.write(self._instance_id, list(self._snapshots.values()))
+                await self._state.write(self._instance_id, self._snapshots())
             except Exception as exc:
                 logger.bind(error=describe_error(exc)).debug("lane state not written")
                 self._dirty.set()
-                await asyncio.sleep(STATE_RETRY)
+            await asyncio.sleep(STATE_INTERVAL)
 
 
 def _running_fire() -> Fire | None:

@@ -11,44 +11,16 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from loguru import logger
 
 from worker.connect.errors import describe_error
 from worker.connect.outage import Backoff, OutageMonitor
-from worker.state.targets import LaneSnapshot
-from worker.targets.base import Message, Target
+from worker.targets.base import Message, PendingFire, Target
 
 SEND_MARGIN = 1.0
 """A send gets the target's own timeout plus this, then the lane gives up on it (ambiguous)."""
-
-
-@dataclass(slots=True)
-class _Pending:
-    message: Message
-    folded: int = 0
-    """Older fires of this lane replaced by this one, never delivered: added to `missed`."""
-    maybe: bool = False
-    """A send of this message timed out: it may have landed."""
-    waiters: list[asyncio.Future[bool]] = field(default_factory=list)
-
-    def payload(self, maybe_delivered: str | None) -> dict[str, Any]:
-        payload = dict(self.message.payload)
-        missed = int(payload.get("missed", 0) or 0) + self.folded
-        payload.pop("missed", None)
-        if missed:
-            payload["missed"] = missed
-        if maybe_delivered and maybe_delivered != self.message.fire_id:
-            payload["maybe_delivered"] = maybe_delivered
-        return payload
-
-    def resolve(self, delivered: bool) -> None:
-        for waiter in self.waiters:
-            if not waiter.done():
-                waiter.set_result(delivered)
-        self.waiters.clear()
 
 
 class DeliveryLane:
@@ -60,7 +32,7 @@ class DeliveryLane:
         *,
         send_timeout: float,
         log_interval: float,
-        on_change: Callable[[LaneSnapshot], None],
+        on_change: Callable[[], None],
         on_result: Callable[[str, str], None],
         alert_after: int,
         alert: Callable[[str, str, int, str | None], None],
@@ -71,8 +43,8 @@ class DeliveryLane:
         self._outage = OutageMonitor(target.name, log_interval=log_interval)
         self._on_change, self._on_result = on_change, on_result
         self._alert_after, self._alert = alert_after, alert
-        self._next: _Pending | None = None
-        self._inflight: _Pending | None = None
+        self._next: PendingFire | None = None
+        self._inflight: PendingFire | None = None
         self._maybe: str | None = None
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -95,7 +67,7 @@ class DeliveryLane:
     def accept(self, message: Message) -> asyncio.Future[bool]:
         """Take a fire (never blocks); the future says whether it (or a newer fire that folded
         it) was delivered: True, or False when the lane closed first."""
-        item = _Pending(message, waiters=[asyncio.get_running_loop().create_future()])
+        item = PendingFire(message, [asyncio.get_running_loop().create_future()])
         if self._next is not None:
             self._fold(self._next, into=item)
         self._next = item
@@ -105,17 +77,18 @@ class DeliveryLane:
         self._changed()
         return item.waiters[0]
 
-    def snapshot(self) -> LaneSnapshot:
+    def snapshot(self) -> dict[str, Any]:
+        """This lane as `status` shows it (times in epoch seconds)."""
         pending = self._next or self._inflight
-        return LaneSnapshot(
-            target=self.name,
-            last_delivered=self.last_delivered,
-            delivered_at=self.delivered_at,
-            pending=pending.message.fire_id if pending else None,
-            pending_missed=pending.payload(None).get("missed", 0) if pending else 0,
-            maybe_delivered=self._maybe,
-            failing_since=self._outage.down_since,
-        )
+        return {
+            "target": self.name,
+            "last_delivered": self.last_delivered,
+            "delivered_at": self.delivered_at,
+            "pending": pending.message.fire_id if pending else None,
+            "pending_missed": pending.payload(None).get("missed", 0) if pending else 0,
+            "maybe_delivered": self._maybe,
+            "failing_since": self._outage.down_since,
+        }
 
     async def close(self, timeout: float) -> None:
         """Go on delivering for up to `timeout`; then log what is still pending, with its fire."""
@@ -175,7 +148,7 @@ class DeliveryLane:
             self._failures = 0
         return True
 
-    async def _reachable(self, item: _Pending) -> bool:
+    async def _reachable(self, item: PendingFire) -> bool:
         """After a failure, the target must answer a probe before a message goes out again:
         a send into a server that stopped answering would be one more lost reply (ambiguous),
         where a failed probe leaves the fire cleanly undelivered (counted in `missed`)."""
@@ -192,7 +165,7 @@ class DeliveryLane:
         self._suspect = False
         return True
 
-    async def _attempt(self, item: _Pending) -> str:
+    async def _attempt(self, item: PendingFire) -> str:
         message = Message(item.message.fire_id, item.message.at_ms, item.payload(self._maybe))
         started = time.monotonic()
         try:
@@ -209,7 +182,7 @@ class DeliveryLane:
         self._delivered(item, message, time.monotonic() - started)
         return "delivered"
 
-    def _delivered(self, item: _Pending, message: Message, took: float) -> None:
+    def _delivered(self, item: PendingFire, message: Message, took: float) -> None:
         self._outage.success()
         self.last_delivered, self.delivered_at = message.fire_id, time.time()
         if "maybe_delivered" in message.payload or self._maybe == message.fire_id:
@@ -224,12 +197,9 @@ class DeliveryLane:
             self._alerting = False
             self._alert(self.name, "recovered", self._alert_after, None)
         item.resolve(True)
-        logger.bind(target=self.name, fire=message.fire_id, send_ms=round(took * 1000, 2)).debug(
-            "trigger delivered"
-        )
 
     def _failed(
-        self, exc: BaseException, item: _Pending | None, *, ambiguous: bool = False
+        self, exc: BaseException, item: PendingFire | None, *, ambiguous: bool = False
     ) -> None:
         self._outage.failure(exc)
         self._suspect = True
@@ -244,14 +214,14 @@ class DeliveryLane:
             self._alerting = True
             self._alert(self.name, "failing", self._failures, describe_error(exc))
 
-    def _requeue(self, item: _Pending) -> None:
+    def _requeue(self, item: PendingFire) -> None:
         """A failed message goes back, unless a newer fire came meanwhile: then it folds."""
         if self._next is None:
             self._next = item
         else:
             self._fold(item, into=self._next)
 
-    def _fold(self, older: _Pending, *, into: _Pending) -> None:
+    def _fold(self, older: PendingFire, *, into: PendingFire) -> None:
         into.waiters.extend(older.waiters)
         older.waiters.clear()
         if older.message.fire_id == into.message.fire_id:
@@ -265,7 +235,4 @@ class DeliveryLane:
             self._on_result(self.name, "folded")
 
     def _changed(self) -> None:
-        try:
-            self._on_change(self.snapshot())
-        except Exception as exc:
-            logger.opt(exception=exc).bind(target=self.name).error("lane state not reported")
+        self._on_change()
