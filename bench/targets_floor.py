@@ -2,7 +2,8 @@
 target at once (Redis PUBLISH, XADD, core NATS publish + flush, JetStream publish).
 
 Usage: python -m bench.targets_floor REDIS_URL NATS_URL OUT.json. Prints `ready` on stderr;
-SIGTERM ends it and writes the JetStream ack round trips (ms) to OUT.json.
+SIGTERM ends it and writes the JetStream ack round trips (ms) and each second's publish start
+(`time.time()`) to OUT.json.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ CHANNEL, STREAM_KEY, CORE, JS_SUBJECT, JS_STREAM = (
 )
 
 
-async def run(redis_url: str, nats_url: str) -> list[float]:
+async def run(redis_url: str, nats_url: str) -> tuple[list[float], dict[int, float]]:
     redis = Redis.from_url(redis_url)
     nc = await nats.connect(nats_url)
     js = nc.jetstream()
     await js.add_stream(StreamConfig(name=JS_STREAM, subjects=[JS_SUBJECT], duplicate_window=120))
     acks: list[float] = []
+    starts: dict[int, float] = {}
 
     async def jetstream(data: bytes, msg_id: str) -> None:
         started = time.perf_counter()
@@ -58,6 +60,7 @@ async def run(redis_url: str, nats_url: str) -> list[float]:
             await asyncio.sleep(second + OFFSET - time.time())
             text = trigger_payload(second)
             data, msg_id = text.encode(), json.loads(text)["id"]
+            starts[second] = time.time()
             await asyncio.gather(
                 redis.publish(CHANNEL, data),
                 redis.xadd(STREAM_KEY, {"data": data, "id": msg_id}, id=f"{second * 1000}-0"),
@@ -65,15 +68,15 @@ async def run(redis_url: str, nats_url: str) -> list[float]:
                 jetstream(data, msg_id),
             )
     except asyncio.CancelledError:
-        return acks
+        return acks, starts
     finally:
         await redis.aclose()
         await nc.close()
 
 
 def main() -> int:
-    acks = asyncio.run(run(sys.argv[1], sys.argv[2]))
-    Path(sys.argv[3]).write_text(json.dumps(acks))
+    acks, starts = asyncio.run(run(sys.argv[1], sys.argv[2]))
+    Path(sys.argv[3]).write_text(json.dumps({"acks": acks, "starts": starts}))
     return 0
 
 

@@ -17,14 +17,18 @@ class Message:
     """One message as a lane sends it: the payload and where it comes from. `at_ms` is the
     fire's scheduled instant, ms since the epoch (a Redis Stream entry id is built on it)."""
 
-    __slots__ = ("at_ms", "fire_id", "payload")
+    __slots__ = ("_data", "at_ms", "fire_id", "payload")
 
     def __init__(self, fire_id: str, at_ms: int, payload: Mapping[str, Any]) -> None:
         self.fire_id, self.at_ms, self.payload = fire_id, at_ms, payload
+        self._data: bytes | None = None
 
     @property
     def data(self) -> bytes:
-        return json.dumps(self.payload, separators=(",", ":")).encode()
+        """The compact JSON, encoded once (lanes sending the same message share it)."""
+        if self._data is None:
+            self._data = json.dumps(self.payload, separators=(",", ":")).encode()
+        return self._data
 
 
 class Target(Protocol):
@@ -63,6 +67,14 @@ class PendingFire:
         self.message, self.waiters = message, waiters
         self.folded = 0
         self.maybe = False
+
+    def outgoing(self, maybe_delivered: str | None) -> Message:
+        """The message to send now: the accepted one itself unless this lane folded fires
+        into it or names a fire whose reply was lost."""
+        if not self.folded and not (maybe_delivered and maybe_delivered != self.message.fire_id):
+            return self.message
+        message = self.message
+        return Message(message.fire_id, message.at_ms, self.payload(maybe_delivered))
 
     def payload(self, maybe_delivered: str | None) -> dict[str, Any]:
         payload = dict(self.message.payload)

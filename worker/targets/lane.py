@@ -166,7 +166,7 @@ class DeliveryLane:
         return True
 
     async def _attempt(self, item: PendingFire) -> str:
-        message = Message(item.message.fire_id, item.message.at_ms, item.payload(self._maybe))
+        message = item.outgoing(self._maybe)
         started = time.monotonic()
         try:
             if not self.target.up():
