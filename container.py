@@ -9,19 +9,14 @@ from tasks.cleanup import CleanupTasks
 from tasks.coin_sync import CoinSyncTasks
 from tasks.crypto import CryptoTasks
 from tasks.health import HealthTasks
-from worker import FrameworkContainer, RedisTriggerPublisher
+from worker import FrameworkContainer
 
 
 @containers.copy(FrameworkContainer)  # one settings object, of this class, for every provider
 class Container(FrameworkContainer):
     settings_class = providers.Object(Settings)
 
-    publisher = providers.Singleton(
-        RedisTriggerPublisher,
-        FrameworkContainer.redis,
-        channel=FrameworkContainer.settings.provided.crypto_channel,
-    )
-    crypto = providers.Singleton(CryptoTasks, publisher, FrameworkContainer.outage)
+    crypto = providers.Singleton(CryptoTasks, FrameworkContainer.publisher)
     health = providers.Singleton(
         HealthTasks,
         FrameworkContainer.redis,

@@ -27,8 +27,6 @@ _EXPORTS = {
     "load_settings": "worker.settings.loading",
     # what the shipped tasks use
     "TriggerPublisher": "worker.targets.publisher",
-    "RedisTriggerPublisher": "worker.targets.publisher",
-    "publish_fire": "worker.targets.publisher",
     "OutageMonitor": "worker.connect.outage",
     "redis_deadline": "worker.connect.redis",
     "is_redis_outage": "worker.connect.errors",
@@ -143,11 +141,5 @@ if TYPE_CHECKING:
         RunHistory as RunHistory,
     )
     from worker.targets.publisher import (
-        RedisTriggerPublisher as RedisTriggerPublisher,
-    )
-    from worker.targets.publisher import (
         TriggerPublisher as TriggerPublisher,
-    )
-    from worker.targets.publisher import (
-        publish_fire as publish_fire,
     )

@@ -35,6 +35,7 @@ from worker.settings.loading import load_settings
 from worker.state.history import RunHistory
 from worker.state.keys import Keys
 from worker.state.queues import QueueReader
+from worker.targets.build import nats_resource, trigger_fanout
 
 
 class FrameworkContainer(containers.DeclarativeContainer):
@@ -82,13 +83,32 @@ class FrameworkContainer(containers.DeclarativeContainer):
         redis_timeout=settings.provided.redis_timeout,
         stream=keys.provided.alerts,
     )
+    # Trigger targets: the NATS client only when TRIGGER_TARGETS names a NATS target.
+    nats = providers.Resource(
+        nats_resource,
+        enabled=settings.provided.uses_nats,
+        servers=settings.provided.nats_servers.call(),
+        name=settings.provided.worker_instance_id,
+        timeout=settings.provided.redis_timeout,
+        where=settings.provided.safe_nats_url.call(),
+    )
     metrics = providers.Singleton(
         metrics_listener,
         port=settings.provided.metrics_port,
         addr=settings.provided.metrics_addr,
         outage=outage,
+        nats=nats,
     )
     run_listeners = providers.List(recorder, alerts, metrics)
+    publisher = providers.Singleton(
+        trigger_fanout,
+        settings=settings,
+        redis=redis,
+        nats=nats,
+        keys=keys,
+        alerts=alerts,
+        metrics=metrics,
+    )
 
     # Fleet (worker.cluster): each cluster fire claimed once, leases, recovery, control.
     pause_state = providers.Singleton(PauseState)

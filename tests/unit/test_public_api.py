@@ -112,3 +112,39 @@ def test_one_settings_object_of_the_apps_class_serves_every_provider(
     settings = container.settings()
     assert type(settings) is Settings
     assert container.instance().id == settings.worker_instance_id
+
+
+def test_trigger_publisher_is_the_one_targets_seam_and_the_fanout_fits_it() -> None:
+    """Tasks publish through `TriggerPublisher`; which targets deliver is the container's
+    business (TRIGGER_TARGETS), so no target class or retry helper is public."""
+    import inspect
+
+    from worker.targets.fanout import TriggerFanout
+
+    assert "TriggerPublisher" in worker.__all__
+    assert not {"RedisTriggerPublisher", "publish_fire"} & set(worker.__all__)
+    seam = inspect.signature(worker.TriggerPublisher.publish)
+    assert inspect.signature(TriggerFanout.publish).parameters.keys() == seam.parameters.keys()
+
+
+def test_the_default_worker_does_not_import_nats() -> None:
+    """Start-up time and idle RSS are benchmarked: nats-py loads only for a NATS target."""
+    script = (
+        "import sys, asyncio\n"
+        "from container import Container\n"
+        "async def main():\n"
+        "    container = Container()\n"
+        "    await container.init_resources()\n"
+        "    await container.publisher()\n"
+        "asyncio.run(main())\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'nats'))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={"PYTHONPATH": str(ROOT), "REDIS_URL": "redis://127.0.0.1:1/0"},
+        check=False,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout + result.stderr

@@ -37,6 +37,8 @@ class Parts:
     services: dict[str, Any] = field(default_factory=dict)
     fleet: list[Any] = field(default_factory=list)
     """Recovery, fleet control, the gate: started with the scheduler, closed after runs."""
+    publisher: Any = None
+    """The trigger fan-out (lanes start with the listeners, close after the hooks)."""
 
     @classmethod
     async def start(
@@ -66,7 +68,7 @@ class Parts:
             await shut_resources(container, deadline)
             raise
         try:
-            for listener in parts.listeners:
+            for listener in [*parts.listeners, parts.publisher]:
                 if hasattr(listener, "start"):
                     listener.start()
             await run_hooks("on_startup", list(parts.services.values()), deadline.step)
@@ -90,6 +92,7 @@ class Parts:
             instance=await get("instance"),
             listeners=list(await get("run_listeners")),
             fleet=[await get(name) for name in FLEET_PARTS if hasattr(container, name)],
+            publisher=await get("publisher") if hasattr(container, "publisher") else None,
         )
 
     def start_fleet(self) -> None:

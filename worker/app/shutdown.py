@@ -27,6 +27,8 @@ async def close_all(parts: Parts, deadline: Deadline, force: asyncio.Event) -> N
         deadline.force()
     services = list(reversed(parts.services.values()))
     await _step(lambda: run_hooks("on_shutdown", services, deadline.share), deadline, force)
+    if hasattr(parts.publisher, "close"):  # trigger lanes deliver what they hold, or log it
+        await _step(lambda: parts.publisher.close(deadline.share()), deadline, force)
     for part in parts.fleet:  # control and recovery stop; the gate ends the leases it holds
         if hasattr(part, "close"):
             await _step(_closing(part, deadline), deadline, force)

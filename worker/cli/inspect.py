@@ -75,18 +75,23 @@ async def check(app: ApplicationContext) -> int:
     check_writable(app.settings.heartbeat_file)
     client = await reach_redis(app.settings)
     await client.aclose()
+    from worker.cli.targets import check_targets  # trigger targets
+
+    targets = await check_targets(app.settings, REACH_TIMEOUT)
     active = sum(1 for d in app.definitions if not d.disabled)
     settings = app.settings
     port = settings.metrics_port
     metrics = f"metrics on {settings.metrics_addr}:{port}" if port is not None else "metrics off"
     print(
-        f"ok: {active} task(s) scheduled, redis reachable at {settings.safe_redis_url()}, {metrics}"
+        f"ok: {active} task(s) scheduled, redis reachable at {settings.safe_redis_url()}, "
+        f"{targets}, {metrics}"
     )
     return 0
 
 
 async def status(app: ApplicationContext, *, as_json: bool) -> int:
     from worker.cli.queue_status import read_queues
+    from worker.cli.targets import target_status, targets_text
     from worker.state.keys import Keys
     from worker.state.read import FleetReader
 
@@ -101,6 +106,7 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
             fleet = (await reader.paused(), await reader.claims(names))
             counts = await reader.outcome_counts(names)
             queues = await read_queues(app, client)
+            targets = await target_status(reader, settings, instances)
     except Exception as exc:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None
     finally:
@@ -110,10 +116,10 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
     for task in tasks:
         _fleet_fields(task, fleet[0].get(task["name"]), fleet[1].get(task["name"], {}), now)
         task["counts"] = counts.get(task["name"], {})
-    # `targets` is filled by its own reader; empty until then.
-    report = {"instances": instances, "tasks": tasks, "targets": [], "queues": queues}
+    report = {"instances": instances, "tasks": tasks, "targets": targets, "queues": queues}
     zones = [d.timezone for d in app.definitions]
-    print(json.dumps(report, indent=2) if as_json else _status_text(report, zones))
+    text = "" if as_json else f"{_status_text(report, zones)}\n\n{targets_text(targets)}"
+    print(json.dumps(report, indent=2) if as_json else text)
     return 0
 
 

@@ -84,6 +84,20 @@ class Alerts:
             self._event("stuck", stuck.task, 0, f"running since {since}", text), stuck.task
         )
 
+    def on_target(self, target: str, state: str, failures: int, error: str | None) -> None:
+        """A trigger target's lane failed ALERT_AFTER_FAILURES sends in a row, or recovered."""
+        if self._after <= 0:
+            return
+        texts = {
+            "failing": f":rotating_light: trigger target {target} failed {failures} sends in a "
+            f"row on {self._instance_id}: {error}",
+            "recovered": f":white_check_mark: trigger target {target} recovered on "
+            f"{self._instance_id}",
+        }
+        event = self._event(state, f"target:{target}", failures, error, texts[state])
+        event["target"] = target
+        self._send_event(event, f"target:{target}")
+
     async def close(self, timeout: float) -> None:
         if self._sending:
             await asyncio.wait(set(self._sending), timeout=max(timeout, 0.01))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from worker.connect.nats import NatsConnection
     from worker.connect.outage import OutageMonitor
     from worker.run.records import RunListener, RunRecord, StuckRun
 
@@ -28,11 +29,16 @@ class DisabledMetrics:
     def on_claim(self, task: str, result: str) -> None:
         return None
 
+    def on_delivery(self, target: str, result: str) -> None:
+        return None
 
-def metrics_listener(*, port: int | None, addr: str, outage: OutageMonitor) -> RunListener:
+
+def metrics_listener(
+    *, port: int | None, addr: str, outage: OutageMonitor, nats: NatsConnection | None = None
+) -> RunListener:
     """The listener the settings ask for; its endpoint opens in `start()`, not here."""
     if port is None:
         return DisabledMetrics()
     from worker.observe.prometheus import PrometheusMetrics
 
-    return PrometheusMetrics(port=port, addr=addr, outage=outage)
+    return PrometheusMetrics(port=port, addr=addr, outage=outage, nats=nats)

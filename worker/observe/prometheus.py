@@ -12,6 +12,7 @@ import contextlib
 import socket
 import threading
 import time
+from typing import TYPE_CHECKING
 from wsgiref.simple_server import WSGIServer
 
 from loguru import logger
@@ -29,6 +30,9 @@ from worker.connect.outage import OutageMonitor
 from worker.errors import ConfigError
 from worker.run.records import OUTCOMES, RunRecord, StuckRun
 
+if TYPE_CHECKING:
+    from worker.connect.nats import NatsConnection
+
 # fmt: off
 SECONDS_BUCKETS = (
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
@@ -42,7 +46,9 @@ NOT_RUN = ("skipped", "missed")
 class PrometheusMetrics:
     """A run listener that counts into its registry and serves it on `addr:port`."""
 
-    def __init__(self, *, port: int, addr: str, outage: OutageMonitor) -> None:
+    def __init__(
+        self, *, port: int, addr: str, outage: OutageMonitor, nats: NatsConnection | None = None
+    ) -> None:
         self._port, self._addr = port, addr
         self.registry = registry = CollectorRegistry()
         ProcessCollector(registry=registry)
@@ -87,6 +93,15 @@ class PrometheusMetrics:
             ("queue", "state"),
             registry=registry,
         )
+        self._deliveries = Counter(
+            "worker_target_deliveries",
+            "Trigger sends by target and result (delivered, failed, timeout, folded, dropped).",
+            ("target", "result"),
+            registry=registry,
+        )
+        if nats is not None:  # only when a NATS target is configured
+            nats_up = Gauge("worker_nats_up", "1 while NATS is connected.", registry=registry)
+            nats_up.set_function(lambda: 1.0 if nats.up else 0.0)
         self._tasks: set[str] = set()
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -117,6 +132,9 @@ class PrometheusMetrics:
     def on_claim(self, task: str, result: str) -> None:
         """Called on the loop by the cluster gate, once per claim answered."""
         self._claims.labels(task, result).inc()
+
+    def on_delivery(self, target: str, result: str) -> None:
+        self._deliveries.labels(target, result).inc()
 
     def start(self) -> None:
         """Listen now; a port taken or an address that is not this host's ends start-up."""

@@ -33,6 +33,8 @@ class Fire:
     oldest: datetime | None = None
     """The oldest instant this run stands for (its first due fire, before any fold)."""
     _stamp: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
+    targets: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    """Trigger targets this run published to: `delivered` or `pending` (worker/targets)."""
 
     @property
     def stamp(self) -> str:

@@ -26,6 +26,10 @@ class RunRecord:
     error: str | None = None
     consecutive_failures: int = 0
     recovered: bool = False
+    targets_delivered: str = ""
+    """Trigger targets (comma list) that had the run's fire when it ended."""
+    targets_pending: str = ""
+    """Trigger targets still delivering it then (their lanes go on after the run)."""
 
     def to_dict(self) -> dict[str, Any]:
         """The fields as a dict (what `dataclasses.asdict` gives, without its deep copies)."""
@@ -48,6 +52,8 @@ class RunRecord:
             fields["consecutive_failures"] = self.consecutive_failures
         if self.recovered:
             fields["recovered"] = True
+        if self.targets_pending:
+            fields["targets_pending"] = self.targets_pending
         return fields
 
 

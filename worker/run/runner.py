@@ -235,6 +235,8 @@ class Runner:
                 instance=self._instance_id,
                 error=error,
                 recovered=fire.recovered,
+                targets_delivered=_targets(fire, "delivered"),
+                targets_pending=_targets(fire, "pending"),
             )
             if outcome == "skipped" and error is None:  # another replica has this fire
                 logger.bind(task=fire.task, fire=fire.id).debug("fire claimed elsewhere")
@@ -302,6 +304,11 @@ class Runner:
                 listener.on_run(record)
             except Exception as exc:
                 logger.opt(exception=exc).bind(task=record.task).error("run listener failed")
+
+
+def _targets(fire: Fire, state: str) -> str:
+    """Trigger targets whose lane had `state` for this run's fire when it ended (a comma list)."""
+    return ",".join(name for name, seen in fire.targets.items() if seen == state)
 
 
 class _GateTimeout(Exception):

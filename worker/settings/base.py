@@ -24,6 +24,7 @@ from worker.settings.durations import is_duration, parse_duration
 from worker.settings.network import BindAddress, Port
 from worker.settings.per_task import PerTaskSource
 from worker.settings.queues import QueueSettings
+from worker.settings.targets import TargetSettings
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
@@ -47,7 +48,7 @@ def duration_setting(value: object, *, positive: bool) -> float:
     return parse_duration(text)
 
 
-class WorkerSettings(BaseSettings, ClusterSettings, QueueSettings):
+class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSettings):
     """Settings of the framework; an application subclasses it to add its own."""
 
     # defer_build: only the class actually loaded (the application's subclass) pays for a schema.
@@ -236,6 +237,7 @@ class WorkerSettings(BaseSettings, ClusterSettings, QueueSettings):
             hook = urlsplit(self.alert_webhook_url.get_secret_value())
             tail = hook.path + (f"?{hook.query}" if hook.query else "")  # tokens live here
             found += [hook.geturl(), hook.password or "", tail if len(tail) > 1 else ""]
+        found += self.nats_secrets()
         found += [unquote(secret) for secret in found]
         return tuple(dict.fromkeys(secret for secret in found if secret))
 

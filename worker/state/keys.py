@@ -67,3 +67,13 @@ class Keys:
     def alerts(self) -> str:
         """Stream of alert events (capped, approximately), besides the ALERT_CHANNEL publish."""
         return f"{self.prefix}alerts"
+
+    # Trigger target lanes (worker/targets): one hash per target, a field per instance.
+    @property
+    def target_pattern(self) -> str:
+        return f"{self.prefix}target:*"
+
+    def target(self, name: str) -> str:
+        """Hash: instance id → JSON of that instance's lane for target `name` (last delivered
+        fire, pending fire, failing since)."""
+        return f"{self.prefix}target:{name}"

@@ -86,6 +86,12 @@ class FleetReader:
         raw = await self._redis.hgetall(self._keys.task_summaries)
         return {_text(key): json.loads(value) for key, value in raw.items()}
 
+    async def target_lanes(self) -> dict[str, list[dict[str, Any]]]:
+        """Trigger target lanes by target, one entry per instance (see `state.targets`)."""
+        from worker.state.target_status import read_lanes
+
+        return await read_lanes(self._redis, self._keys)
+
 
 def parse_instant(text: Any) -> datetime | None:
     """An ISO 8601 instant as written in records (`...Z`), or None if it is not one."""

@@ -1,1 +1,2 @@
-"""Trigger targets: the `TriggerPublisher` seam and the Redis Pub/Sub publisher."""
+"""Trigger targets: the `TriggerPublisher` seam, the fan-out with one delivery lane per
+target, and the targets (redis-pubsub, redis-stream, nats, jetstream)."""

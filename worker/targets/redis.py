@@ -1,0 +1,93 @@
+"""The Redis targets: Pub/Sub (`redis-pubsub`) and a capped stream (`redis-stream`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from worker.targets.base import Message
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+_PUBLISH = """#!lua
+return redis.call('PUBLISH', ARGV[1], ARGV[2])
+"""
+"""PUBLISH inside a flagged script (the shebang, without `no-writes`; Redis 7): a read-only
+replica refuses it with READONLY, where it accepts a plain PUBLISH and hands the message
+to its own subscribers only, not the primary's: a demoted primary would eat every trigger."""
+
+
+def reply_lost(exc: BaseException) -> bool:
+    """A Redis command whose reply timed out may have run; one that could not connect did not."""
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    return isinstance(exc, RedisTimeoutError) and "connecting" not in str(exc).lower()
+
+
+class RedisPubSubTarget:
+    """PUBLISH of compact JSON on CRYPTO_CHANNEL, on a primary only; delivered: Redis replied."""
+
+    name = "redis-pubsub"
+
+    def __init__(self, redis: Redis, channel: str) -> None:
+        self._redis = redis
+        self._channel = channel
+        self._publish = redis.register_script(_PUBLISH)
+
+    async def probe(self) -> None:
+        await self._redis.ping()
+
+    async def prepare(self) -> None:
+        return None
+
+    async def send(self, message: Message) -> None:
+        await self._publish(args=[self._channel, message.data])
+
+    def ambiguous(self, exc: BaseException) -> bool:
+        return reply_lost(exc)
+
+    def up(self) -> bool:
+        return True
+
+
+class RedisStreamTarget:
+    """XADD to CRYPTO_STREAM_KEY with the entry id `<scheduled ms>-0`, approximate MAXLEN.
+
+    Redis refuses an id not above the stream's last: a resend, or a fire another replica
+    already stored, is stored once, and that refusal counts as delivered.
+    """
+
+    name = "redis-stream"
+
+    def __init__(self, redis: Redis, key: str, maxlen: int) -> None:
+        self._redis = redis
+        self._key = key
+        self._maxlen = maxlen
+
+    async def probe(self) -> None:
+        await self._redis.ping()
+
+    async def prepare(self) -> None:
+        return None
+
+    async def send(self, message: Message) -> None:
+        from redis.exceptions import ResponseError
+
+        fields: dict[str | bytes, str | bytes] = {"data": message.data, "id": message.fire_id}
+        try:
+            await self._redis.xadd(
+                self._key,
+                fields,  # type: ignore[arg-type]
+                id=f"{message.at_ms}-0",
+                maxlen=self._maxlen,
+                approximate=True,
+            )
+        except ResponseError as exc:
+            if "equal or smaller" not in str(exc):
+                raise
+
+    def ambiguous(self, exc: BaseException) -> bool:
+        return reply_lost(exc)
+
+    def up(self) -> bool:
+        return True
