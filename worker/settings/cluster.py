@@ -18,7 +18,7 @@ class ClusterSettings(BaseModel):
 
     @field_validator("claim_lease", "claim_skew", mode="before")
     @classmethod
-    def _duration(cls, value: object) -> float:
+    def _claim_duration(cls, value: object) -> float:
         text = value.strip() if isinstance(value, str) else value
         if isinstance(text, str) and text.startswith("-"):
             raise ValueError("must be >= 0")

@@ -59,7 +59,7 @@ class QueueSettings(BaseModel):
 
     @field_validator("queue_lock_duration", "sync_max_delay", mode="before")
     @classmethod
-    def _duration(cls, value: object) -> float:
+    def _queue_duration(cls, value: object) -> float:
         seconds = parse_duration(value if isinstance(value, str | int | float) else "x")
         if seconds < 0:
             raise ValueError("must be >= 0")
