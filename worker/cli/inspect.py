@@ -97,7 +97,7 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
         async with asyncio.timeout(REACH_TIMEOUT * 2):
             instances = await reader.instances()
             summaries = await reader.summaries()
-            queues = await read_queues(app, client)
+            queues = await read_queues(app, reader)
     except Exception as exc:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None
     finally:

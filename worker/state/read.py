@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,12 @@ class FleetReader:
         values = await self._redis.mget(found)
         records = [json.loads(value) for value in values if value]
         return sorted(records, key=lambda record: str(record.get("id")))
+
+    async def queues(self, prefix: str, names: Sequence[str]) -> list[dict[str, Any]]:
+        """Each queue's counts by state and last failures (BullMQ's keys: `state.queues`)."""
+        from worker.state.queues import QueueReader
+
+        return await QueueReader(self._redis, prefix).report(names)
 
     async def summaries(self) -> dict[str, dict[str, Any]]:
         """Each task's newest deciding run, by task name."""
