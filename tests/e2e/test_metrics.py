@@ -137,7 +137,7 @@ def test_failing_runs_are_counted_without_fire_ids_or_error_texts(
     assert "probe-fail:" not in found.text, "a fire id is the task, a colon and the instant"
     for name, labels in found.samples:
         if name.startswith("worker_"):
-            assert {key for key, _ in labels} <= {"task", "outcome", "le"}, name
+            assert {key for key, _ in labels} <= {"task", "outcome", "le", "queue", "state"}, name
             assert dict(labels).get("outcome", "ok") in OUTCOMES, name
     assert worker.stop() == 0
 

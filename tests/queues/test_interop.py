@@ -58,7 +58,7 @@ def test_a_job_from_a_node_bullmq_producer_is_processed(
         "from-node"
     )
     wait_for(lambda: stats(client, "ethereum"), timeout=10, what="node job processed")
-    assert in_state(client, "completed") == ["from-node"]
+    wait_for(lambda: in_state(client, "completed") == ["from-node"], what="completed")
     assert worker.stop() == 0
 
 

@@ -135,3 +135,29 @@ async def test_jobs_run_concurrently_up_to_the_setting_and_never_above(
     wait_for(lambda: all(stats(client, c) for c in coins), timeout=15, what="all synced")
     assert api.max_active == 3
     assert worker.stop() == 0
+
+
+async def test_metrics_count_job_attempts_and_queue_jobs_by_state(
+    spawn_worker: Spawn, api: PriceApi, redis_url: str
+) -> None:
+    from tests.e2e.test_metrics import scrape_until
+    from tests.support import free_port
+    from worker.queues.queues import Queues
+
+    queues = Queues(url=redis_url, prefix="bull", overrides={}, timeout=5.0)
+    await queues.add("coin-sync", "sync-coin", {"coin": "bitcoin"}, job_id="later", delay=120)
+    await queues.close()
+    api.scripts["solana"] = ["404"]
+    await enqueue(redis_url, "solana", job_id="missing")
+    port = free_port()
+    worker = start(spawn_worker, api, METRICS_PORT=str(port))
+    found = scrape_until(
+        port,
+        lambda e: (
+            e.value("worker_runs_total", task="queue:coin-sync", outcome="failed") == 1
+            and e.value("worker_queue_jobs", queue="coin-sync", state="delayed") == 1
+        ),
+        "job metrics",
+    )
+    assert found.value("worker_runs_total", task="queue:coin-sync", outcome="ok") == 0
+    assert worker.stop() == 0

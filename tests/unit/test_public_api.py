@@ -43,6 +43,10 @@ def test_every_public_name_resolves(name: str) -> None:
     assert getattr(worker, name) is not None
 
 
+def test_the_queue_names_are_public() -> None:
+    assert {"processor", "current_job", "Queues", "JobError", "enqueue_args"} <= set(worker.__all__)
+
+
 def test_an_unknown_public_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_name"):
         _ = worker.no_such_name

@@ -67,8 +67,8 @@ class ApplicationContext:
             parts = await Parts.start(self._container, self.discovery, self._deadline)
             started = time.monotonic()
             roles = self.settings.roles
-            processors = await bound_processors(parts, self.discovery, self.queue_options)
             try:
+                processors = await bound_processors(parts, self.discovery, self.queue_options)
                 if not signals.should_exit.is_set():  # a signal during start-up: no ready
                     scheduler = "scheduler" in roles
                     self._mount(parts, schedule=scheduler)

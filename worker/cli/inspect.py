@@ -105,7 +105,7 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
             summaries = await reader.summaries()
             fleet = (await reader.paused(), await reader.claims(names))
             counts = await reader.outcome_counts(names)
-            queues = await read_queues(app, client)
+            queues = await read_queues(app, reader)
             targets = await target_status(reader, settings, instances)
     except Exception as exc:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from redis.asyncio import Redis
-
     from worker.app.context import ApplicationContext
+    from worker.state.read import FleetReader
 
 
-async def read_queues(app: ApplicationContext, client: Redis) -> list[dict[str, Any]]:
-    from worker.state.queues import QueueReader
-
+async def read_queues(app: ApplicationContext, reader: FleetReader) -> list[dict[str, Any]]:
     names = [p.spec.queue for p in app.discovery.processors]
-    return await QueueReader(client, app.settings.queue_prefix).report(names)
+    return await reader.queues(app.settings.queue_prefix, names)
 
 
 def queues_text(queues: list[dict[str, Any]]) -> str:

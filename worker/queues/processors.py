@@ -18,6 +18,7 @@ from loguru import logger
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
 from worker.queues.job import Job, JobError
+from worker.queues.queues import load_bullmq
 from worker.queues.runs import BoundProcessor, JobRuns
 
 FORCE_CLOSE_WAIT = 0.3
@@ -63,6 +64,7 @@ class Processors:
             self._starting = asyncio.create_task(self.start(), name="queue-processors")
 
     async def start(self) -> None:
+        await load_bullmq()
         from bullmq import Worker
 
         for bound in self._bound:

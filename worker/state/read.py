@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +81,12 @@ class FleetReader:
                 found[outcome] = found.get(outcome, 0) + 1
             counts[task] = found
         return counts
+
+    async def queues(self, prefix: str, names: Sequence[str]) -> list[dict[str, Any]]:
+        """Each queue's counts by state and last failures (BullMQ's keys: `state.queues`)."""
+        from worker.state.queues import QueueReader
+
+        return await QueueReader(self._redis, prefix).report(names)
 
     async def summaries(self) -> dict[str, dict[str, Any]]:
         """Each task's newest deciding run, by task name."""
