@@ -27,8 +27,9 @@ if TYPE_CHECKING:
 
     from worker.run.runner import Runner
 
-REREAD_EVERY = 10.0
-"""Seconds between re-reads of the pause hash besides the announcements (a missed one)."""
+REREAD_EVERY = 30.0
+"""Seconds between re-reads of the pause hash and the replica count, besides the
+announcements (one missed while a connection was being replaced)."""
 
 
 class FleetControl:
@@ -129,7 +130,7 @@ class FleetControl:
         loop = asyncio.get_running_loop()
         reread = loop.time() + REREAD_EVERY
         while True:
-            message = await pubsub.get_message(timeout=min(REREAD_EVERY, self._timeout))
+            message = await pubsub.get_message(timeout=max(reread - loop.time(), 0.01))
             if message is not None and message.get("type") == "message":
                 await self._handle(message["data"])
             if loop.time() >= reread:

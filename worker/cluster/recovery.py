@@ -8,6 +8,7 @@ script gives each such fire to one replica only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 
 RECOVERY_POLL = 0.5
 """Seconds between looks for expired leases while Redis is unreachable."""
+ALONE_POLL = 30.0
+"""Seconds between looks while this replica is alone and no lease is held anywhere (a
+replica joining announces itself first, and its leases last CLAIM_LEASE at least)."""
 MARGIN = 0.05
 """Seconds after a lease deadline before looking (the deadline is on Redis's clock)."""
 
@@ -55,8 +59,11 @@ class Recovery:
         """Look again when the next lease deadline passes (Redis says when), at the latest
         after a whole lease: a lease granted meanwhile cannot run out before that."""
         pause = RECOVERY_POLL
+        joined = self._gate.solo.joined
         while True:
-            await asyncio.sleep(pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(joined.wait(), pause)
+            joined.clear()
             try:
                 taken, until = await self._store.take_over()
             except Exception as exc:
@@ -68,6 +75,8 @@ class Recovery:
                 self._run(found)
             pause = self._lease if until is None else min(until + MARGIN, self._lease)
             pause = max(pause, MARGIN)
+            if until is None and self._gate.solo.alone:  # no lease anywhere, nobody to claim
+                pause = ALONE_POLL
 
     def _run(self, found: TakenOver) -> None:
         assert self._runner is not None

@@ -10,6 +10,7 @@ the replica that was alone has switched before the first contested fire.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,6 +39,8 @@ class Solo:
         self.alone = False
         self._runs: dict[str, _SoloRun] = {}
         self._adopted: dict[str, ClaimRequest] = {}
+        self.joined = asyncio.Event()
+        """Set when the fleet grows (recovery, idle while alone, looks again at once)."""
 
     def ran(self, request: ClaimRequest) -> Callable[[str, tuple[int, str] | None], None]:
         """A fire run alone; call the result with its outcome when it ends."""
@@ -56,6 +59,7 @@ class Solo:
         if not self.alone:
             return
         self.alone = False
+        self.joined.set()
         runs, self._runs = list(self._runs.values()), {}
         logger.bind(fires=len(runs)).info("fleet joined: claiming every cluster fire")
         if not runs:
