@@ -132,9 +132,18 @@ class FrameworkContainer(containers.DeclarativeContainer):
         metrics=metrics,
         misfire_grace=settings.provided.misfire_grace,
     )
-    recovery = providers.Singleton(Recovery, claim_store, gate, outage)
+    recovery = providers.Singleton(
+        Recovery, claim_store, gate, outage, lease=settings.provided.claim_lease
+    )
     fleet_control = providers.Singleton(
-        FleetControl, redis, keys, pause_state, outage, settings.provided.redis_timeout
+        FleetControl,
+        redis,
+        keys,
+        pause_state,
+        outage,
+        settings.provided.redis_timeout,
+        gate=gate,
+        instance_id=settings.provided.worker_instance_id,
     )
     next_fires = providers.Singleton(NextFires)
     runner = providers.Singleton(

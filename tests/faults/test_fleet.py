@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
@@ -79,6 +80,11 @@ def assert_each_second_once(ticks: list[list[str]]) -> None:
     assert covered == list(range(covered[0], covered[-1] + 1)), f"a second was lost: {covered}"
 
 
+def fleet_joined(client: redis.Redis, count: int) -> bool:
+    found: Any = client.pubsub_numsub("worker:control")
+    return bool(found) and int(found[0][1]) >= count
+
+
 def a_cron_soon(lead: int = 3) -> str:
     """A six-field cron firing once a minute, `lead` seconds from now."""
     return f"{(datetime.now(UTC).second + lead) % 60} * * * * *"
@@ -124,8 +130,11 @@ def test_a_replica_killed_mid_run_has_its_fire_recovered_once_with_the_same_id(
 ) -> None:
     client = redis_server.client()
     workers = start_fleet(
-        spawn_worker, tmp_path, 3, FLEET_SLOW_CRON=a_cron_soon(), FLEET_SLOW_SECONDS="3"
+        spawn_worker, tmp_path, 3, FLEET_SLOW_CRON=a_cron_soon(6), FLEET_SLOW_SECONDS="3"
     )
+    # Before the fire, every replica has announced itself (a replica alone claims nothing,
+    # and a run nobody else could take over has no lease to recover).
+    wait_for(lambda: fleet_joined(client, 3), what="three replicas on the control channel")
     first = wait_for(lambda: entries(client, "slow"), timeout=10, what="the slow run")[0]
     owner = next(w for w in workers if w.env["WORKER_INSTANCE_ID"] == first[1])
     owner.process.kill()

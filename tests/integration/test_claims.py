@@ -104,10 +104,13 @@ async def test_an_expired_lease_is_taken_over_by_exactly_one_replica(client: Red
     at = await now_ms(client)
     dead, b, c = store(client, "dead", lease=1.0), store(client, "b"), store(client, "c")
     assert (await claim(dead, fire("t", at)))[0] == "won"
-    assert await b.take_over() == []  # the lease is still live
+    taken, until = await b.take_over()
+    assert taken == []  # the lease is still live: the answer says when it runs out
+    assert until is not None
+    assert 0 < until <= 1.0
     await asyncio.sleep(1.1)
-    taken = await asyncio.gather(b.take_over(), c.take_over())
-    found = [t for group in taken for t in group]
+    answers = await asyncio.gather(b.take_over(), c.take_over())
+    found = [t for group, _ in answers for t in group]
     assert len(found) == 1
     assert (found[0].task, found[0].fire_id, found[0].at_ms) == ("t", f"t:{at}", at)
     assert found[0].previous_owner == "dead"
@@ -119,7 +122,7 @@ async def test_a_task_that_opted_out_of_recovery_is_never_taken_over(client: Red
     dead, b = store(client, "dead", lease=1.0), store(client, "b")
     assert (await claim(dead, fire("t", at, recover=False)))[0] == "won"
     await asyncio.sleep(1.1)
-    assert await b.take_over() == []
+    assert await b.take_over() == ([], None)
     assert (await claim(b, fire("t", at + 1000)))[0] == "won"  # its lease simply ran out
 
 

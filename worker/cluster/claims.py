@@ -147,17 +147,21 @@ class ClaimStore:
             raw = await self._finish(keys=keys, args=args)
         return [bool(int(value)) for value in raw]
 
-    async def take_over(self, limit: int = 100) -> list[TakenOver]:
-        """The fires whose claimer's lease ran out, now this replica's (one taker each)."""
+    async def take_over(self, limit: int = 100) -> tuple[list[TakenOver], float | None]:
+        """The fires whose claimer's lease ran out, now this replica's (one taker each), and
+        the seconds until the next lease deadline (None: no lease held anywhere)."""
         async with redis_deadline(self._timeout):
-            tasks = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=[limit])]
+            found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=[limit])]
+            tasks, until = found[:-1], int(found[-1])
+            wait = None if until < 0 else until / 1000
             if not tasks:
-                return []
+                return [], wait
             keys = [self._keys.leases, *(self._keys.claim(task) for task in tasks)]
             raw = await self._take_over(keys=keys, args=[self.owner, self._lease_ms, *tasks])
-        return [
+        taken = [
             TakenOver(_text(r[0]), _text(r[1]), int(r[2]), _text(r[3]), _text(r[4])) for r in raw
         ]
+        return taken, wait
 
 
 def _text(value: Any) -> str:

@@ -18,6 +18,7 @@ from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore
 from worker.cluster.leases import Leases
 from worker.cluster.missed import instants_between
 from worker.cluster.pause import PauseState
+from worker.cluster.solo import JOIN_GRACE, Solo
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
 from worker.run.fire import Fire
@@ -65,6 +66,10 @@ class ClusterGate:
         self._flusher: asyncio.Task[None] | None = None
         self._taken: dict[str, ClaimRequest] = {}
         self._unacked = False
+        self._timings: dict[Any, Any] = {}
+        self.solo = Solo(store, self.leases)
+        self._claims_from = 0.0
+        self._announced: asyncio.Event | None = None
 
     async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission:
         if task.scope != "cluster" and fire.manual is None:
@@ -72,6 +77,9 @@ class ClusterGate:
         taken = self._taken.pop(fire.id, None)
         if taken is not None:  # a recovered fire: this replica took its lease over
             return self._admission(taken, fire)
+        if self.solo.alone and fire.manual is None:
+            return self._alone(task, fire)
+        await self._after_joining()
         backoff = Backoff()
         while True:
             request = _request(task, fire)
@@ -91,11 +99,40 @@ class ClusterGate:
             )
             return Admission(run=False)
         if fire.manual is None and reply.previous_mark:
-            fire.missed = instants_between(task, self._since(reply, fire), request.at_ms)
+            since = self._since(reply, fire)
+            fire.missed = instants_between(task, since, request.at_ms, self._timings)
         if fire.manual is None and self._pause.paused(task.name):
             self.leases.end(request, "skipped", None)
             return Admission(run=False, reason="paused")
         return self._admission(request, fire)
+
+    def _alone(self, task: TaskDefinition, fire: Fire) -> Admission:
+        if self._pause.paused(task.name):
+            return Admission(run=False, reason="paused")
+        ended = self.solo.ran(_request(task, fire))
+
+        def finished(record: RunRecord) -> None:
+            newest = (round(fire.scheduled_for.timestamp() * 1000), fire.id)
+            ended(record.outcome, None if fire.manual else newest)
+
+        return Admission(run=True, finished=finished)
+
+    def announcing(self) -> None:
+        """Fleet control is starting: claims wait until it has said `hello`."""
+        self._announced = asyncio.Event()
+
+    def announced(self) -> None:
+        """This replica has just said `hello`: its claims wait JOIN_GRACE for the others."""
+        self._claims_from = time.monotonic() + JOIN_GRACE
+        if self._announced is not None:
+            self._announced.set()
+
+    async def _after_joining(self) -> None:
+        if self._announced is not None and not self._announced.is_set():
+            await self._announced.wait()
+        wait = self._claims_from - time.monotonic()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
     def _since(self, reply: ClaimReply, fire: Fire) -> int:
         """Where the fleet-wide count starts: the previous mark, except that fires older than

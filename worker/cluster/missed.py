@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from worker.schedule.cron import CronSchedule, IntervalSchedule
 from worker.schedule.definitions import TaskDefinition
@@ -14,8 +15,13 @@ MOST = 100_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def instants_between(task: TaskDefinition, after_ms: int, before_ms: int) -> int:
-    """How many fires of `task` fall in (after, before): what a claim winner reports missed."""
+def instants_between(
+    task: TaskDefinition, after_ms: int, before_ms: int, timings: dict[Any, Any] | None = None
+) -> int:
+    """How many fires of `task` fall in (after, before): what a claim winner reports missed.
+
+    `timings` keeps the cron timings built here, by expression and zone, across calls.
+    """
     if after_ms <= 0 or before_ms <= after_ms:
         return 0
     schedule = task.schedule
@@ -29,7 +35,12 @@ def instants_between(task: TaskDefinition, after_ms: int, before_ms: int) -> int
         return min(max(last - first + 1, 0), MOST)
     if not isinstance(schedule, CronSchedule):
         return 0
-    timing = build_timing(schedule, timezone=task.timezone, aligned=True, now=_EPOCH)
+    key = (schedule.expr, task.timezone)
+    timing = None if timings is None else timings.get(key)
+    if timing is None:
+        timing = build_timing(schedule, timezone=task.timezone, aligned=True, now=_EPOCH)
+        if timings is not None:
+            timings[key] = timing
     moment = datetime.fromtimestamp(after_ms / 1000, UTC)
     end = datetime.fromtimestamp(before_ms / 1000, UTC)
     tick = timedelta(milliseconds=1)

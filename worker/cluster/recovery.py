@@ -1,12 +1,14 @@
 """Recovery: a fire whose claimer died mid-run is taken over and run again, same fire id.
 
-Every replica asks Redis (one cheap script call, Redis's clock) every RECOVERY_POLL for
-leases that ran out; the take-over script gives each such fire to one replica only.
+Every replica asks Redis (one cheap script call, Redis's clock) for leases that ran out,
+again when the next lease deadline passes (at least once per CLAIM_LEASE); the take-over
+script gives each such fire to one replica only.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -23,14 +25,22 @@ if TYPE_CHECKING:
     from worker.run.runner import Runner
 
 RECOVERY_POLL = 0.5
-"""Seconds between looks for expired leases: recovery lands within CLAIM_LEASE + this."""
+"""Seconds between looks for expired leases while Redis is unreachable."""
+ALONE_POLL = 30.0
+"""Seconds between looks while this replica is alone and no lease is held anywhere (a
+replica joining announces itself first, and its leases last CLAIM_LEASE at least)."""
+MARGIN = 0.05
+"""Seconds after a lease deadline before looking (the deadline is on Redis's clock)."""
 
 
 class Recovery:
     """Watches for leases that ran out and runs their fires here."""
 
-    def __init__(self, store: ClaimStore, gate: ClusterGate, outage: OutageMonitor) -> None:
+    def __init__(
+        self, store: ClaimStore, gate: ClusterGate, outage: OutageMonitor, lease: float = 5.0
+    ) -> None:
         self._store = store
+        self._lease = lease
         self._gate = gate
         self._outage = outage
         self._task: asyncio.Task[None] | None = None
@@ -46,16 +56,27 @@ class Recovery:
             self._task = None
 
     async def _loop(self) -> None:
+        """Look again when the next lease deadline passes (Redis says when), at the latest
+        after a whole lease: a lease granted meanwhile cannot run out before that."""
+        pause = RECOVERY_POLL
+        joined = self._gate.solo.joined
         while True:
-            await asyncio.sleep(RECOVERY_POLL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(joined.wait(), pause)
+            joined.clear()
             try:
-                taken = await self._store.take_over()
+                taken, until = await self._store.take_over()
             except Exception as exc:
                 if not is_redis_outage(exc):
                     logger.opt(exception=exc).error("recovery look-up failed")
+                pause = RECOVERY_POLL
                 continue
             for found in taken:
                 self._run(found)
+            pause = self._lease if until is None else min(until + MARGIN, self._lease)
+            pause = max(pause, MARGIN)
+            if until is None and self._gate.solo.alone:  # no lease anywhere, nobody to claim
+                pause = ALONE_POLL
 
     def _run(self, found: TakenOver) -> None:
         assert self._runner is not None

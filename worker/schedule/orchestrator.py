@@ -113,7 +113,8 @@ class Orchestrator:
         return out
 
     def run_now(self, name: str) -> Any:
-        return self._runner.run_now(name)
+        """A manual fire (`<task>:manual:<token>`), claimed like any fire: one replica runs it."""
+        return self._runner.run_manual(name)
 
     def running(self, name: str) -> bool:
         return self._runner.running(name)
