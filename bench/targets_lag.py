@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import math
 import re
@@ -207,11 +208,13 @@ async def _run(
     worker.terminate(timeout=35)
     if floor is not None:
         floor.terminate(timeout=10)
+    report = _report(fires, soak, seconds, got, base, logdir)
     for task in tasks:
         task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    await nc.close()
-    return _report(fires, soak, seconds, got, base, logdir)
+    await asyncio.wait(tasks, timeout=2)  # a receiver stuck in a fetch must not hold the result
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(nc.close(), 2)
+    return report
 
 
 def _restart(

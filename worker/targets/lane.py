@@ -99,7 +99,9 @@ class DeliveryLane:
                 await asyncio.wait_for(self._idle.wait(), max(timeout, 0.01))
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
-        left = self._inflight or self._next
+        if self._inflight is not None and self._next is not None:
+            self._requeue(self._inflight)  # the newer fire is the one to name
+        left = self._next or self._inflight
         if left is not None:
             self._on_result(self.name, "dropped")
             payload = left.payload(self._maybe)
