@@ -24,9 +24,10 @@ from worker.targets.lane import DeliveryLane
 
 DELIVERY_WAIT = 0.25
 """How long a publish waits for targets that are up to confirm, for the run's record."""
-STATE_INTERVAL = 5.0
-"""Lane state goes to Redis at once after a quiet spell, then at most once per interval (one
-command per fire would cost a trigger every second more than its own publish)."""
+STATE_INTERVAL = 60.0
+"""Lane state goes to Redis at once when a lane fails, recovers or holds a fire back; a plain
+delivery only refreshes `last_delivered` at most once per interval (a write per fire would
+cost a trigger every second more CPU than its own publish)."""
 STATE_DEBOUNCE = 0.2
 
 
@@ -44,6 +45,7 @@ class TriggerFanout:
         self._state = state
         self._instance_id = instance_id
         self._dirty = asyncio.Event()
+        self._news = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -76,9 +78,12 @@ class TriggerFanout:
             for name, (_, future) in accepted.items()
         }
 
-    def report(self) -> None:
-        """A lane changed: the lanes' state goes to Redis in the background, newest only."""
+    def report(self, news: bool) -> None:
+        """A lane changed: the lanes' state goes to Redis in the background, newest only;
+        `news` (a failure, a recovery, a fire held back) is written without waiting."""
         self._dirty.set()
+        if news:
+            self._news.set()
 
     async def close(self, timeout: float) -> None:
         """Every lane gets `timeout` to deliver what it holds, then logs what is left."""
@@ -99,12 +104,14 @@ class TriggerFanout:
             await self._dirty.wait()
             await asyncio.sleep(STATE_DEBOUNCE)  # a fire's accept and delivery: one write
             self._dirty.clear()
+            self._news.clear()
             try:
                 await self._state.write(self._instance_id, self._snapshots())
             except Exception as exc:
                 logger.bind(error=describe_error(exc)).debug("lane state not written")
                 self._dirty.set()
-            await asyncio.sleep(STATE_INTERVAL)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._news.wait(), STATE_INTERVAL)
 
 
 def _running_fire() -> Fire | None:

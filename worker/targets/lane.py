@@ -32,7 +32,7 @@ class DeliveryLane:
         *,
         send_timeout: float,
         log_interval: float,
-        on_change: Callable[[], None],
+        on_change: Callable[[bool], None],
         on_result: Callable[[str, str], None],
         alert_after: int,
         alert: Callable[[str, str, int, str | None], None],
@@ -74,7 +74,7 @@ class DeliveryLane:
         self._idle.clear()
         self._wake.set()
         self.start()
-        self._changed()
+        self._changed(self.failing)
         return item.waiters[0]
 
     def snapshot(self) -> dict[str, Any]:
@@ -99,7 +99,9 @@ class DeliveryLane:
                 await asyncio.wait_for(self._idle.wait(), max(timeout, 0.01))
         self._task.cancel()
         await asyncio.gather(self._task, return_exceptions=True)
-        left = self._inflight or self._next
+        if self._inflight is not None and self._next is not None:
+            self._requeue(self._inflight)  # the newer fire is the one to name
+        left = self._next or self._inflight
         if left is not None:
             self._on_result(self.name, "dropped")
             payload = left.payload(self._maybe)
@@ -125,15 +127,16 @@ class DeliveryLane:
                 continue
             item, self._next = self._next, None
             self._inflight = item
+            was_failing = self.failing
             result = await self._attempt(item) if await self._reachable(item) else "refused"
             self._inflight = None
             if result == "delivered":
                 backoff.reset()
-                self._changed()
+                self._changed(was_failing)  # a recovery is news; one more delivery is not
                 continue
             prepared = result != "refused-prepare"
             self._requeue(item)
-            self._changed()
+            self._changed(True)
             await asyncio.sleep(backoff.next())
 
     async def _prepare(self) -> bool:
@@ -234,5 +237,5 @@ class DeliveryLane:
             into.folded += 1 + missed + older.folded
             self._on_result(self.name, "folded")
 
-    def _changed(self) -> None:
-        self._on_change()
+    def _changed(self, news: bool) -> None:
+        self._on_change(news)
