@@ -355,3 +355,23 @@ def test_metrics_port_and_address_are_read_and_stripped(
 
 def test_empty_metrics_port_leaves_metrics_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load(monkeypatch, METRICS_PORT="").metrics_port is None
+
+
+def test_every_settings_mixin_validator_reaches_worker_settings() -> None:
+    """Two mixins with a validator of one name: the later one hid the other, and a setting
+    went unvalidated (QUEUE_LOCK_DURATION=1s was refused as "not a number")."""
+    from worker.settings.base import WorkerSettings
+
+    merged = WorkerSettings.__pydantic_decorators__
+    for mixin in WorkerSettings.__mro__[1:]:
+        own = getattr(mixin, "__pydantic_decorators__", None)
+        if own is None or mixin.__module__.startswith("pydantic"):
+            continue
+        for kind in ("field_validators", "model_validators"):
+            for name, decorator in getattr(own, kind).items():
+                found = getattr(merged, kind)[name].func
+                assert _plain(found) is _plain(decorator.func), (mixin, name)
+
+
+def _plain(method: object) -> object:
+    return getattr(method, "__func__", method)
