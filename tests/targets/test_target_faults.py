@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.faults.test_freeze import LONE
 from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
 from tests.targets.support import NatsServer, NatsSubscriber, stream_messages
 
@@ -71,7 +72,9 @@ def test_redis_killed_and_restarted_nats_subscribers_keep_their_lag_redis_gets_a
 ) -> None:
     subscriber = NatsSubscriber(nats_server.url, "crypto.updates")
     try:
+        # An instance trigger: a cluster fire waits for its claim while Redis is away.
         worker = spawn_worker(
+            *LONE,
             redis=own_redis.url,
             TRIGGER_TARGETS="redis-stream,nats",
             NATS_URL=nats_server.url,
