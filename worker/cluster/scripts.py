@@ -103,7 +103,9 @@ while a <= #ARGV do
     if newest and newest > (tonumber(c[3]) or 0) then
       redis.call('HSET', key, 'mark', newest, 'fire', ARGV[a + 4], 'at', newest)
     end
-    redis.call('ZREM', KEYS[1], task)
+    -- The task stays in the leases set until its deadline (the take-over script drops it
+    -- then): a task firing more often than CLAIM_LEASE keeps the set from emptying, so its
+    -- claims are not announced each time (a lease is announced only when it is earliest).
     if mkey ~= key then redis.call('SET', mkey, 'done:' .. outcome, 'EX', 3600) end
     out[#out + 1] = 1
   else
