@@ -1,10 +1,12 @@
 """Two trees of the worker side by side on one Redis, one trigger a second: CPU and memory.
 
-    python -m bench.compare --tree /path/to/old --tree . [--seconds 120]
+    python -m bench.compare --tree /path/to/old --tree . [--seconds 120] [--idle]
 
 Each worker runs `python -m worker` from its tree (so that tree's code is imported), with
-its own channel and heartbeat file; both idle the same way at the same time, so the
-machine's noise hits both alike. Prints CPU user+sys over the window, RSS and USS at its end.
+its own channel, key prefix (so the trees do not share claims) and heartbeat file; both
+idle the same way at the same time, so the machine's noise hits both alike. Prints CPU
+user+sys over the window, RSS and USS at its end. `--idle` keeps the shipped schedules (no
+fire for minutes: what is left is the background loops); else one trigger a second.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tree", action="append", type=Path, required=True)
     parser.add_argument("--seconds", type=float, default=120.0)
+    parser.add_argument("--idle", action="store_true", help="keep the shipped schedules")
     args = parser.parse_args()
     scratch = Path(tempfile.mkdtemp(prefix="bench-compare-"))
     port = _free_port()
@@ -43,8 +46,9 @@ def main() -> None:
             env = clean_env(
                 PYTHONPATH=str(tree.resolve()),
                 REDIS_URL=f"redis://127.0.0.1:{port}/0",
-                SCHEDULE_CRYPTO_TRIGGER="* * * * * *",
+                **({} if args.idle else {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}),
                 CRYPTO_CHANNEL=f"compare-{index}",
+                KEY_PREFIX=f"compare-{index}:",
                 HEARTBEAT_FILE=str(scratch / f"hb-{index}"),
                 LOG_LEVEL="WARNING",
             )

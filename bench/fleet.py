@@ -29,7 +29,18 @@ from bench.stats import LagStats
 
 ROOT = Path(__file__).resolve().parent.parent
 PERIOD = 2
-IN_SCRIPTS = {"time", "hmget", "hset", "hget", "zadd", "zrem", "zrangebyscore", "xadd", "exists"}
+IN_SCRIPTS = {
+    "time",
+    "hmget",
+    "hset",
+    "hget",
+    "zadd",
+    "zrem",
+    "zrange",
+    "zrangebyscore",
+    "xadd",
+    "exists",
+}
 IN_SCRIPTS |= {"publish"}  # the trigger's PUBLISH goes inside a script (see worker.targets)
 """Commands the worker only runs inside its Lua scripts: no round trip of their own."""
 

@@ -132,8 +132,7 @@ def test_a_replica_killed_mid_run_has_its_fire_recovered_once_with_the_same_id(
     workers = start_fleet(
         spawn_worker, tmp_path, 3, FLEET_SLOW_CRON=a_cron_soon(6), FLEET_SLOW_SECONDS="3"
     )
-    # Before the fire, every replica has announced itself (a replica alone claims nothing,
-    # and a run nobody else could take over has no lease to recover).
+    # Before the fire, every replica is on the control channel (each hears the lease).
     wait_for(lambda: fleet_joined(client, 3), what="three replicas on the control channel")
     first = wait_for(lambda: entries(client, "slow"), timeout=10, what="the slow run")[0]
     owner = next(w for w in workers if w.env["WORKER_INSTANCE_ID"] == first[1])

@@ -20,6 +20,8 @@ from tests.support import (
 Spawn = Callable[..., WorkerProcess]
 CUSTOM = ("--app", "tests.apps.custom:Container")
 REDIS_TIMEOUT = 1.0
+LONE = ("--app", "tests.apps.lone:Container")
+"""crypto-trigger as an instance task: it runs (and reaches its lanes) while Redis is away."""
 FROZEN = {
     "REDIS_TIMEOUT": f"{REDIS_TIMEOUT:g}",
     "SCHEDULE_CRYPTO_TRIGGER": "* * * * * *",
@@ -48,7 +50,7 @@ def test_frozen_redis_is_an_outage_and_the_catch_up_names_what_may_have_landed(
     spawn_worker: Spawn, fault_redis: RedisServer
 ) -> None:
     with subscribed(fault_redis, "crypto-update") as subscriber:
-        worker = spawn_worker(redis=fault_redis.url, **FROZEN)
+        worker = spawn_worker(*LONE, redis=fault_redis.url, **FROZEN)
         subscriber.wait_count(2)
         mark = len(worker.stderr)
         fault_redis.freeze()
@@ -90,7 +92,7 @@ def test_frozen_redis_is_an_outage_and_the_catch_up_names_what_may_have_landed(
 def test_sigterm_while_redis_is_frozen_exits_zero_within_shutdown_timeout(
     spawn_worker: Spawn, fault_redis: RedisServer
 ) -> None:
-    worker = spawn_worker(redis=fault_redis.url, SHUTDOWN_TIMEOUT="3", **FROZEN)
+    worker = spawn_worker(*LONE, redis=fault_redis.url, SHUTDOWN_TIMEOUT="3", **FROZEN)
     worker.wait_for_log("task=crypto-trigger outcome=ok")
     fault_redis.freeze()
     try:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.faults.test_freeze import LONE
 from tests.support import (
     RedisServer,
     WorkerProcess,
@@ -48,7 +49,8 @@ def test_primary_demoted_mid_run_is_an_outage_the_trigger_retries_through(
 ) -> None:
     client = fault_redis.client()
     with subscribed(fault_redis, "crypto-update") as subscriber:
-        worker = spawn_worker(redis=fault_redis.url, **EVERY_SECOND)
+        # An instance trigger: a cluster fire would wait for its claim, not reach the lane.
+        worker = spawn_worker(*LONE, redis=fault_redis.url, **EVERY_SECOND)
         subscriber.wait_count(1)
         mark = len(worker.stderr)
         client.replicaof("127.0.0.1", own_redis.port)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -135,3 +136,27 @@ async def test_only_the_owner_renews_or_finishes_a_lease(client: Redis) -> None:
     assert await b.finish([LeaseEnd(request, "ok", None)]) == [False]
     assert await a.renew([("t", request.fire_id)]) == [True]
     assert await a.finish([LeaseEnd(request, "ok", None)]) == [True]
+
+
+async def test_a_lease_earlier_than_every_lease_held_is_announced_on_the_control_channel(
+    client: Redis,
+) -> None:
+    """Recovery sleeps until the earliest lease deadline; a new earliest one is announced."""
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe(KEYS.control)
+    at = await now_ms(client) - 1000
+    short, long = store(client, "a", lease=1.0), store(client, "b", lease=5.0)
+    assert (await claim(long, fire("t1", at)))[0] == "won"  # none held: announced
+    assert (await claim(long, fire("t2", at)))[0] == "won"  # a lease as early is held
+    assert (await claim(short, fire("t3", at)))[0] == "won"  # earlier than any: announced
+    assert (await claim(short, fire("t4", at, recover=False)))[0] == "won"  # no lease
+    heard = []
+    for _ in range(10):  # the subscription's own reply comes first, as None
+        message = await pubsub.get_message(timeout=0.1)
+        if message is not None:
+            heard.append(json.loads(message["data"]))
+    assert heard == [
+        {"op": "lease", "task": "", "ms": 5000},
+        {"op": "lease", "task": "", "ms": 1000},
+    ]
+    await pubsub.aclose()  # type: ignore[no-untyped-call]

@@ -10,6 +10,7 @@ from datetime import datetime
 
 import pytest
 
+from tests.faults.test_freeze import LONE
 from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
 from tests.targets.support import NatsServer, NatsSubscriber, stream_messages
 
@@ -74,7 +75,9 @@ def test_redis_killed_and_restarted_every_target_gets_one_catch_up_and_nothing_i
     catch-up to every target, NATS included, with the fires it stands for in `missed`."""
     subscriber = NatsSubscriber(nats_server.url, "crypto.updates")
     try:
+        # An instance trigger: a cluster fire waits for its claim while Redis is away.
         worker = spawn_worker(
+            *LONE,
             redis=own_redis.url,
             TRIGGER_TARGETS="redis-stream,nats",
             NATS_URL=nats_server.url,

@@ -84,7 +84,7 @@ class ClaimStore:
         """Claim every fire of the batch in one call; with `replicas`, WAIT for them (same
         connection, same round trip) and return how many acknowledged."""
         keys: list[str] = [self._keys.leases]
-        args: list[Any] = [self.owner, self._lease_ms, self._skew_ms]
+        args: list[Any] = [self.owner, self._lease_ms, self._skew_ms, self._keys.control]
         for request in requests:
             keys += [self._keys.claim(request.task), self.manual_key(request)]
             args += [request.at_ms, request.fire_id, int(request.recover)]
@@ -157,7 +157,9 @@ class ClaimStore:
             if not tasks:
                 return [], wait
             keys = [self._keys.leases, *(self._keys.claim(task) for task in tasks)]
-            raw = await self._take_over(keys=keys, args=[self.owner, self._lease_ms, *tasks])
+            raw = await self._take_over(
+                keys=keys, args=[self.owner, self._lease_ms, self._keys.control, *tasks]
+            )
         taken = [
             TakenOver(_text(r[0]), _text(r[1]), int(r[2]), _text(r[3]), _text(r[4])) for r in raw
         ]

@@ -3,6 +3,7 @@
 Every live replica subscribes; after each (re)subscription it re-reads the pause hash, so a
 replica started later, or back from a partition, knows the state without a message. A
 `trigger` message makes every live replica try one claim of the manual fire: one runs it.
+A `lease` message (published by the claim script) tells recovery when to look next.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
     from worker.run.runner import Runner
 
 REREAD_EVERY = 30.0
-"""Seconds between re-reads of the pause hash and the replica count, besides the
-announcements (one missed while a connection was being replaced)."""
+"""Seconds between re-reads of the pause hash, besides the announcements (one missed while
+a connection was being replaced)."""
 
 
 class FleetControl:
@@ -59,35 +60,13 @@ class FleetControl:
     def start(self, runner: Runner) -> None:
         self._runner = runner
         if self._gate is not None:
-            self._gate.announcing()
+            self._gate.control_starting()
         self._task = asyncio.create_task(self._loop(), name="fleet-control")
 
     async def close(self, timeout: float) -> None:
         if self._task is not None:
             await cancel_and_wait([self._task], timeout=max(timeout, 0.01))
             self._task = None
-
-    async def _hello(self) -> None:
-        """Say this replica is here (the others start claiming), then see if it is alone."""
-        if self._gate is not None:
-            self._gate.announced()
-        async with redis_deadline(self._timeout):
-            await self._redis.publish(
-                self._keys.control, json.dumps({"op": "hello", "task": "", "id": self._instance_id})
-            )
-        await self._count_replicas()
-
-    async def _count_replicas(self) -> None:
-        """Alone when this replica is the control channel's only subscriber."""
-        if self._gate is None:
-            return
-        async with redis_deadline(self._timeout):
-            found = await self._redis.pubsub_numsub(self._keys.control)
-        subscribers = int(found[0][1]) if found else 0
-        if subscribers <= 1:
-            self._gate.solo.leave()
-        else:
-            await self._gate.solo.join()
 
     async def reload(self) -> None:
         """Read the whole pause hash; log each task whose state changed."""
@@ -111,12 +90,12 @@ class FleetControl:
                 async with redis_deadline(self._timeout):
                     await pubsub.subscribe(self._keys.control)
                 await self.reload()  # after subscribing: nothing announced in between is lost
-                await self._hello()
+                if self._gate is not None:  # leases announced while away: look for them now
+                    self._gate.control_ready()
+                    self._gate.watch.look_now()
                 backoff.reset()
                 await self._listen(pubsub)
             except Exception as exc:
-                if self._gate is not None:  # unheard while away: claim again when back
-                    await self._gate.solo.join()
                 if is_redis_outage(exc):
                     self._outage.failure(exc)
                 else:
@@ -135,7 +114,6 @@ class FleetControl:
                 await self._handle(message["data"])
             if loop.time() >= reread:
                 await self.reload()
-                await self._count_replicas()
                 reread = loop.time() + REREAD_EVERY
 
     async def _handle(self, data: Any) -> None:
@@ -147,9 +125,10 @@ class FleetControl:
             return
         if op in ("pause", "resume"):
             await self.reload()
-        elif op == "hello" and command.get("id") != self._instance_id:
+        elif op == "lease":
             if self._gate is not None:
-                await self._gate.solo.join()
+                with contextlib.suppress(KeyError, ValueError, TypeError):
+                    self._gate.watch.lease_granted(float(command["ms"]) / 1000)
         elif op == "trigger" and self._runner is not None:
             if self._runner.definition(task) is None:
                 return

@@ -18,7 +18,7 @@ from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore
 from worker.cluster.leases import Leases
 from worker.cluster.missed import instants_between
 from worker.cluster.pause import PauseState
-from worker.cluster.solo import JOIN_GRACE, Solo
+from worker.cluster.watch import LeaseWatch
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
 from worker.run.fire import Fire
@@ -67,9 +67,9 @@ class ClusterGate:
         self._taken: dict[str, ClaimRequest] = {}
         self._unacked = False
         self._timings: dict[Any, Any] = {}
-        self.solo = Solo(store, self.leases)
-        self._claims_from = 0.0
-        self._announced: asyncio.Event | None = None
+        self._control_ready: asyncio.Event | None = None
+        self.watch = LeaseWatch()
+        """When recovery looks at the leases next (fleet control passes announcements)."""
 
     async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission:
         if task.scope != "cluster" and fire.manual is None:
@@ -77,9 +77,8 @@ class ClusterGate:
         taken = self._taken.pop(fire.id, None)
         if taken is not None:  # a recovered fire: this replica took its lease over
             return self._admission(taken, fire)
-        if self.solo.alone and fire.manual is None:
-            return self._alone(task, fire)
-        await self._after_joining()
+        if self._control_ready is not None:  # the pause state is read before a first claim
+            await self._control_ready.wait()
         backoff = Backoff()
         while True:
             request = _request(task, fire)
@@ -106,33 +105,13 @@ class ClusterGate:
             return Admission(run=False, reason="paused")
         return self._admission(request, fire)
 
-    def _alone(self, task: TaskDefinition, fire: Fire) -> Admission:
-        if self._pause.paused(task.name):
-            return Admission(run=False, reason="paused")
-        ended = self.solo.ran(_request(task, fire))
+    def control_starting(self) -> None:
+        """Fleet control is starting: claims wait until it has read the pause state."""
+        self._control_ready = asyncio.Event()
 
-        def finished(record: RunRecord) -> None:
-            newest = (round(fire.scheduled_for.timestamp() * 1000), fire.id)
-            ended(record.outcome, None if fire.manual else newest)
-
-        return Admission(run=True, finished=finished)
-
-    def announcing(self) -> None:
-        """Fleet control is starting: claims wait until it has said `hello`."""
-        self._announced = asyncio.Event()
-
-    def announced(self) -> None:
-        """This replica has just said `hello`: its claims wait JOIN_GRACE for the others."""
-        self._claims_from = time.monotonic() + JOIN_GRACE
-        if self._announced is not None:
-            self._announced.set()
-
-    async def _after_joining(self) -> None:
-        if self._announced is not None and not self._announced.is_set():
-            await self._announced.wait()
-        wait = self._claims_from - time.monotonic()
-        if wait > 0:
-            await asyncio.sleep(wait)
+    def control_ready(self) -> None:
+        if self._control_ready is not None:
+            self._control_ready.set()
 
     def _since(self, reply: ClaimReply, fire: Fire) -> int:
         """Where the fleet-wide count starts: the previous mark, except that fires older than

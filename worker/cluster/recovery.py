@@ -1,14 +1,14 @@
 """Recovery: a fire whose claimer died mid-run is taken over and run again, same fire id.
 
 Every replica asks Redis (one cheap script call, Redis's clock) for leases that ran out,
-again when the next lease deadline passes (at least once per CLAIM_LEASE); the take-over
-script gives each such fire to one replica only.
+at start and whenever the earliest lease deadline passes; with no lease held anywhere it
+sleeps until a claim announces one. The take-over script gives each such fire to one
+replica only.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from loguru import logger
 
 from worker.cluster.claims import ClaimRequest, ClaimStore, TakenOver
 from worker.cluster.gate import ClusterGate
+from worker.cluster.watch import MARGIN
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import OutageMonitor
@@ -26,11 +27,6 @@ if TYPE_CHECKING:
 
 RECOVERY_POLL = 0.5
 """Seconds between looks for expired leases while Redis is unreachable."""
-ALONE_POLL = 30.0
-"""Seconds between looks while this replica is alone and no lease is held anywhere (a
-replica joining announces itself first, and its leases last CLAIM_LEASE at least)."""
-MARGIN = 0.05
-"""Seconds after a lease deadline before looking (the deadline is on Redis's clock)."""
 
 
 class Recovery:
@@ -56,27 +52,21 @@ class Recovery:
             self._task = None
 
     async def _loop(self) -> None:
-        """Look again when the next lease deadline passes (Redis says when), at the latest
-        after a whole lease: a lease granted meanwhile cannot run out before that."""
-        pause = RECOVERY_POLL
-        joined = self._gate.solo.joined
+        """Look when the earliest lease deadline passes (Redis says when); with no lease
+        anywhere, sleep until a claim announces one (`LeaseWatch`)."""
+        watch = self._gate.watch
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(joined.wait(), pause)
-            joined.clear()
+            await watch.wait()
             try:
                 taken, until = await self._store.take_over()
             except Exception as exc:
                 if not is_redis_outage(exc):
                     logger.opt(exception=exc).error("recovery look-up failed")
-                pause = RECOVERY_POLL
+                watch.look_in(RECOVERY_POLL)
                 continue
             for found in taken:
                 self._run(found)
-            pause = self._lease if until is None else min(until + MARGIN, self._lease)
-            pause = max(pause, MARGIN)
-            if until is None and self._gate.solo.alone:  # no lease anywhere, nobody to claim
-                pause = ALONE_POLL
+            watch.look_in(None if until is None else until + MARGIN)
 
     def _run(self, found: TakenOver) -> None:
         assert self._runner is not None

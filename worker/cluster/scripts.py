@@ -17,11 +17,14 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 CLAIM = (
     _NOW
     + """
--- ARGV: owner, lease ms, skew ms, then per fire: at ms, id, recover, manual, task.
--- KEYS: leases, then per fire: the claim hash, the manual-claim key (or the hash again).
+-- ARGV: owner, lease ms, skew ms, control channel, then per fire: at ms, id, recover,
+-- manual, task. KEYS: leases, then per fire: the claim hash, the manual-claim key (or the
+-- hash again). A lease ending before every lease held is announced on the channel.
 local owner, lease, skew = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+local announce = false
 local out = {}
-local k, a = 2, 4
+local k, a = 2, 5
 while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
@@ -49,12 +52,15 @@ while a <= #ARGV do
     if manual == '1' then mname = mkey else newmark = at end
     redis.call('HSET', key, 'mark', newmark, 'fire', id, 'at', at, 'owner', owner,
       'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname)
-    if recover == '1' then redis.call('ZADD', KEYS[1], now + lease, task)
+    if recover == '1' then
+      redis.call('ZADD', KEYS[1], now + lease, task)
+      announce = announce or not first[2] or now + lease < tonumber(first[2])
     else redis.call('ZREM', KEYS[1], task) end
   end
   out[#out + 1] = {status, tostring(mark), c[4] or ''}
   k, a = k + 2, a + 5
 end
+if announce then redis.call('PUBLISH', ARGV[4], '{"op":"lease","task":"","ms":' .. lease .. '}') end
 return out
 """
 )
@@ -97,7 +103,9 @@ while a <= #ARGV do
     if newest and newest > (tonumber(c[3]) or 0) then
       redis.call('HSET', key, 'mark', newest, 'fire', ARGV[a + 4], 'at', newest)
     end
-    redis.call('ZREM', KEYS[1], task)
+    -- The task stays in the leases set until its deadline (the take-over script drops it
+    -- then): a task firing more often than CLAIM_LEASE keeps the set from emptying, so its
+    -- claims are not announced each time (a lease is announced only when it is earliest).
     if mkey ~= key then redis.call('SET', mkey, 'done:' .. outcome, 'EX', 3600) end
     out[#out + 1] = 1
   else
@@ -124,11 +132,12 @@ return out
 TAKE_OVER = (
     _NOW
     + """
--- ARGV: owner, lease ms, then the tasks. KEYS: leases, their claim hashes. One taker each.
+-- ARGV: owner, lease ms, control channel, then the tasks. KEYS: leases, their claim
+-- hashes. One taker each; a take-over is announced (the others' next look is too late).
 local owner, lease = ARGV[1], tonumber(ARGV[2])
 local out = {}
 for i = 2, #KEYS do
-  local task = ARGV[i + 1]
+  local task = ARGV[i + 2]
   local c = redis.call('HMGET', KEYS[i], 'done', 'lease', 'recover', 'fire', 'at', 'manual',
     'owner')
   if c[1] == '0' and c[3] == '1' and (tonumber(c[2]) or 0) <= now then
@@ -139,6 +148,7 @@ for i = 2, #KEYS do
     redis.call('ZREM', KEYS[1], task)
   end
 end
+if #out > 0 then redis.call('PUBLISH', ARGV[3], '{"op":"lease","task":"","ms":' .. lease .. '}') end
 return out
 """
 )
