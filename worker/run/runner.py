@@ -73,6 +73,11 @@ class Runner:
     def consecutive_failures(self, name: str) -> int:
         return self._failures.get(name, 0)
 
+    @property
+    def accepting(self) -> bool:
+        """False once the drain has begun: no new run starts."""
+        return self._accepting
+
     def definition(self, name: str) -> TaskDefinition | None:
         entry = self._tasks.get(name)
         return None if entry is None else entry[0]
