@@ -135,3 +135,22 @@ async def test_only_the_owner_renews_or_finishes_a_lease(client: Redis) -> None:
     assert await b.finish([LeaseEnd(request, "ok", None)]) == [False]
     assert await a.renew([("t", request.fire_id)]) == [True]
     assert await a.finish([LeaseEnd(request, "ok", None)]) == [True]
+
+
+async def test_a_dead_claimers_fire_not_yet_taken_over_is_folded_into_the_next_claim(
+    client: Redis,
+) -> None:
+    at = await now_ms(client) - 1000
+    dead, b, c = store(client, "dead", lease=0.3), store(client, "b"), store(client, "c")
+    abandoned = fire("t", at)
+    assert (await claim(dead, abandoned))[0] == "won"
+    await asyncio.sleep(0.4)  # the lease runs out; nobody has taken the fire over yet
+    replies, _ = await c.claim([fire("t", at + 500, manual="m")])
+    assert replies[0].status == "busy"  # a manual fire leaves it to recovery
+    replies, _ = await b.claim([fire("t", at + 1000)])
+    assert (replies[0].status, replies[0].previous_mark) == ("won", at)
+    assert (replies[0].abandoned, replies[0].abandoned_at) == (abandoned.fire_id, at)
+    taken, _ = await c.take_over()
+    assert taken == []  # the fire is b's now: recovery runs nothing twice
+    replies, _ = await c.claim([fire("t", at + 2000)])
+    assert (replies[0].status, replies[0].abandoned) == ("busy", "")

@@ -42,6 +42,10 @@ class ClaimReply:
     `early` (beyond CLAIM_SKEW ahead of Redis's clock), `taken` (a manual fire claimed)."""
     previous_mark: int
     owner: str
+    abandoned: str = ""
+    """`won` over a dead claimer's recoverable fire nobody had taken over yet: its id (this
+    run stands for it, counted in `missed`; recovery will not run it)."""
+    abandoned_at: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +98,7 @@ class ClaimStore:
                 raw, acked = await self._claim_and_wait(keys, args, replicas, wait_ms)
             else:
                 raw, acked = await self._claim(keys=keys, args=args), None
-        replies = [ClaimReply(_text(r[0]), int(r[1]), _text(r[2])) for r in raw]
+        replies = [_reply(r) for r in raw]
         return replies, acked
 
     async def _claim_and_wait(
@@ -162,6 +166,12 @@ class ClaimStore:
             TakenOver(_text(r[0]), _text(r[1]), int(r[2]), _text(r[3]), _text(r[4])) for r in raw
         ]
         return taken, wait
+
+
+def _reply(raw: Any) -> ClaimReply:
+    abandoned = _text(raw[3]) if len(raw) > 3 else ""
+    at = int(raw[4]) if abandoned else 0
+    return ClaimReply(_text(raw[0]), int(raw[1]), _text(raw[2]), abandoned, at)
 
 
 def _text(value: Any) -> str:

@@ -101,6 +101,11 @@ class ClusterGate:
         if fire.manual is None and reply.previous_mark:
             since = self._since(reply, fire)
             fire.missed = instants_between(task, since, request.at_ms, self._timings)
+        if reply.abandoned:  # a dead claimer's fire nobody took over: this run stands for it
+            fire.missed += 1
+            logger.bind(task=task.name, fire=fire.id, abandoned=reply.abandoned).warning(
+                "fire of a dead claimer folded into this one (counted in missed)"
+            )
         if fire.manual is None and self._pause.paused(task.name):
             self.leases.end(request, "skipped", None)
             return Admission(run=False, reason="paused")

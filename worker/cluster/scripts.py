@@ -26,13 +26,16 @@ while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
     ARGV[a + 3], ARGV[a + 4]
-  local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner')
+  local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at')
   local mark = tonumber(c[1]) or 0
   local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
+  -- A dead claimer's recoverable fire not yet taken over: a scheduled winner folds it (it
+  -- counts it in `missed`); a manual fire waits for recovery instead.
+  local abandoned = c[3] == '0' and not live and c[5] == '1' and c[6]
   local status
   if manual == '1' then
     if redis.call('EXISTS', mkey) == 1 then status = 'taken'
-    elseif live then
+    elseif live or abandoned then
       status = 'busy'
       redis.call('SET', mkey, 'busy:' .. (c[4] or ''), 'EX', 3600)
     else
@@ -52,7 +55,9 @@ while a <= #ARGV do
     if recover == '1' then redis.call('ZADD', KEYS[1], now + lease, task)
     else redis.call('ZREM', KEYS[1], task) end
   end
-  out[#out + 1] = {status, tostring(mark), c[4] or ''}
+  local folded = {'', '0'}
+  if status == 'won' and abandoned then folded = {c[6], c[7] or '0'} end
+  out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2]}
   k, a = k + 2, a + 5
 end
 return out

@@ -1,0 +1,81 @@
+"""The cluster gate on a real redis-server: what a claim's answer makes of a fire."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis.asyncio import Redis
+
+from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.cluster.gate import ClusterGate
+from worker.cluster.pause import PauseState
+from worker.connect.outage import OutageMonitor
+from worker.run.fire import Fire
+from worker.run.gate import Admission
+from worker.schedule.cron import IntervalSchedule
+from worker.schedule.definitions import TaskDefinition
+from worker.state.keys import Keys
+
+KEYS = Keys("worker:")
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Redis]:
+    redis = Redis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
+
+
+def store(client: Redis, owner: str, lease: float = 5.0) -> ClaimStore:
+    return ClaimStore(client, KEYS, owner=owner, lease=lease, skew=2.0, timeout=5.0)
+
+
+def gate(client: Redis, owner: str) -> ClusterGate:
+    return ClusterGate(store(client, owner), outage=OutageMonitor(), pause=PauseState(), lease=5.0)
+
+
+def task(name: str = "t", **changes: Any) -> TaskDefinition:
+    values: dict[str, Any] = {
+        "name": name,
+        "provider": "test",
+        "attribute": name,
+        "schedule": IntervalSchedule(1.0),
+        "scope": "cluster",
+        "timezone": ZoneInfo("UTC"),
+        "time_limit": 0.0,
+        "disabled": False,
+        "is_async": True,
+    }
+    values.update(changes)
+    return TaskDefinition(**values)
+
+
+def fire_at(name: str, at_ms: int) -> Fire:
+    return Fire(name, datetime.fromtimestamp(at_ms / 1000, UTC), precise=False)
+
+
+async def second_ago(client: Redis) -> int:
+    seconds, _ = await client.time()
+    return (int(seconds) - 1) * 1000
+
+
+async def test_a_dead_claimers_abandoned_fire_is_counted_in_the_winners_missed(
+    client: Redis,
+) -> None:
+    at = await second_ago(client) - 1000
+    dead = store(client, "dead", lease=0.3)
+    abandoned = ClaimRequest("t", at, fire_at("t", at).id, True, None)
+    assert (await dead.claim([abandoned]))[0][0].status == "won"
+    await asyncio.sleep(0.4)  # its lease runs out, nobody has taken the fire over yet
+    fire = fire_at("t", at + 1000)
+    winner = gate(client, "b")
+    answer = await winner.admit(task(), fire)
+    await winner.close(0.5)
+    assert isinstance(answer, Admission)
+    assert answer.run
+    assert fire.missed == 1
