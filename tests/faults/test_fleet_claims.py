@@ -78,3 +78,29 @@ def test_a_stopping_replica_takes_no_dead_claimers_fire_over_and_another_runs_it
     assert [(t[1], t[2]) for t in ran] == [(other.env["WORKER_INSTANCE_ID"], "1")]
     assert "recovered fire id differs" not in other.stderr
     assert other.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_run_cancelled_by_a_stop_is_run_again_at_once_by_another_replica(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    workers = start_fleet(
+        spawn_worker,
+        tmp_path,
+        2,
+        FLEET_SLOW_CRON=a_cron_soon(4),
+        FLEET_SLOW_SECONDS="3",
+        SHUTDOWN_TIMEOUT="1",
+    )
+    wait_for(lambda: fleet_joined(client, 2), what="two replicas on the control channel")
+    first = wait_for(lambda: entries(client, "slow"), timeout=10, what="the slow run")[0]
+    stopping = next(w for w in workers if w.env["WORKER_INSTANCE_ID"] == first[1])
+    other = next(w for w in workers if w is not stopping)
+    stopping.signal(signal.SIGTERM)  # the run is cut off after ~1 s
+    stopping.wait()
+    assert "outcome=cancelled" in stopping.stderr
+    again = wait_for(lambda: entries(client, "slow")[1:], timeout=8, what="the run again")[0]
+    assert (again[0], again[1], again[2]) == (first[0], other.env["WORKER_INSTANCE_ID"], "1")
+    wait_for(lambda: entries(client, "slow", "end"), timeout=8, what="its end")
+    assert other.stop() == 0

@@ -154,3 +154,17 @@ async def test_a_dead_claimers_fire_not_yet_taken_over_is_folded_into_the_next_c
     assert taken == []  # the fire is b's now: recovery runs nothing twice
     replies, _ = await c.claim([fire("t", at + 2000)])
     assert (replies[0].status, replies[0].abandoned) == ("busy", "")
+
+
+async def test_a_recoverable_run_cancelled_at_shutdown_is_taken_over_at_once(
+    client: Redis,
+) -> None:
+    at = await now_ms(client)
+    a, b = store(client, "a"), store(client, "b")
+    request, once = fire("t", at), fire("u", at, recover=False)
+    assert [r.status for r in (await a.claim([request, once]))[0]] == ["won", "won"]
+    ends = [LeaseEnd(request, "cancelled", (at, request.fire_id))]
+    assert await a.finish([*ends, LeaseEnd(once, "cancelled", (at, once.fire_id))]) == [True] * 2
+    taken, _ = await b.take_over()  # no wait for a lease to run out
+    assert [(t.task, t.fire_id, t.previous_owner) for t in taken] == [("t", request.fire_id, "a")]
+    assert await client.hget(KEYS.claim("u"), "done") == b"1"  # at most once: never again

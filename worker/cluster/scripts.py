@@ -88,15 +88,21 @@ return out
 FINISH = """
 -- ARGV: owner, then per lease: claimed fire id, task, outcome, newest fire's ms ('' for a
 -- manual fire), its id. KEYS: leases, then per lease: the claim hash, the manual-claim key
--- (or the hash again). Returns 1 per lease ended, 0 where it was no longer this owner's.
+-- (or the hash again). Returns 1 per lease ended, 0 where it was no longer this owner's. A
+-- recoverable fire `cancelled` is left undone with its lease run out (recovery takes it).
 local owner = ARGV[1]
 local out = {}
 local k, a = 2, 2
 while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local id, task, outcome = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local c = redis.call('HMGET', key, 'owner', 'fire', 'mark')
-  if c[1] == owner and c[2] == id then
+  local c = redis.call('HMGET', key, 'owner', 'fire', 'mark', 'recover')
+  if c[1] == owner and c[2] == id and outcome == 'cancelled' and c[4] == '1' then
+    -- Cut off at shutdown: not done, the lease run out now, so recovery elsewhere runs it.
+    redis.call('HSET', key, 'lease', 0, 'outcome', outcome)
+    redis.call('ZADD', KEYS[1], 0, task)
+    out[#out + 1] = 1
+  elseif c[1] == owner and c[2] == id then
     redis.call('HSET', key, 'done', '1', 'lease', 0, 'outcome', outcome)
     local newest = tonumber(ARGV[a + 3])
     if newest and newest > (tonumber(c[3]) or 0) then
