@@ -79,3 +79,18 @@ async def test_a_dead_claimers_abandoned_fire_is_counted_in_the_winners_missed(
     assert isinstance(answer, Admission)
     assert answer.run
     assert fire.missed == 1
+
+
+async def test_a_fire_refused_for_overlap_is_recorded_skipped_by_its_first_refuser(
+    client: Redis,
+) -> None:
+    at = await second_ago(client)
+    assert (await store(client, "a").claim([ClaimRequest("t", at, "t:a", True, None)]))[0]
+    later = at + 1000
+    first, second = gate(client, "b"), gate(client, "c")
+    refused = await first.admit(task(), fire_at("t", later))
+    quiet = await second.admit(task(), fire_at("t", later))
+    assert isinstance(refused, Admission)
+    assert (refused.run, refused.reason) == (False, "overlap: previous fire still runs on a")
+    assert isinstance(quiet, Admission)
+    assert (quiet.run, quiet.reason) == (False, None)  # not recorded twice

@@ -168,3 +168,13 @@ async def test_a_recoverable_run_cancelled_at_shutdown_is_taken_over_at_once(
     taken, _ = await b.take_over()  # no wait for a lease to run out
     assert [(t.task, t.fire_id, t.previous_owner) for t in taken] == [("t", request.fire_id, "a")]
     assert await client.hget(KEYS.claim("u"), "done") == b"1"  # at most once: never again
+
+
+async def test_a_fire_refused_for_overlap_is_answered_busy_once_fleet_wide(client: Redis) -> None:
+    at = await now_ms(client) - 1500
+    a, b, c = store(client, "a"), store(client, "b"), store(client, "c")
+    assert (await claim(a, fire("t", at)))[0] == "won"
+    assert (await claim(b, fire("t", at + 500)))[0] == "busy"  # b records it (skipped, overlap)
+    assert (await claim(c, fire("t", at + 500)))[0] == "stale"  # already recorded
+    assert (await claim(c, fire("t", at + 1000)))[0] == "busy"  # the next fire: c records it
+    assert (await claim(b, fire("t", at + 1000)))[0] == "stale"

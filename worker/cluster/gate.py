@@ -93,6 +93,10 @@ class ClusterGate:
                 await asyncio.sleep(backoff.next())
         self._outage.success()
         self.count(task.name, reply.status)
+        if reply.status == "busy" and fire.manual is None:  # recorded here, once fleet-wide
+            return Admission(
+                run=False, reason=f"overlap: previous fire still runs on {reply.owner}"
+            )
         if reply.status != "won":
             logger.bind(task=task.name, fire=request.fire_id, claim=reply.status).debug(
                 "fire not claimed"

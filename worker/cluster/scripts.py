@@ -3,8 +3,9 @@
 A task's claim hash holds `mark` (the newest scheduled fire claimed, ms since the epoch),
 `fire` and `at` (the fire under lease: its id and instant), `owner`, `lease` (deadline, ms,
 Redis `TIME`), `done` (0 while its run goes on), `recover`, `manual` (the manual-claim key
-of a manual fire, else empty) and `outcome` (of the last finished run). KEYS[1] is always
-the leases sorted set; every key carries the `{claims}` hash tag.
+of a manual fire, else empty), `outcome` (of the last finished run) and `busy_at` (the
+newest fire refused `busy`: each refused fire is answered `busy` once, fleet-wide). KEYS[1]
+is always the leases sorted set; every key carries the `{claims}` hash tag.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
     ARGV[a + 3], ARGV[a + 4]
-  local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at')
+  local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at',
+    'busy_at')
   local mark = tonumber(c[1]) or 0
   local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
   -- A dead claimer's recoverable fire not yet taken over: a scheduled winner folds it (it
@@ -44,7 +46,10 @@ while a <= #ARGV do
     end
   elseif at > now + skew then status = 'early'
   elseif at <= mark then status = 'stale'
-  elseif live then status = 'busy'
+  elseif live and (tonumber(c[8]) or 0) >= at then status = 'stale'  -- refused already
+  elseif live then
+    status = 'busy'  -- the first refuser of this fire records it (overlap), once
+    redis.call('HSET', key, 'busy_at', at)
   else status = 'won' end
   if status == 'won' then
     local newmark = mark
