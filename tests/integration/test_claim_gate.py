@@ -11,15 +11,17 @@ from zoneinfo import ZoneInfo
 import pytest
 from redis.asyncio import Redis
 
-from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.connect.outage import OutageMonitor
 from worker.run.fire import Fire
 from worker.run.gate import Admission
+from worker.run.runner import Runner
 from worker.schedule.cron import IntervalSchedule
 from worker.schedule.definitions import TaskDefinition
 from worker.state.keys import Keys
+from worker.testing.listeners import RecordedRuns
 
 KEYS = Keys("worker:")
 
@@ -94,3 +96,32 @@ async def test_a_fire_refused_for_overlap_is_recorded_skipped_by_its_first_refus
     assert (refused.run, refused.reason) == (False, "overlap: previous fire still runs on a")
     assert isinstance(quiet, Admission)
     assert (quiet.run, quiet.reason) == (False, None)  # not recorded twice
+
+
+async def test_a_run_continues_the_fleet_wide_failure_streak(client: Redis) -> None:
+    at = await second_ago(client) - 2000
+    other = store(client, "a")
+    for step in range(2):  # two failed runs on another replica
+        request = ClaimRequest("t", at + step * 1000, f"t:{step}", True, None)
+        assert (await other.claim([request]))[0][0].status == "won"
+        assert await other.finish([LeaseEnd(request, "failed", None)]) == [True]
+    records = RecordedRuns()
+    here = gate(client, "b")
+    runner = Runner(
+        instance_id="b",
+        misfire_grace=60.0,
+        outage=OutageMonitor(),
+        listeners=[records],
+        gate=here,
+        admit_timeout=5.0,
+    )
+
+    async def broken() -> None:
+        raise RuntimeError("down")
+
+    runner.add(task(), broken)
+    run = runner.submit("t", [datetime.fromtimestamp((at + 2000) / 1000, UTC)])
+    assert run is not None
+    record = await run
+    await here.close(1.0)
+    assert (record.outcome, record.consecutive_failures) == ("failed", 3)

@@ -178,3 +178,18 @@ async def test_a_fire_refused_for_overlap_is_answered_busy_once_fleet_wide(clien
     assert (await claim(c, fire("t", at + 500)))[0] == "stale"  # already recorded
     assert (await claim(c, fire("t", at + 1000)))[0] == "busy"  # the next fire: c records it
     assert (await claim(b, fire("t", at + 1000)))[0] == "stale"
+
+
+async def test_the_failure_streak_is_kept_fleet_wide_in_the_claim(client: Redis) -> None:
+    at = await now_ms(client) - 1800
+    a, b = store(client, "a"), store(client, "b")
+    streaks = []
+    for step, (owner, outcome) in enumerate(
+        [(a, "failed"), (b, "timeout"), (a, "ok"), (b, "failed")]
+    ):
+        request = fire("t", at + step * 400)
+        replies, _ = await owner.claim([request])
+        streaks.append(replies[0].failures)
+        assert await owner.finish([LeaseEnd(request, outcome, None)]) == [True]
+    replies, _ = await a.claim([fire("t", at + 1700)])
+    assert [*streaks, replies[0].failures] == [0, 1, 2, 0, 1]

@@ -46,6 +46,8 @@ class ClaimReply:
     """`won` over a dead claimer's recoverable fire nobody had taken over yet: its id (this
     run stands for it, counted in `missed`; recovery will not run it)."""
     abandoned_at: int = 0
+    failures: int = 0
+    """The task's failed runs in a row, fleet-wide, before this fire."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +173,8 @@ class ClaimStore:
 def _reply(raw: Any) -> ClaimReply:
     abandoned = _text(raw[3]) if len(raw) > 3 else ""
     at = int(raw[4]) if abandoned else 0
-    return ClaimReply(_text(raw[0]), int(raw[1]), _text(raw[2]), abandoned, at)
+    failures = int(raw[5]) if len(raw) > 5 else 0
+    return ClaimReply(_text(raw[0]), int(raw[1]), _text(raw[2]), abandoned, at, failures)
 
 
 def _text(value: Any) -> str:

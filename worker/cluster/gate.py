@@ -113,7 +113,7 @@ class ClusterGate:
         if fire.manual is None and self._pause.paused(task.name):
             self.leases.end(request, "skipped", None)
             return Admission(run=False, reason="paused")
-        return self._admission(request, fire)
+        return self._admission(request, fire, reply.failures)
 
     def _alone(self, task: TaskDefinition, fire: Fire) -> Admission:
         if self._pause.paused(task.name):
@@ -160,7 +160,9 @@ class ClusterGate:
     async def close(self, timeout: float) -> None:
         await self.leases.close(timeout)
 
-    def _admission(self, request: ClaimRequest, fire: Fire) -> Admission:
+    def _admission(
+        self, request: ClaimRequest, fire: Fire, failures: int | None = None
+    ) -> Admission:
         self.leases.hold(request)
 
         def finished(record: RunRecord) -> None:
@@ -169,7 +171,7 @@ class ClusterGate:
                 newest = (round(fire.scheduled_for.timestamp() * 1000), fire.id)
             self.leases.end(request, record.outcome, newest)
 
-        return Admission(run=True, finished=finished)
+        return Admission(run=True, finished=finished, failures=failures)
 
     async def _claim(self, request: ClaimRequest) -> ClaimReply:
         future: asyncio.Future[ClaimReply] = asyncio.get_running_loop().create_future()

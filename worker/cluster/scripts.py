@@ -4,8 +4,9 @@ A task's claim hash holds `mark` (the newest scheduled fire claimed, ms since th
 `fire` and `at` (the fire under lease: its id and instant), `owner`, `lease` (deadline, ms,
 Redis `TIME`), `done` (0 while its run goes on), `recover`, `manual` (the manual-claim key
 of a manual fire, else empty), `outcome` (of the last finished run) and `busy_at` (the
-newest fire refused `busy`: each refused fire is answered `busy` once, fleet-wide). KEYS[1]
-is always the leases sorted set; every key carries the `{claims}` hash tag.
+newest fire refused `busy`: each refused fire is answered `busy` once, fleet-wide),
+`failures` (the task's fleet-wide streak of failed runs, which a claim's winner continues).
+KEYS[1] is always the leases sorted set; every key carries the `{claims}` hash tag.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ while a <= #ARGV do
   local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
     ARGV[a + 3], ARGV[a + 4]
   local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at',
-    'busy_at')
+    'busy_at', 'failures')
   local mark = tonumber(c[1]) or 0
   local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
   -- A dead claimer's recoverable fire not yet taken over: a scheduled winner folds it (it
@@ -62,7 +63,7 @@ while a <= #ARGV do
   end
   local folded = {'', '0'}
   if status == 'won' and abandoned then folded = {c[6], c[7] or '0'} end
-  out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2]}
+  out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2], c[9] or '0'}
   k, a = k + 2, a + 5
 end
 return out
@@ -109,6 +110,8 @@ while a <= #ARGV do
     out[#out + 1] = 1
   elseif c[1] == owner and c[2] == id then
     redis.call('HSET', key, 'done', '1', 'lease', 0, 'outcome', outcome)
+    if outcome == 'failed' or outcome == 'timeout' then redis.call('HINCRBY', key, 'failures', 1)
+    elseif outcome == 'ok' then redis.call('HSET', key, 'failures', 0) end
     local newest = tonumber(ARGV[a + 3])
     if newest and newest > (tonumber(c[3]) or 0) then
       redis.call('HSET', key, 'mark', newest, 'fire', ARGV[a + 4], 'at', newest)

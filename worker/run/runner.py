@@ -210,6 +210,8 @@ class Runner:
         try:
             async with limit:  # the admission counts against the time limit too
                 admission = await self._admit(definition, fire)
+                if admission.failures is not None:  # a claim: the fleet-wide streak
+                    self._failures[definition.name] = admission.failures
                 if not admission.run:
                     outcome, error = "skipped", admission.reason
                 else:
