@@ -14,6 +14,7 @@ from redis.asyncio import Redis
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
+from worker.cluster.recovery import Recovery
 from worker.connect.outage import OutageMonitor
 from worker.run.fire import Fire
 from worker.run.gate import Admission
@@ -125,3 +126,39 @@ async def test_a_run_continues_the_fleet_wide_failure_streak(client: Redis) -> N
     record = await run
     await here.close(1.0)
     assert (record.outcome, record.consecutive_failures) == ("failed", 3)
+
+
+async def test_a_fire_taken_over_under_an_id_made_otherwise_here_still_runs(
+    client: Redis,
+) -> None:
+    """The claimed id and the one made here differ (the schedule's precision changed)."""
+    at = await second_ago(client)
+    dead = store(client, "dead", lease=0.3)
+    assert (await dead.claim([ClaimRequest("t", at, "t:claimed-id", True, None)]))[0]
+    records = RecordedRuns()
+    here = gate(client, "b")
+    runner = Runner(
+        instance_id="b",
+        misfire_grace=60.0,
+        outage=OutageMonitor(),
+        listeners=[records],
+        gate=here,
+        admit_timeout=5.0,
+    )
+    ran: list[str] = []
+
+    async def probe() -> None:
+        ran.append("yes")
+
+    runner.add(task(), probe)
+    recovery = Recovery(store(client, "b"), here, OutageMonitor(), lease=0.3)
+    recovery.start(runner)
+    try:
+        async with asyncio.timeout(5):
+            while not records.records:
+                await asyncio.sleep(0.02)
+    finally:
+        await recovery.close(1.0)
+        await here.close(1.0)
+    assert ran == ["yes"]
+    assert [(r.outcome, r.recovered) for r in records.records] == [("ok", True)]

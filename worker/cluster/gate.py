@@ -150,12 +150,13 @@ class ClusterGate:
         floor = min(oldest - 0.001, time.time() - self._grace)
         return max(reply.previous_mark, round(floor * 1000))
 
-    def expect(self, request: ClaimRequest) -> None:
-        """A fire taken over from a dead claimer: its run is admitted without a claim."""
-        self._taken[request.fire_id] = request
+    def expect(self, request: ClaimRequest, run_id: str | None = None) -> None:
+        """A fire taken over from a dead claimer: its run (fire id `run_id`, when the id
+        made here differs from the claimed one) is admitted without a claim."""
+        self._taken[run_id or request.fire_id] = request
 
-    def forget(self, request: ClaimRequest) -> None:
-        self._taken.pop(request.fire_id, None)
+    def forget(self, request: ClaimRequest, run_id: str | None = None) -> None:
+        self._taken.pop(run_id or request.fire_id, None)
 
     async def close(self, timeout: float) -> None:
         await self.leases.close(timeout)

@@ -108,8 +108,8 @@ class Recovery:
             "fire recovered from a dead claimer"
         )
         self._gate.count(found.task, "recovered")
-        self._gate.expect(request)
+        self._gate.expect(request, fire.id)
         if self._runner.start_fire(fire) is None:
-            self._gate.forget(request)
+            self._gate.forget(request, fire.id)
             if self._runner.accepting:  # else: let the lease run out, another replica runs it
                 self._gate.leases.end(request, "skipped", None)
