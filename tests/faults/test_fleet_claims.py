@@ -10,12 +10,13 @@ import asyncio
 import signal
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
 
 from tests.faults.test_fleet import Spawn, a_cron_soon, entries, fleet_joined, start_fleet
-from tests.support import RedisServer, wait_for
+from tests.support import RedisServer, texts, wait_for
 from worker.cluster.claims import ClaimRequest, ClaimStore
 from worker.run.fire import Fire
 from worker.state.keys import Keys
@@ -43,8 +44,8 @@ def dead_claim(url: str, task: str, *, lease: float) -> int:
 
 
 def claim_hash(server: RedisServer, task: str) -> dict[str, str]:
-    raw = server.client().hgetall(KEYS.claim(task))
-    return {k.decode(): v.decode() for k, v in raw.items()}
+    raw: Any = server.client().hgetall(KEYS.claim(task))
+    return dict(zip(texts(raw.keys()), texts(raw.values()), strict=True))
 
 
 @pytest.mark.slow
