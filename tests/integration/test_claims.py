@@ -170,14 +170,25 @@ async def test_a_recoverable_run_cancelled_at_shutdown_is_taken_over_at_once(
     assert await client.hget(KEYS.claim("u"), "done") == b"1"  # at most once: never again
 
 
-async def test_a_fire_refused_for_overlap_is_answered_busy_once_fleet_wide(client: Redis) -> None:
+async def test_a_fire_refused_for_overlap_is_recorded_once_fleet_wide(client: Redis) -> None:
+    """By the owner when it schedules the task (it folds the fire in), else by the first
+    refuser (e.g. the owner is a `run-task`)."""
     at = await now_ms(client) - 1500
     a, b, c = store(client, "a"), store(client, "b"), store(client, "c")
-    assert (await claim(a, fire("t", at)))[0] == "won"
-    assert (await claim(b, fire("t", at + 500)))[0] == "busy"  # b records it (skipped, overlap)
-    assert (await claim(c, fire("t", at + 500)))[0] == "stale"  # already recorded
-    assert (await claim(c, fire("t", at + 1000)))[0] == "busy"  # the next fire: c records it
-    assert (await claim(b, fire("t", at + 1000)))[0] == "stale"
+
+    async def refusal(s: ClaimStore, request: ClaimRequest) -> tuple[str, bool]:
+        replies, _ = await s.claim([request])
+        return replies[0].status, replies[0].record
+
+    assert (await claim(a, fire("t", at)))[0] == "won"  # a does not schedule
+    assert await refusal(b, fire("t", at + 500)) == ("busy", True)  # b records it
+    assert await refusal(c, fire("t", at + 500)) == ("busy", False)  # already recorded
+    assert await refusal(c, fire("t", at + 1000)) == ("busy", True)  # the next fire: c
+    assert await refusal(b, fire("t", at + 1000)) == ("busy", False)
+    scheduler = store(client, "s")
+    scheduler.schedules = True
+    assert (await claim(scheduler, fire("u", at)))[0] == "won"
+    assert await refusal(b, fire("u", at + 500)) == ("busy", False)  # the owner folds it
 
 
 async def test_the_failure_streak_is_kept_fleet_wide_in_the_claim(client: Redis) -> None:

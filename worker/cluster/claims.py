@@ -48,6 +48,9 @@ class ClaimReply:
     abandoned_at: int = 0
     failures: int = 0
     """The task's failed runs in a row, fleet-wide, before this fire."""
+    record: bool = False
+    """`busy`: this replica records the refused fire (`skipped`, overlap); the owner does
+    not schedule the task (it would fold and record it) and no other refuser has."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +81,9 @@ class ClaimStore:
         self._take_over = redis.register_script(scripts.TAKE_OVER)
         self._replicas: int | None = None
         self._reread_at = 0.0
+        self.schedules = False
+        """This replica schedules its tasks (`run`): it folds fires due while its claimed
+        run goes on, and records them."""
 
     def manual_key(self, request: ClaimRequest) -> str:
         if request.manual is None:
@@ -90,7 +96,7 @@ class ClaimStore:
         """Claim every fire of the batch in one call; with `replicas`, WAIT for them (same
         connection, same round trip) and return how many acknowledged."""
         keys: list[str] = [self._keys.leases]
-        args: list[Any] = [self.owner, self._lease_ms, self._skew_ms]
+        args: list[Any] = [self.owner, self._lease_ms, self._skew_ms, int(self.schedules)]
         for request in requests:
             keys += [self._keys.claim(request.task), self.manual_key(request)]
             args += [request.at_ms, request.fire_id, int(request.recover)]
@@ -174,7 +180,8 @@ def _reply(raw: Any) -> ClaimReply:
     abandoned = _text(raw[3]) if len(raw) > 3 else ""
     at = int(raw[4]) if abandoned else 0
     failures = int(raw[5]) if len(raw) > 5 else 0
-    return ClaimReply(_text(raw[0]), int(raw[1]), _text(raw[2]), abandoned, at, failures)
+    record = len(raw) > 6 and _text(raw[6]) == "1"
+    return ClaimReply(_text(raw[0]), int(raw[1]), _text(raw[2]), abandoned, at, failures, record)
 
 
 def _text(value: Any) -> str:

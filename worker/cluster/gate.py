@@ -93,7 +93,7 @@ class ClusterGate:
                 await asyncio.sleep(backoff.next())
         self._outage.success()
         self.count(task.name, reply.status)
-        if reply.status == "busy" and fire.manual is None:  # recorded here, once fleet-wide
+        if reply.status == "busy" and reply.record:  # recorded here, once fleet-wide
             return Admission(
                 run=False, reason=f"overlap: previous fire still runs on {reply.owner}"
             )
@@ -125,6 +125,11 @@ class ClusterGate:
             ended(record.outcome, None if fire.manual else newest)
 
         return Admission(run=True, finished=finished)
+
+    def start(self, runner: object) -> None:
+        """`run`: this replica schedules, so it folds (and records) fires due while its own
+        claimed run goes on; refusers of those fires record nothing."""
+        self._store.schedules = True
 
     def announcing(self) -> None:
         """Fleet control is starting: claims wait until it has said `hello`."""

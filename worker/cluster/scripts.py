@@ -4,7 +4,8 @@ A task's claim hash holds `mark` (the newest scheduled fire claimed, ms since th
 `fire` and `at` (the fire under lease: its id and instant), `owner`, `lease` (deadline, ms,
 Redis `TIME`), `done` (0 while its run goes on), `recover`, `manual` (the manual-claim key
 of a manual fire, else empty), `outcome` (of the last finished run) and `busy_at` (the
-newest fire refused `busy`: each refused fire is answered `busy` once, fleet-wide),
+newest fire refused `busy` and recorded by its refuser), `folds` (1: the owner schedules
+the task, so it records the fires it folds itself),
 `failures` (the task's fleet-wide streak of failed runs, which a claim's winner continues).
 KEYS[1] is always the leases sorted set; every key carries the `{claims}` hash tag.
 """
@@ -19,17 +20,19 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 CLAIM = (
     _NOW
     + """
--- ARGV: owner, lease ms, skew ms, then per fire: at ms, id, recover, manual, task.
--- KEYS: leases, then per fire: the claim hash, the manual-claim key (or the hash again).
-local owner, lease, skew = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+-- ARGV: owner, lease ms, skew ms, folds ('1': the owner schedules the task, so it folds
+-- and records the fires due while its run goes on), then per fire: at ms, id, recover,
+-- manual, task. KEYS: leases, then per fire: the claim hash, the manual-claim key (or the
+-- hash again).
+local owner, lease, skew, folds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
 local out = {}
-local k, a = 2, 4
+local k, a = 2, 5
 while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
     ARGV[a + 3], ARGV[a + 4]
   local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at',
-    'busy_at', 'failures')
+    'busy_at', 'failures', 'folds')
   local mark = tonumber(c[1]) or 0
   local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
   -- A dead claimer's recoverable fire not yet taken over: a scheduled winner folds it (it
@@ -47,23 +50,27 @@ while a <= #ARGV do
     end
   elseif at > now + skew then status = 'early'
   elseif at <= mark then status = 'stale'
-  elseif live and (tonumber(c[8]) or 0) >= at then status = 'stale'  -- refused already
-  elseif live then
-    status = 'busy'  -- the first refuser of this fire records it (overlap), once
-    redis.call('HSET', key, 'busy_at', at)
+  elseif live then status = 'busy'
   else status = 'won' end
+  -- Refused for overlap: recorded once, by the owner when it folds, else by the first refuser.
+  local record = '0'
+  if status == 'busy' and manual ~= '1' and c[10] ~= '1' and (tonumber(c[8]) or 0) < at then
+    record = '1'
+    redis.call('HSET', key, 'busy_at', at)
+  end
   if status == 'won' then
     local newmark = mark
     local mname = ''
     if manual == '1' then mname = mkey else newmark = at end
     redis.call('HSET', key, 'mark', newmark, 'fire', id, 'at', at, 'owner', owner,
-      'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname)
+      'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname, 'folds', folds)
     if recover == '1' then redis.call('ZADD', KEYS[1], now + lease, task)
     else redis.call('ZREM', KEYS[1], task) end
   end
   local folded = {'', '0'}
   if status == 'won' and abandoned then folded = {c[6], c[7] or '0'} end
-  out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2], c[9] or '0'}
+  out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2], c[9] or '0',
+    record}
   k, a = k + 2, a + 5
 end
 return out
@@ -151,7 +158,7 @@ for i = 2, #KEYS do
   local c = redis.call('HMGET', KEYS[i], 'done', 'lease', 'recover', 'fire', 'at', 'manual',
     'owner')
   if c[1] == '0' and c[3] == '1' and (tonumber(c[2]) or 0) <= now then
-    redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease)
+    redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease, 'folds', '1')
     redis.call('ZADD', KEYS[1], now + lease, task)
     out[#out + 1] = {task, c[4], c[5], c[6] or '', c[7] or ''}
   elseif c[1] ~= '0' or c[3] ~= '1' then
