@@ -3,11 +3,11 @@
 A task's claim hash holds `mark` (the newest scheduled fire claimed, ms since the epoch),
 `fire` and `at` (the fire under lease: its id and instant), `owner`, `lease` (deadline, ms,
 Redis `TIME`), `done` (0 while its run goes on), `recover`, `manual` (the manual-claim key
-of a manual fire, else empty), `outcome` (of the last finished run) and `busy_at` (the
-newest fire refused `busy` and recorded by its refuser), `folds` (1: the owner schedules
-the task, so it records the fires it folds itself),
-`failures` (the task's fleet-wide streak of failed runs, which a claim's winner continues).
-KEYS[1] is always the leases sorted set; every key carries the `{claims}` hash tag.
+of a manual fire, else empty), `outcome` (of the last finished run), `busy_at` (the newest
+fire refused `busy` and recorded by its refuser), `folds` (1: the owner schedules the task,
+so it records the fires it folds itself) and `failures` (the task's fleet-wide streak of
+failed runs, which a claim's winner continues). KEYS[1] is always the leases sorted set;
+every key carries the `{claims}` hash tag.
 """
 
 from __future__ import annotations
