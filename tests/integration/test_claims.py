@@ -160,3 +160,72 @@ async def test_a_lease_earlier_than_every_lease_held_is_announced_on_the_control
         {"op": "lease", "task": "", "ms": 1000},
     ]
     await pubsub.aclose()  # type: ignore[no-untyped-call]
+
+
+async def test_a_dead_claimers_fire_not_yet_taken_over_is_folded_into_the_next_claim(
+    client: Redis,
+) -> None:
+    at = await now_ms(client) - 1000
+    dead, b, c = store(client, "dead", lease=0.3), store(client, "b"), store(client, "c")
+    abandoned = fire("t", at)
+    assert (await claim(dead, abandoned))[0] == "won"
+    await asyncio.sleep(0.4)  # the lease runs out; nobody has taken the fire over yet
+    replies, _ = await c.claim([fire("t", at + 500, manual="m")])
+    assert replies[0].status == "busy"  # a manual fire leaves it to recovery
+    replies, _ = await b.claim([fire("t", at + 1000)])
+    assert (replies[0].status, replies[0].previous_mark) == ("won", at)
+    assert (replies[0].abandoned, replies[0].abandoned_at) == (abandoned.fire_id, at)
+    taken, _ = await c.take_over()
+    assert taken == []  # the fire is b's now: recovery runs nothing twice
+    replies, _ = await c.claim([fire("t", at + 2000)])
+    assert (replies[0].status, replies[0].abandoned) == ("busy", "")
+
+
+async def test_a_recoverable_run_cancelled_at_shutdown_is_taken_over_at_once(
+    client: Redis,
+) -> None:
+    at = await now_ms(client)
+    a, b = store(client, "a"), store(client, "b")
+    request, once = fire("t", at), fire("u", at, recover=False)
+    assert [r.status for r in (await a.claim([request, once]))[0]] == ["won", "won"]
+    ends = [LeaseEnd(request, "cancelled", (at, request.fire_id))]
+    assert await a.finish([*ends, LeaseEnd(once, "cancelled", (at, once.fire_id))]) == [True] * 2
+    taken, _ = await b.take_over()  # no wait for a lease to run out
+    assert [(t.task, t.fire_id, t.previous_owner) for t in taken] == [("t", request.fire_id, "a")]
+    assert await client.hget(KEYS.claim("u"), "done") == b"1"  # at most once: never again
+
+
+async def test_a_fire_refused_for_overlap_is_recorded_once_fleet_wide(client: Redis) -> None:
+    """By the owner when it schedules the task (it folds the fire in), else by the first
+    refuser (e.g. the owner is a `run-task`)."""
+    at = await now_ms(client) - 1500
+    a, b, c = store(client, "a"), store(client, "b"), store(client, "c")
+
+    async def refusal(s: ClaimStore, request: ClaimRequest) -> tuple[str, bool]:
+        replies, _ = await s.claim([request])
+        return replies[0].status, replies[0].record
+
+    assert (await claim(a, fire("t", at)))[0] == "won"  # a does not schedule
+    assert await refusal(b, fire("t", at + 500)) == ("busy", True)  # b records it
+    assert await refusal(c, fire("t", at + 500)) == ("busy", False)  # already recorded
+    assert await refusal(c, fire("t", at + 1000)) == ("busy", True)  # the next fire: c
+    assert await refusal(b, fire("t", at + 1000)) == ("busy", False)
+    scheduler = store(client, "s")
+    scheduler.schedules = True
+    assert (await claim(scheduler, fire("u", at)))[0] == "won"
+    assert await refusal(b, fire("u", at + 500)) == ("busy", False)  # the owner folds it
+
+
+async def test_the_failure_streak_is_kept_fleet_wide_in_the_claim(client: Redis) -> None:
+    at = await now_ms(client) - 1800
+    a, b = store(client, "a"), store(client, "b")
+    streaks = []
+    for step, (owner, outcome) in enumerate(
+        [(a, "failed"), (b, "timeout"), (a, "ok"), (b, "failed")]
+    ):
+        request = fire("t", at + step * 400)
+        replies, _ = await owner.claim([request])
+        streaks.append(replies[0].failures)
+        assert await owner.finish([LeaseEnd(request, outcome, None)]) == [True]
+    replies, _ = await a.claim([fire("t", at + 1700)])
+    assert [*streaks, replies[0].failures] == [0, 1, 2, 0, 1]

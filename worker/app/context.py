@@ -84,6 +84,7 @@ class ApplicationContext:
                         processors.start_soon()
                 await signals.should_exit.wait()
                 started = self._begin_stop(signals)
+                parts.stop_fleet_intake()  # before the drain: nothing taken over and dropped
                 parts.orchestrator.stop()
                 await asyncio.gather(
                     self._drain(parts, signals),

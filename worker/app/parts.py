@@ -101,6 +101,12 @@ class Parts:
             if hasattr(part, "start"):
                 part.start(self.runner)
 
+    def stop_fleet_intake(self) -> None:
+        """The stop has begun: recovery and fleet control take in no more fires."""
+        for part in self.fleet:
+            if hasattr(part, "stop_intake"):
+                part.stop_intake()
+
     async def _create_services(self, discovery: Discovery) -> None:
         for provider in discovery.services:
             try:

@@ -42,6 +42,15 @@ class ClaimReply:
     `early` (beyond CLAIM_SKEW ahead of Redis's clock), `taken` (a manual fire claimed)."""
     previous_mark: int
     owner: str
+    abandoned: str = ""
+    """`won` over a dead claimer's recoverable fire nobody had taken over yet: its id (this
+    run stands for it, counted in `missed`; recovery will not run it)."""
+    abandoned_at: int = 0
+    failures: int = 0
+    """The task's failed runs in a row, fleet-wide, before this fire."""
+    record: bool = False
+    """`busy`: this replica records the refused fire (`skipped`, overlap); the owner does
+    not schedule the task (it would fold and record it) and no other refuser has."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +81,9 @@ class ClaimStore:
         self._take_over = redis.register_script(scripts.TAKE_OVER)
         self._replicas: int | None = None
         self._reread_at = 0.0
+        self.schedules = False
+        """This replica schedules its tasks (`run`): it folds fires due while its claimed
+        run goes on, and records them."""
 
     def manual_key(self, request: ClaimRequest) -> str:
         if request.manual is None:
@@ -85,6 +97,7 @@ class ClaimStore:
         connection, same round trip) and return how many acknowledged."""
         keys: list[str] = [self._keys.leases]
         args: list[Any] = [self.owner, self._lease_ms, self._skew_ms, self._keys.control]
+        args.append(int(self.schedules))
         for request in requests:
             keys += [self._keys.claim(request.task), self.manual_key(request)]
             args += [request.at_ms, request.fire_id, int(request.recover)]
@@ -94,7 +107,7 @@ class ClaimStore:
                 raw, acked = await self._claim_and_wait(keys, args, replicas, wait_ms)
             else:
                 raw, acked = await self._claim(keys=keys, args=args), None
-        replies = [ClaimReply(_text(r[0]), int(r[1]), _text(r[2])) for r in raw]
+        replies = [_reply(r) for r in raw]
         return replies, acked
 
     async def _claim_and_wait(
@@ -164,6 +177,14 @@ class ClaimStore:
             TakenOver(_text(r[0]), _text(r[1]), int(r[2]), _text(r[3]), _text(r[4])) for r in raw
         ]
         return taken, wait
+
+
+def _reply(raw: Any) -> ClaimReply:
+    abandoned = _text(raw[3]) if len(raw) > 3 else ""
+    at = int(raw[4]) if abandoned else 0
+    failures = int(raw[5]) if len(raw) > 5 else 0
+    record = len(raw) > 6 and _text(raw[6]) == "1"
+    return ClaimReply(_text(raw[0]), int(raw[1]), _text(raw[2]), abandoned, at, failures, record)
 
 
 def _text(value: Any) -> str:

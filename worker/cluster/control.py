@@ -63,6 +63,11 @@ class FleetControl:
             self._gate.control_starting()
         self._task = asyncio.create_task(self._loop(), name="fleet-control")
 
+    def stop_intake(self) -> None:
+        """The stop has begun: no more manual fires from the control channel."""
+        if self._task is not None:
+            self._task.cancel()
+
     async def close(self, timeout: float) -> None:
         if self._task is not None:
             await cancel_and_wait([self._task], timeout=max(timeout, 0.01))

@@ -92,6 +92,10 @@ class ClusterGate:
                 await asyncio.sleep(backoff.next())
         self._outage.success()
         self.count(task.name, reply.status)
+        if reply.status == "busy" and reply.record:  # recorded here, once fleet-wide
+            return Admission(
+                run=False, reason=f"overlap: previous fire still runs on {reply.owner}"
+            )
         if reply.status != "won":
             logger.bind(task=task.name, fire=request.fire_id, claim=reply.status).debug(
                 "fire not claimed"
@@ -100,10 +104,15 @@ class ClusterGate:
         if fire.manual is None and reply.previous_mark:
             since = self._since(reply, fire)
             fire.missed = instants_between(task, since, request.at_ms, self._timings)
+        if reply.abandoned:  # a dead claimer's fire nobody took over: this run stands for it
+            fire.missed += 1
+            logger.bind(task=task.name, fire=fire.id, abandoned=reply.abandoned).warning(
+                "fire of a dead claimer folded into this one (counted in missed)"
+            )
         if fire.manual is None and self._pause.paused(task.name):
             self.leases.end(request, "skipped", None)
             return Admission(run=False, reason="paused")
-        return self._admission(request, fire)
+        return self._admission(request, fire, reply.failures)
 
     def control_starting(self) -> None:
         """Fleet control is starting: claims wait until it has read the pause state."""
@@ -113,6 +122,11 @@ class ClusterGate:
         if self._control_ready is not None:
             self._control_ready.set()
 
+    def start(self, runner: object) -> None:
+        """`run`: this replica schedules, so it folds (and records) fires due while its own
+        claimed run goes on; refusers of those fires record nothing."""
+        self._store.schedules = True
+
     def _since(self, reply: ClaimReply, fire: Fire) -> int:
         """Where the fleet-wide count starts: the previous mark, except that fires older than
         MISFIRE_GRACE that this run does not stand for were recorded `missed` on their own."""
@@ -120,17 +134,20 @@ class ClusterGate:
         floor = min(oldest - 0.001, time.time() - self._grace)
         return max(reply.previous_mark, round(floor * 1000))
 
-    def expect(self, request: ClaimRequest) -> None:
-        """A fire taken over from a dead claimer: its run is admitted without a claim."""
-        self._taken[request.fire_id] = request
+    def expect(self, request: ClaimRequest, run_id: str | None = None) -> None:
+        """A fire taken over from a dead claimer: its run (fire id `run_id`, when the id
+        made here differs from the claimed one) is admitted without a claim."""
+        self._taken[run_id or request.fire_id] = request
 
-    def forget(self, request: ClaimRequest) -> None:
-        self._taken.pop(request.fire_id, None)
+    def forget(self, request: ClaimRequest, run_id: str | None = None) -> None:
+        self._taken.pop(run_id or request.fire_id, None)
 
     async def close(self, timeout: float) -> None:
         await self.leases.close(timeout)
 
-    def _admission(self, request: ClaimRequest, fire: Fire) -> Admission:
+    def _admission(
+        self, request: ClaimRequest, fire: Fire, failures: int | None = None
+    ) -> Admission:
         self.leases.hold(request)
 
         def finished(record: RunRecord) -> None:
@@ -139,7 +156,7 @@ class ClusterGate:
                 newest = (round(fire.scheduled_for.timestamp() * 1000), fire.id)
             self.leases.end(request, record.outcome, newest)
 
-        return Admission(run=True, finished=finished)
+        return Admission(run=True, finished=finished, failures=failures)
 
     async def _claim(self, request: ClaimRequest) -> ClaimReply:
         future: asyncio.Future[ClaimReply] = asyncio.get_running_loop().create_future()

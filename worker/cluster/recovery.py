@@ -46,6 +46,12 @@ class Recovery:
         self._runner = runner
         self._task = asyncio.create_task(self._loop(), name="claim-recovery")
 
+    def stop_intake(self) -> None:
+        """The stop has begun: take nothing over any more (a fire taken now could not run
+        here; its lease runs out and another replica takes it)."""
+        if self._task is not None:
+            self._task.cancel()
+
     async def close(self, timeout: float) -> None:
         if self._task is not None:
             await cancel_and_wait([self._task], timeout=max(timeout, 0.01))
@@ -92,7 +98,8 @@ class Recovery:
             "fire recovered from a dead claimer"
         )
         self._gate.count(found.task, "recovered")
-        self._gate.expect(request)
+        self._gate.expect(request, fire.id)
         if self._runner.start_fire(fire) is None:
-            self._gate.forget(request)
-            self._gate.leases.end(request, "skipped", None)
+            self._gate.forget(request, fire.id)
+            if self._runner.accepting:  # else: let the lease run out, another replica runs it
+                self._gate.leases.end(request, "skipped", None)

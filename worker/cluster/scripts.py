@@ -3,8 +3,11 @@
 A task's claim hash holds `mark` (the newest scheduled fire claimed, ms since the epoch),
 `fire` and `at` (the fire under lease: its id and instant), `owner`, `lease` (deadline, ms,
 Redis `TIME`), `done` (0 while its run goes on), `recover`, `manual` (the manual-claim key
-of a manual fire, else empty) and `outcome` (of the last finished run). KEYS[1] is always
-the leases sorted set; every key carries the `{claims}` hash tag.
+of a manual fire, else empty), `outcome` (of the last finished run), `busy_at` (the newest
+fire refused `busy` and recorded by its refuser), `folds` (1: the owner schedules the task,
+so it records the fires it folds itself) and `failures` (the task's fleet-wide streak of
+failed runs, which a claim's winner continues). KEYS[1] is always the leases sorted set;
+every key carries the `{claims}` hash tag.
 """
 
 from __future__ import annotations
@@ -17,25 +20,31 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 CLAIM = (
     _NOW
     + """
--- ARGV: owner, lease ms, skew ms, control channel, then per fire: at ms, id, recover,
--- manual, task. KEYS: leases, then per fire: the claim hash, the manual-claim key (or the
--- hash again). A lease ending before every lease held is announced on the channel.
-local owner, lease, skew = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+-- ARGV: owner, lease ms, skew ms, control channel, folds ('1': the owner schedules the
+-- task, so it folds and records the fires due while its run goes on), then per fire: at
+-- ms, id, recover, manual, task. KEYS: leases, then per fire: the claim hash, the
+-- manual-claim key (or the hash again). A lease ending before every lease held is
+-- announced on the channel.
+local owner, lease, skew, folds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local announce = false
 local out = {}
-local k, a = 2, 5
+local k, a = 2, 6
 while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
     ARGV[a + 3], ARGV[a + 4]
-  local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner')
+  local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at',
+    'busy_at', 'failures', 'folds')
   local mark = tonumber(c[1]) or 0
   local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
+  -- A dead claimer's recoverable fire not yet taken over: a scheduled winner folds it (it
+  -- counts it in `missed`); a manual fire waits for recovery instead.
+  local abandoned = c[3] == '0' and not live and c[5] == '1' and c[6]
   local status
   if manual == '1' then
     if redis.call('EXISTS', mkey) == 1 then status = 'taken'
-    elseif live then
+    elseif live or abandoned then
       status = 'busy'
       redis.call('SET', mkey, 'busy:' .. (c[4] or ''), 'EX', 3600)
     else
@@ -46,18 +55,27 @@ while a <= #ARGV do
   elseif at <= mark then status = 'stale'
   elseif live then status = 'busy'
   else status = 'won' end
+  -- Refused for overlap: recorded once, by the owner when it folds, else by the first refuser.
+  local record = '0'
+  if status == 'busy' and manual ~= '1' and c[10] ~= '1' and (tonumber(c[8]) or 0) < at then
+    record = '1'
+    redis.call('HSET', key, 'busy_at', at)
+  end
   if status == 'won' then
     local newmark = mark
     local mname = ''
     if manual == '1' then mname = mkey else newmark = at end
     redis.call('HSET', key, 'mark', newmark, 'fire', id, 'at', at, 'owner', owner,
-      'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname)
+      'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname, 'folds', folds)
     if recover == '1' then
       redis.call('ZADD', KEYS[1], now + lease, task)
       announce = announce or not first[2] or now + lease < tonumber(first[2])
     else redis.call('ZREM', KEYS[1], task) end
   end
-  out[#out + 1] = {status, tostring(mark), c[4] or ''}
+  local folded = {'', '0'}
+  if status == 'won' and abandoned then folded = {c[6], c[7] or '0'} end
+  out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2], c[9] or '0',
+    record}
   k, a = k + 2, a + 5
 end
 if announce then redis.call('PUBLISH', ARGV[4], '{"op":"lease","task":"","ms":' .. lease .. '}') end
@@ -89,16 +107,24 @@ return out
 FINISH = """
 -- ARGV: owner, then per lease: claimed fire id, task, outcome, newest fire's ms ('' for a
 -- manual fire), its id. KEYS: leases, then per lease: the claim hash, the manual-claim key
--- (or the hash again). Returns 1 per lease ended, 0 where it was no longer this owner's.
+-- (or the hash again). Returns 1 per lease ended, 0 where it was no longer this owner's. A
+-- recoverable fire `cancelled` is left undone with its lease run out (recovery takes it).
 local owner = ARGV[1]
 local out = {}
 local k, a = 2, 2
 while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local id, task, outcome = ARGV[a], ARGV[a + 1], ARGV[a + 2]
-  local c = redis.call('HMGET', key, 'owner', 'fire', 'mark')
-  if c[1] == owner and c[2] == id then
+  local c = redis.call('HMGET', key, 'owner', 'fire', 'mark', 'recover')
+  if c[1] == owner and c[2] == id and outcome == 'cancelled' and c[4] == '1' then
+    -- Cut off at shutdown: not done, the lease run out now, so recovery elsewhere runs it.
+    redis.call('HSET', key, 'lease', 0, 'outcome', outcome)
+    redis.call('ZADD', KEYS[1], 0, task)
+    out[#out + 1] = 1
+  elseif c[1] == owner and c[2] == id then
     redis.call('HSET', key, 'done', '1', 'lease', 0, 'outcome', outcome)
+    if outcome == 'failed' or outcome == 'timeout' then redis.call('HINCRBY', key, 'failures', 1)
+    elseif outcome == 'ok' then redis.call('HSET', key, 'failures', 0) end
     local newest = tonumber(ARGV[a + 3])
     if newest and newest > (tonumber(c[3]) or 0) then
       redis.call('HSET', key, 'mark', newest, 'fire', ARGV[a + 4], 'at', newest)
@@ -141,7 +167,7 @@ for i = 2, #KEYS do
   local c = redis.call('HMGET', KEYS[i], 'done', 'lease', 'recover', 'fire', 'at', 'manual',
     'owner')
   if c[1] == '0' and c[3] == '1' and (tonumber(c[2]) or 0) <= now then
-    redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease)
+    redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease, 'folds', '1')
     redis.call('ZADD', KEYS[1], now + lease, task)
     out[#out + 1] = {task, c[4], c[5], c[6] or '', c[7] or ''}
   elseif c[1] ~= '0' or c[3] ~= '1' then

@@ -25,6 +25,8 @@ class Admission:
     run: bool
     reason: str | None = None
     finished: Callable[[RunRecord], None] | None = None
+    failures: int | None = None
+    """The task's failed runs in a row fleet-wide (a claim's): the run continues that streak."""
 
 
 class FireGate(Protocol):

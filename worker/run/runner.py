@@ -73,6 +73,11 @@ class Runner:
     def consecutive_failures(self, name: str) -> int:
         return self._failures.get(name, 0)
 
+    @property
+    def accepting(self) -> bool:
+        """False once the drain has begun: no new run starts."""
+        return self._accepting
+
     def definition(self, name: str) -> TaskDefinition | None:
         entry = self._tasks.get(name)
         return None if entry is None else entry[0]
@@ -205,6 +210,8 @@ class Runner:
         try:
             async with limit:  # the admission counts against the time limit too
                 admission = await self._admit(definition, fire)
+                if admission.failures is not None:  # a claim: the fleet-wide streak
+                    self._failures[definition.name] = admission.failures
                 if not admission.run:
                     outcome, error = "skipped", admission.reason
                 else:

@@ -1,0 +1,164 @@
+"""The cluster gate on a real redis-server: what a claim's answer makes of a fire."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis.asyncio import Redis
+
+from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
+from worker.cluster.gate import ClusterGate
+from worker.cluster.pause import PauseState
+from worker.cluster.recovery import Recovery
+from worker.connect.outage import OutageMonitor
+from worker.run.fire import Fire
+from worker.run.gate import Admission
+from worker.run.runner import Runner
+from worker.schedule.cron import IntervalSchedule
+from worker.schedule.definitions import TaskDefinition
+from worker.state.keys import Keys
+from worker.testing.listeners import RecordedRuns
+
+KEYS = Keys("worker:")
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Redis]:
+    redis = Redis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
+
+
+def store(client: Redis, owner: str, lease: float = 5.0) -> ClaimStore:
+    return ClaimStore(client, KEYS, owner=owner, lease=lease, skew=2.0, timeout=5.0)
+
+
+def gate(client: Redis, owner: str) -> ClusterGate:
+    return ClusterGate(store(client, owner), outage=OutageMonitor(), pause=PauseState(), lease=5.0)
+
+
+def task(name: str = "t", **changes: Any) -> TaskDefinition:
+    values: dict[str, Any] = {
+        "name": name,
+        "provider": "test",
+        "attribute": name,
+        "schedule": IntervalSchedule(1.0),
+        "scope": "cluster",
+        "timezone": ZoneInfo("UTC"),
+        "time_limit": 0.0,
+        "disabled": False,
+        "is_async": True,
+    }
+    values.update(changes)
+    return TaskDefinition(**values)
+
+
+def fire_at(name: str, at_ms: int) -> Fire:
+    return Fire(name, datetime.fromtimestamp(at_ms / 1000, UTC), precise=False)
+
+
+async def second_ago(client: Redis) -> int:
+    seconds, _ = await client.time()
+    return (int(seconds) - 1) * 1000
+
+
+async def test_a_dead_claimers_abandoned_fire_is_counted_in_the_winners_missed(
+    client: Redis,
+) -> None:
+    at = await second_ago(client) - 1000
+    dead = store(client, "dead", lease=0.3)
+    abandoned = ClaimRequest("t", at, fire_at("t", at).id, True, None)
+    assert (await dead.claim([abandoned]))[0][0].status == "won"
+    await asyncio.sleep(0.4)  # its lease runs out, nobody has taken the fire over yet
+    fire = fire_at("t", at + 1000)
+    winner = gate(client, "b")
+    answer = await winner.admit(task(), fire)
+    await winner.close(0.5)
+    assert isinstance(answer, Admission)
+    assert answer.run
+    assert fire.missed == 1
+
+
+async def test_a_fire_refused_for_overlap_is_recorded_skipped_by_its_first_refuser(
+    client: Redis,
+) -> None:
+    at = await second_ago(client)
+    assert (await store(client, "a").claim([ClaimRequest("t", at, "t:a", True, None)]))[0]
+    later = at + 1000
+    first, second = gate(client, "b"), gate(client, "c")
+    refused = await first.admit(task(), fire_at("t", later))
+    quiet = await second.admit(task(), fire_at("t", later))
+    assert isinstance(refused, Admission)
+    assert (refused.run, refused.reason) == (False, "overlap: previous fire still runs on a")
+    assert isinstance(quiet, Admission)
+    assert (quiet.run, quiet.reason) == (False, None)  # not recorded twice
+
+
+async def test_a_run_continues_the_fleet_wide_failure_streak(client: Redis) -> None:
+    at = await second_ago(client) - 2000
+    other = store(client, "a")
+    for step in range(2):  # two failed runs on another replica
+        request = ClaimRequest("t", at + step * 1000, f"t:{step}", True, None)
+        assert (await other.claim([request]))[0][0].status == "won"
+        assert await other.finish([LeaseEnd(request, "failed", None)]) == [True]
+    records = RecordedRuns()
+    here = gate(client, "b")
+    runner = Runner(
+        instance_id="b",
+        misfire_grace=60.0,
+        outage=OutageMonitor(),
+        listeners=[records],
+        gate=here,
+        admit_timeout=5.0,
+    )
+
+    async def broken() -> None:
+        raise RuntimeError("down")
+
+    runner.add(task(), broken)
+    run = runner.submit("t", [datetime.fromtimestamp((at + 2000) / 1000, UTC)])
+    assert run is not None
+    record = await run
+    await here.close(1.0)
+    assert (record.outcome, record.consecutive_failures) == ("failed", 3)
+
+
+async def test_a_fire_taken_over_under_an_id_made_otherwise_here_still_runs(
+    client: Redis,
+) -> None:
+    """The claimed id and the one made here differ (the schedule's precision changed)."""
+    at = await second_ago(client)
+    dead = store(client, "dead", lease=0.3)
+    assert (await dead.claim([ClaimRequest("t", at, "t:claimed-id", True, None)]))[0]
+    records = RecordedRuns()
+    here = gate(client, "b")
+    runner = Runner(
+        instance_id="b",
+        misfire_grace=60.0,
+        outage=OutageMonitor(),
+        listeners=[records],
+        gate=here,
+        admit_timeout=5.0,
+    )
+    ran: list[str] = []
+
+    async def probe() -> None:
+        ran.append("yes")
+
+    runner.add(task(), probe)
+    recovery = Recovery(store(client, "b"), here, OutageMonitor(), lease=0.3)
+    recovery.start(runner)
+    try:
+        async with asyncio.timeout(5):
+            while not records.records:
+                await asyncio.sleep(0.02)
+    finally:
+        await recovery.close(1.0)
+        await here.close(1.0)
+    assert ran == ["yes"]
+    assert [(r.outcome, r.recovered) for r in records.records] == [("ok", True)]
