@@ -20,6 +20,7 @@ from loguru import logger
 
 from worker.app.deadline import Deadline
 from worker.app.discovery import Discovery, discover
+from worker.app.manual import explain_refusal
 from worker.app.overrides import Overrides, resolve
 from worker.app.parts import Parts
 from worker.app.queueing import bound_processors, queue_options
@@ -113,9 +114,10 @@ class ApplicationContext:
             record: RunRecord | None = None
             try:
                 self._mount(parts, schedule=False)
-                run = None if signals.should_exit.is_set() else parts.runner.run_now(name)
+                run = None if signals.should_exit.is_set() else parts.runner.run_manual(name)
                 if run is not None:
                     record = await _until_done_or_signal(run, signals)
+                    await explain_refusal(self._container, record)
                 if signals.should_exit.is_set():
                     self._begin_stop(signals)
                     await self._drain(parts, signals)
