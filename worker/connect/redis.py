@@ -86,7 +86,7 @@ def make_client(
     name: str | None = None,
 ) -> Redis:
     """`make_redis`, or with REDIS_SENTINELS the master Sentinel names (followed across a
-    failover); the password, user and database still come from REDIS_URL."""
+    failover); the password, user, database and TLS (`rediss://`) still come from REDIS_URL."""
     if not sentinels:
         return make_redis(url, timeout=timeout, name=name)
     from redis.asyncio.sentinel import Sentinel
@@ -96,6 +96,8 @@ def make_client(
 
     options = parse_url(url)  # type: ignore[no-untyped-call]
     auth = {k: options[k] for k in ("username", "password", "db") if options.get(k) is not None}
+    if url.lower().startswith("rediss:"):  # TLS to the master too, with the URL's ssl_* options
+        auth.update({k: v for k, v in options.items() if k.startswith("ssl_")}, ssl=True)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinels),
         socket_timeout=timeout,
