@@ -65,9 +65,11 @@ class ApplicationContext:
         """Schedule until SIGINT/SIGTERM; 0 after a graceful stop, 1 after a forced one."""
         check_writable(self.settings.heartbeat_file)
         async with StopSignals() as signals:
-            parts = await Parts.start(self._container, self.discovery, self._deadline)
-            started = time.monotonic()
             roles = self.settings.roles
+            parts = await Parts.start(
+                self._container, self.discovery, self._deadline, publish="scheduler" in roles
+            )
+            started = time.monotonic()
             try:
                 processors = await bound_processors(parts, self.discovery, self.queue_options)
                 if not signals.should_exit.is_set():  # a signal during start-up: no ready
