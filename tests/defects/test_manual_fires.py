@@ -40,3 +40,17 @@ def test_run_task_refused_by_a_live_lease_names_the_owner(
     assert len(lines) == 1, output
     assert "replica-b" in lines[0]
     assert "busy" in lines[0]
+
+
+def test_enqueue_jobs_are_named_by_a_manual_fire(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    """Before, `enqueue` in a scheduled coin-sync's second gave the same job ids: bullmq
+    kept the scheduled one and dropped the manual sync."""
+    enqueue = spawn_worker("enqueue", "coin-sync", "bitcoin")
+    assert enqueue.wait(timeout=30) == 0, enqueue.stderr
+    client = redis_server.client()
+    jobs = [key.decode() for key in client.lrange("bull:coin-sync:wait", 0, -1)]
+    assert len(jobs) == 1
+    assert jobs[0].startswith("coin-sync:manual:")
+    assert jobs[0].endswith(":bitcoin")
