@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from tests.queue_support import in_state
 from tests.support import RedisServer, WorkerProcess, run_records
 
 Spawn = Callable[..., WorkerProcess]
@@ -50,7 +51,7 @@ def test_enqueue_jobs_are_named_by_a_manual_fire(
     enqueue = spawn_worker("enqueue", "coin-sync", "bitcoin")
     assert enqueue.wait(timeout=30) == 0, enqueue.stderr
     client = redis_server.client()
-    jobs = [key.decode() for key in client.lrange("bull:coin-sync:wait", 0, -1)]
+    jobs = in_state(client, "wait")
     assert len(jobs) == 1
     assert jobs[0].startswith("coin-sync:manual:")
     assert jobs[0].endswith(":bitcoin")

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from redis.asyncio import Redis
 
 from worker.targets.base import Message
@@ -17,7 +19,7 @@ async def test_a_manual_fire_in_a_scheduled_fires_second_is_stored(redis_url: st
         await target.send(Message("t:2023-11-14T22:13:20Z", at_ms, {"n": 1}))
         await target.send(Message("t:manual:abc", at_ms, {"n": 2}))
         await target.send(Message("t:2023-11-14T22:13:20Z", at_ms, {"n": 1}))  # a resend
-        entries = await redis.xrange("crypto:stream")
+        entries: Any = await redis.xrange("crypto:stream")
         assert [fields[b"id"] for _, fields in entries] == [
             b"t:2023-11-14T22:13:20Z",
             b"t:manual:abc",
