@@ -25,6 +25,7 @@ def test_run_task_is_a_manual_fire_and_leaves_the_mark_alone(
     [record] = [r for r in run_records(client) if r["task"] == "probe-fail"]
     assert ":manual:" in record["fire_id"], record
     assert client.hget(CLAIM, "mark") == b"1000", "a manual fire moves no high-water mark"
+    assert client.hget(CLAIM, "done") == b"1", "its lease ended with the run"
 
 
 def test_run_task_refused_by_a_live_lease_names_the_owner(
