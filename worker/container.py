@@ -168,6 +168,8 @@ class FrameworkContainer(containers.DeclarativeContainer):
         prefix=settings.provided.queue_prefix,
         overrides=settings.provided.queue_overrides,
         timeout=settings.provided.redis_timeout,
+        sentinels=settings.provided.sentinels,
+        master=settings.provided.redis_sentinel_master,
     )
     job_runs = providers.Singleton(
         JobRuns, instance_id=settings.provided.worker_instance_id, listeners=run_listeners
@@ -180,4 +182,6 @@ class FrameworkContainer(containers.DeclarativeContainer):
         runs=job_runs,
         metrics=metrics,
         reader=providers.Singleton(QueueReader, redis, settings.provided.queue_prefix),
+        sentinels=settings.provided.sentinels,
+        master=settings.provided.redis_sentinel_master,
     )

@@ -20,6 +20,7 @@ from loguru import logger
 
 from worker.app.deadline import Deadline
 from worker.app.discovery import Discovery, discover
+from worker.app.manual import explain_refusal
 from worker.app.overrides import Overrides, resolve
 from worker.app.parts import Parts
 from worker.app.queueing import bound_processors, queue_options
@@ -64,9 +65,11 @@ class ApplicationContext:
         """Schedule until SIGINT/SIGTERM; 0 after a graceful stop, 1 after a forced one."""
         check_writable(self.settings.heartbeat_file)
         async with StopSignals() as signals:
-            parts = await Parts.start(self._container, self.discovery, self._deadline)
-            started = time.monotonic()
             roles = self.settings.roles
+            parts = await Parts.start(
+                self._container, self.discovery, self._deadline, publish="scheduler" in roles
+            )
+            started = time.monotonic()
             try:
                 processors = await bound_processors(parts, self.discovery, self.queue_options)
                 if not signals.should_exit.is_set():  # a signal during start-up: no ready
@@ -114,9 +117,10 @@ class ApplicationContext:
             record: RunRecord | None = None
             try:
                 self._mount(parts, schedule=False)
-                run = None if signals.should_exit.is_set() else parts.runner.run_now(name)
+                run = None if signals.should_exit.is_set() else parts.runner.run_manual(name)
                 if run is not None:
                     record = await _until_done_or_signal(run, signals)
+                    await explain_refusal(self._container, record)
                 if signals.should_exit.is_set():
                     self._begin_stop(signals)
                     await self._drain(parts, signals)

@@ -49,6 +49,7 @@ class Parts:
         *,
         require_redis: bool = False,
         check_redis: bool = True,
+        publish: bool = True,
     ) -> Parts:
         """Resources, framework parts, the services (once), their on_startup hooks.
 
@@ -61,6 +62,8 @@ class Parts:
         try:
             await _init_resources(container)
             parts = await cls._resolve(container)
+            if not publish:  # a processor-only replica: no trigger lanes, no NATS, no stream
+                parts.publisher = None
             if check_redis:
                 await _check_redis(container, parts, require=require_redis)
             await parts._create_services(discovery)

@@ -58,8 +58,8 @@ def _duration(text: str) -> float:
         seconds = parse_duration(text)
     except ValueError as exc:
         raise UsageError(f"--for: {exc}") from None
-    if seconds <= 0:
-        raise UsageError("--for: must be > 0")
+    if seconds < 1:
+        raise UsageError(f"--for: {text!r} is under 1s")
     return seconds
 
 

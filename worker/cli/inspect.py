@@ -194,7 +194,7 @@ async def reach_redis(settings: WorkerSettings) -> Redis:
 
 
 def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
-    from worker.state.read import parse_instant
+    from worker.state.read import RECENT_RUNS, parse_instant
 
     instances = report["instances"]
     lines = [f"replicas alive: {len(instances)}"]
@@ -221,7 +221,7 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
         for t, zone in zip(report["tasks"], zones, strict=True)
     ]
     header = ["TASK", "LAST RUN", "ON", "OUTCOME", "DURATION", "NEXT FIRE", "PAUSED"]
-    header += ["RUNNING SINCE", "FAILURES", "RUNS"]
+    header += ["RUNNING SINCE", "FAILURES", f"runs (last {RECENT_RUNS})"]
     from worker.cli.queue_status import queues_text
 
     return "\n".join(lines) + "\n\n" + _table(header, rows) + queues_text(report.get("queues", []))

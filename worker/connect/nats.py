@@ -123,7 +123,6 @@ async def reach_nats(servers: list[str], *, where: str, timeout: float, jetstrea
     """Connect once within `timeout` (`check`): refused credentials → ConfigError (78), no
     answer → UnavailableError (69). `where` is NATS_URL without its secrets."""
     import nats
-    from nats.errors import Error as NatsError
 
     from worker.errors import ConfigError, UnavailableError
 
@@ -150,10 +149,21 @@ async def reach_nats(servers: list[str], *, where: str, timeout: float, jetstrea
         seen = [*errors, exc]
         if any(_auth_error(error) for error in seen):
             raise ConfigError(f"NATS_URL: {where}: authentication failed") from None
-        if jetstream and isinstance(exc, NatsError) and not errors and "jetstream" in str(exc):
-            raise ConfigError(f"NATS_URL: {where}: JetStream is not enabled") from None
+        if jetstream and _no_jetstream(exc, errors):
+            raise ConfigError(f"JetStream is not enabled on NATS_URL ({where})") from None
         reason = describe_error(exc) if str(exc) else f"no answer within {timeout:g}s"
         raise UnavailableError(f"NATS_URL: cannot reach nats at {where}: {reason}") from None
+
+
+def _no_jetstream(exc: Exception, errors: list[Exception]) -> bool:
+    """A server without JetStream answers its API with 503 (no responders)."""
+    from nats.errors import Error as NatsError
+    from nats.errors import NoRespondersError
+    from nats.js.errors import ServiceUnavailableError
+
+    if isinstance(exc, ServiceUnavailableError | NoRespondersError):
+        return True
+    return isinstance(exc, NatsError) and not errors and "jetstream" in str(exc)
 
 
 def _auth_error(exc: Any) -> bool:

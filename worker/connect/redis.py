@@ -37,7 +37,9 @@ async def redis_deadline(seconds: float = DEFAULT_TIMEOUT) -> AsyncIterator[None
         raise RedisTimeoutError(f"no reply from redis within {seconds:g}s") from None
 
 
-def make_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT, name: str | None = None) -> Redis:
+def make_redis(
+    url: str, *, timeout: float = DEFAULT_TIMEOUT, name: str | None = None, **extra: Any
+) -> Redis:
     """A client whose every command and connect gives up after `timeout` seconds.
 
     redis-py's own retry is off: it would re-send a PUBLISH after a lost reply without a
@@ -50,15 +52,15 @@ def make_redis(url: str, *, timeout: float = DEFAULT_TIMEOUT, name: str | None =
     tcp: dict[str, Any] = {}
     if not url.lower().startswith("unix:"):
         tcp = {"socket_keepalive": True, "socket_keepalive_options": _keepalive_options()}
-    client: Redis = Redis.from_url(
-        url,
-        retry=Retry(NoBackoff(), 0),
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        health_check_interval=IDLE_CHECK_INTERVAL,
-        client_name=name or "crypto-stats-worker",
+    options: dict[str, Any] = {
+        "retry": Retry(NoBackoff(), 0),
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "health_check_interval": IDLE_CHECK_INTERVAL,
+        "client_name": name or "crypto-stats-worker",
         **tcp,
-    )
+    }
+    client: Redis = Redis.from_url(url, **{**options, **extra})
     return client
 
 
@@ -84,11 +86,13 @@ def make_client(
     sentinels: tuple[tuple[str, int], ...] = (),
     master: str = "mymaster",
     name: str | None = None,
+    **extra: Any,
 ) -> Redis:
     """`make_redis`, or with REDIS_SENTINELS the master Sentinel names (followed across a
-    failover); the password, user and database still come from REDIS_URL."""
+    failover); the password, user, database and TLS (`rediss://`) still come from REDIS_URL.
+    `extra`: client options replacing the defaults (bullmq's `decode_responses`)."""
     if not sentinels:
-        return make_redis(url, timeout=timeout, name=name)
+        return make_redis(url, timeout=timeout, name=name, **extra)
     from redis.asyncio.sentinel import Sentinel
     from redis.backoff import NoBackoff
     from redis.connection import parse_url
@@ -96,23 +100,24 @@ def make_client(
 
     options = parse_url(url)  # type: ignore[no-untyped-call]
     auth = {k: options[k] for k in ("username", "password", "db") if options.get(k) is not None}
+    if url.lower().startswith("rediss:"):  # TLS to the master too, with the URL's ssl_* options
+        auth.update({k: v for k, v in options.items() if k.startswith("ssl_")}, ssl=True)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinels),
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
     )
-    client: Redis = sentinel.master_for(
-        master,
-        retry=Retry(NoBackoff(), 0),
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        socket_keepalive=True,
-        socket_keepalive_options=_keepalive_options(),
-        health_check_interval=IDLE_CHECK_INTERVAL,
-        client_name=name or "crypto-stats-worker",
-        **auth,
-    )
+    options = {
+        "retry": Retry(NoBackoff(), 0),
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+        "socket_keepalive": True,
+        "socket_keepalive_options": _keepalive_options(),
+        "health_check_interval": IDLE_CHECK_INTERVAL,
+        "client_name": name or "crypto-stats-worker",
+    }
+    client: Redis = sentinel.master_for(master, **{**options, **auth, **extra})
     return client
 
 

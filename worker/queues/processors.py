@@ -18,7 +18,7 @@ from loguru import logger
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
 from worker.queues.job import Job, JobError
-from worker.queues.queues import load_bullmq
+from worker.queues.queues import bullmq_client, load_bullmq
 from worker.queues.runs import BoundProcessor, JobRuns
 
 FORCE_CLOSE_WAIT = 0.3
@@ -39,8 +39,11 @@ class Processors:
         runs: JobRuns,
         metrics: Any = None,
         reader: Any = None,
+        sentinels: tuple[tuple[str, int], ...] = (),
+        master: str = "mymaster",
     ) -> None:
         self._url = url
+        self._sentinels, self._master = sentinels, master
         self._prefix = prefix
         self._lock_ms = max(round(lock_duration * 1000), 1000)
         self._runs = runs
@@ -69,7 +72,9 @@ class Processors:
 
         for bound in self._bound:
             options = {
-                "connection": self._url,
+                "connection": bullmq_client(  # one per Worker: bullmq closes it
+                    self._url, None, sentinels=self._sentinels, master=self._master
+                ),
                 "prefix": self._prefix,
                 "concurrency": bound.options.concurrency,
                 "lockDuration": self._lock_ms,

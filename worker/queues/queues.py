@@ -1,8 +1,8 @@
 """`Queues`: how services enqueue jobs, on bullmq's own Redis connection.
 
 bullmq needs `decode_responses=True` (a shared client breaks it silently), so it gets a
-client of its own, made (and bullmq imported) on the first `add`: a worker that never
-enqueues pays nothing for it.
+client of its own (following REDIS_SENTINELS like every other), made (and bullmq imported)
+on the first `add`: a worker that never enqueues pays nothing for it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from worker.connect.redis import redis_deadline
+from worker.connect.redis import DEFAULT_TIMEOUT, make_client, redis_deadline
 from worker.queues.options import QueueOptions, env_name, resolve_options
 
 if TYPE_CHECKING:
@@ -30,8 +30,11 @@ class Queues:
         prefix: str,
         overrides: Mapping[str, Mapping[str, float]],
         timeout: float,
+        sentinels: tuple[tuple[str, int], ...] = (),
+        master: str = "mymaster",
     ) -> None:
         self._url = url
+        self._sentinels, self._master = sentinels, master
         self.prefix = prefix
         self._overrides = overrides
         self._timeout = timeout
@@ -85,7 +88,9 @@ class Queues:
             from bullmq import Queue
 
             if self._client is None:
-                self._client = bullmq_client(self._url, self._timeout)
+                self._client = bullmq_client(
+                    self._url, self._timeout, sentinels=self._sentinels, master=self._master
+                )
             found = Queue(queue, {"connection": self._client, "prefix": self.prefix})
             self._queues[queue] = found
         return found
@@ -98,20 +103,44 @@ async def load_bullmq() -> None:
         await asyncio.to_thread(importlib.import_module, "bullmq")
 
 
-def bullmq_client(url: str, timeout: float) -> Redis:
-    """A client for bullmq only: decoded replies, the worker's socket timeout."""
-    from redis.asyncio import from_url
+def bullmq_client(
+    url: str,
+    timeout: float | None,
+    *,
+    sentinels: tuple[tuple[str, int], ...] = (),
+    master: str = "mymaster",
+) -> Redis:
+    """A client for bullmq only: decoded replies, REDIS_SENTINELS followed as everywhere.
 
-    return from_url(
-        url, decode_responses=True, socket_timeout=timeout, socket_connect_timeout=timeout
+    `timeout=None`: no read timeout (a Worker's blocking wait outlasts REDIS_TIMEOUT)."""
+    return make_client(
+        url,
+        timeout=timeout or DEFAULT_TIMEOUT,
+        sentinels=sentinels,
+        master=master,
+        decode_responses=True,
+        socket_timeout=timeout,
     )
 
 
 async def queues_resource(
-    *, url: str, prefix: str, overrides: Mapping[str, Mapping[str, float]], timeout: float
+    *,
+    url: str,
+    prefix: str,
+    overrides: Mapping[str, Mapping[str, float]],
+    timeout: float,
+    sentinels: tuple[tuple[str, int], ...] = (),
+    master: str = "mymaster",
 ) -> AsyncIterator[Queues]:
     """The container's `queues`: closed (its connection with it) at shutdown."""
-    queues = Queues(url=url, prefix=prefix, overrides=overrides, timeout=timeout)
+    queues = Queues(
+        url=url,
+        prefix=prefix,
+        overrides=overrides,
+        timeout=timeout,
+        sentinels=sentinels,
+        master=master,
+    )
     try:
         yield queues
     finally:

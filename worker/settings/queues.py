@@ -50,6 +50,13 @@ class QueueSettings(BaseModel):
             raise ValueError(f"roles are {', '.join(ROLES)} (comma-separated), not {value!r}")
         return ",".join(dict.fromkeys(roles))
 
+    @field_validator("coins")
+    @classmethod
+    def _some_coin(cls, value: str) -> str:
+        if not any(coin.strip() for coin in value.split(",")):
+            raise ValueError("must name at least one coin (comma-separated ids, e.g. bitcoin)")
+        return value
+
     @field_validator("queue_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:

@@ -12,6 +12,9 @@ from worker.state.keys import Keys
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
+RECENT_RUNS = 100
+"""How many of a task's newest runs `status` counts by outcome."""
+
 
 class FleetReader:
     """Bounded reads: instance records (SCAN + MGET) and the task summaries hash."""
@@ -66,12 +69,13 @@ class FleetReader:
         }
 
     async def outcome_counts(self, tasks: list[str]) -> dict[str, dict[str, int]]:
-        """Runs by outcome over each task's own capped stream (RUN_HISTORY_PER_TASK)."""
+        """Runs by outcome over each task's last RECENT_RUNS (its own stream, newest first):
+        a `status` call reads a bounded amount whatever RUN_HISTORY_PER_TASK is."""
         if not tasks:
             return {}
         pipe = self._redis.pipeline(transaction=False)
         for task in tasks:
-            pipe.xrange(self._keys.task_runs(task))
+            pipe.xrevrange(self._keys.task_runs(task), count=RECENT_RUNS)
         replies = await pipe.execute()
         counts: dict[str, dict[str, int]] = {}
         for task, entries in zip(tasks, replies, strict=True):

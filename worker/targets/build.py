@@ -29,8 +29,8 @@ async def nats_resource(
         return
     from worker.connect.nats import NatsConnection
 
+    # Connected by the first lane that prepares (a replica that publishes nothing opens none).
     connection = NatsConnection(servers, name=name, timeout=timeout, where=where)
-    connection.start()
     try:
         yield connection
     finally:

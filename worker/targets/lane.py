@@ -91,14 +91,21 @@ class DeliveryLane:
         }
 
     async def close(self, timeout: float) -> None:
-        """Go on delivering for up to `timeout`; then log what is still pending, with its fire."""
+        """Go on delivering for up to `timeout`; then log what is still pending, with its fire
+        (a forced stop that cancels the wait logs it too)."""
         if self._task is None:
             return
-        if not self._idle.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._idle.wait(), max(timeout, 0.01))
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
+        try:
+            if not self._idle.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._idle.wait(), max(timeout, 0.01))
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        finally:
+            self._task.cancel()
+            self._log_pending()
+
+    def _log_pending(self) -> None:
         if self._inflight is not None and self._next is not None:
             self._requeue(self._inflight)  # the newer fire is the one to name
         left = self._next or self._inflight

@@ -54,7 +54,8 @@ class RedisStreamTarget:
     """XADD to CRYPTO_STREAM_KEY with the entry id `<scheduled ms>-0`, approximate MAXLEN.
 
     Redis refuses an id not above the stream's last: a resend, or a fire another replica
-    already stored, is stored once, and that refusal counts as delivered.
+    already stored, is stored once, and that refusal counts as delivered. A manual fire
+    (`:manual:` in its id) shares its second with a scheduled one: Redis picks its id (`*`).
     """
 
     name = "redis-stream"
@@ -78,7 +79,7 @@ class RedisStreamTarget:
             await self._redis.xadd(
                 self._key,
                 fields,  # type: ignore[arg-type]
-                id=f"{message.at_ms}-0",
+                id="*" if ":manual:" in message.fire_id else f"{message.at_ms}-0",
                 maxlen=self._maxlen,
                 approximate=True,
             )

@@ -1,0 +1,31 @@
+"""Small input gaps: an empty COINS (before: accepted, coin-sync enqueued nothing) and a
+sub-second `pause --for` (before: accepted, a pause over before anyone saw it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from tests.support import WorkerProcess
+
+Spawn = Callable[..., WorkerProcess]
+
+
+@pytest.mark.parametrize("coins", ["", " , "])
+def test_an_empty_coins_is_a_configuration_error(spawn_worker: Spawn, coins: str) -> None:
+    process = spawn_worker("list", COINS=coins)
+    assert process.wait(timeout=30) == 78, process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1, process.stderr
+    assert "COINS" in lines[0]
+    assert "at least one coin" in lines[0]
+
+
+@pytest.mark.parametrize("duration", ["1ms", "999ms", "0s"])
+def test_pause_for_under_a_second_is_a_usage_error(spawn_worker: Spawn, duration: str) -> None:
+    process = spawn_worker("pause", "crypto-trigger", "--for", duration)
+    assert process.wait(timeout=30) == 2, process.stderr
+    lines = process.stderr.strip().splitlines()
+    assert len(lines) == 1, process.stderr
+    assert f"--for: '{duration}' is under 1s" in lines[0]
