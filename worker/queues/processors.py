@@ -9,6 +9,7 @@ their lock expires. Nothing is acknowledged that did not run.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,7 @@ class Processors:
         self._runs = runs
         self._bound: list[BoundProcessor] = []
         self._workers: list[Any] = []
+        self._clients: list[Any] = []
         self._loops: list[asyncio.Task[Any]] = []
         self._starting: asyncio.Task[None] | None = None
         self._metrics: Any = metrics if hasattr(metrics, "queue_counts") else None
@@ -72,9 +74,7 @@ class Processors:
 
         for bound in self._bound:
             options = {
-                "connection": bullmq_client(  # one per Worker: bullmq closes it
-                    self._url, None, sentinels=self._sentinels, master=self._master
-                ),
+                "connection": self._connection(),
                 "prefix": self._prefix,
                 "concurrency": bound.options.concurrency,
                 "lockDuration": self._lock_ms,
@@ -92,6 +92,27 @@ class Processors:
             ).info("processor started")
         if self._metrics is not None and self._reader is not None:
             await self._refresh_counts()
+
+    def _connection(self) -> str | dict[str, Any]:
+        """bullmq's `connection` for one Worker: REDIS_URL, or with REDIS_SENTINELS a pool of
+        ours that follows the master, from which its main and blocking clients each take one
+        connection (as from a URL), with bullmq's own retry."""
+        if not self._sentinels:
+            return self._url
+        from redis.asyncio.retry import Retry
+        from redis.backoff import ExponentialBackoff
+        from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
+
+        client = bullmq_client(
+            self._url,
+            None,
+            sentinels=self._sentinels,
+            master=self._master,
+            retry=Retry(ExponentialBackoff(cap=20, base=1), 20),
+            retry_on_error=[BusyLoadingError, ConnectionError, TimeoutError],
+        )
+        self._clients.append(client)
+        return {"connection_pool": client.connection_pool}
 
     async def _refresh_counts(self) -> None:
         """Until closed (this runs in the start task, which `close` cancels)."""
@@ -117,6 +138,7 @@ class Processors:
         workers, self._workers = self._workers, []
         loops, self._loops = self._loops, []
         if not workers:
+            await self._close_clients()
             return
         closing = {asyncio.ensure_future(worker.close()) for worker in workers}
         pending = await _wait_or_force(closing, timeout, force)
@@ -127,6 +149,13 @@ class Processors:
             await asyncio.wait(forced, timeout=FORCE_CLOSE_WAIT)
             await cancel_and_wait([*pending, *forced], timeout=FORCE_CLOSE_WAIT)
         await cancel_and_wait(loops, timeout=FORCE_CLOSE_WAIT)
+        await self._close_clients()
+
+    async def _close_clients(self) -> None:
+        clients, self._clients = self._clients, []
+        for client in clients:  # the pools bullmq's clients took their connections from
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(client.aclose(), FORCE_CLOSE_WAIT)
 
     def _handler(self, bound: BoundProcessor) -> Any:
         from bullmq import UnrecoverableError

@@ -109,10 +109,20 @@ def bullmq_client(
     *,
     sentinels: tuple[tuple[str, int], ...] = (),
     master: str = "mymaster",
+    **extra: Any,
 ) -> Redis:
-    """A client for bullmq only: decoded replies, REDIS_SENTINELS followed as everywhere.
+    """A client for bullmq only: decoded replies; with REDIS_SENTINELS, the master Sentinel
+    names (the same factory as every other client). `timeout=None`: no read timeout."""
+    if not sentinels:
+        from redis.asyncio import from_url
 
-    `timeout=None`: no read timeout (a Worker's blocking wait outlasts REDIS_TIMEOUT)."""
+        return from_url(
+            url,
+            decode_responses=True,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout or DEFAULT_TIMEOUT,
+            **extra,
+        )
     return make_client(
         url,
         timeout=timeout or DEFAULT_TIMEOUT,
@@ -120,6 +130,7 @@ def bullmq_client(
         master=master,
         decode_responses=True,
         socket_timeout=timeout,
+        **extra,
     )
 
 
