@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import redis
 
-from tests.price_api import PriceApi, price_api
+from tests.price_api import PriceApi
 from tests.queue_support import enqueue, in_state, queue_env, stats
-from tests.support import ROOT, RedisServer, WorkerProcess, run_records, wait_for
+from tests.support import ROOT, WorkerProcess, run_records, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 NODE = ROOT / "tests" / "node"
@@ -22,17 +22,6 @@ needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (NODE / "node_modules" / "bullmq").is_dir(),
     reason="node and tests/node/node_modules (npm ci in tests/node) are needed",
 )
-
-
-@pytest.fixture
-def api() -> Iterator[PriceApi]:
-    with price_api() as server:
-        yield server
-
-
-@pytest.fixture
-def client(redis_server: RedisServer, redis_url: str) -> redis.Redis:
-    return redis_server.client()
 
 
 def node(script: str, *args: str) -> str:

@@ -5,28 +5,17 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 import redis
 
-from tests.price_api import PriceApi, price_api
+from tests.price_api import PriceApi
 from tests.queue_support import enqueue, in_state, job, queue_env, stats
-from tests.support import RedisServer, WorkerProcess, run_records, wait_for
+from tests.support import WorkerProcess, run_records, wait_for
 
 Spawn = Callable[..., WorkerProcess]
-
-
-@pytest.fixture
-def api() -> Iterator[PriceApi]:
-    with price_api() as server:
-        yield server
-
-
-@pytest.fixture
-def client(redis_server: RedisServer, redis_url: str) -> redis.Redis:
-    return redis_server.client()
 
 
 def outcomes(client: redis.Redis) -> list[str]:

@@ -6,28 +6,16 @@ from __future__ import annotations
 import json
 import signal
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
-import pytest
 import redis
 
-from tests.price_api import PriceApi, price_api
+from tests.price_api import PriceApi
 from tests.queue_support import enqueue, in_state, queue_env, stats
 from tests.support import RedisServer, WorkerProcess, status_when, wait_for
 from worker.app.signals import REPEAT_WINDOW
 
 Spawn = Callable[..., WorkerProcess]
-
-
-@pytest.fixture
-def api() -> Iterator[PriceApi]:
-    with price_api() as server:
-        yield server
-
-
-@pytest.fixture
-def client(redis_server: RedisServer, redis_url: str) -> redis.Redis:
-    return redis_server.client()
 
 
 async def test_sigterm_mid_job_lets_the_job_finish_then_exits_0(
