@@ -25,6 +25,8 @@ _EXPORTS = {
     "FrameworkContainer": "worker.container",
     "WorkerSettings": "worker.settings.base",
     "load_settings": "worker.settings.loading",
+    "WorkerError": "worker.errors",
+    "ConfigError": "worker.errors",
     # what the shipped tasks use
     "TriggerPublisher": "worker.targets.publisher",
     "OutageMonitor": "worker.connect.outage",
@@ -76,6 +78,12 @@ if TYPE_CHECKING:
     )
     from worker.container import (
         FrameworkContainer as FrameworkContainer,
+    )
+    from worker.errors import (
+        ConfigError as ConfigError,
+    )
+    from worker.errors import (
+        WorkerError as WorkerError,
     )
     from worker.observe.instance import (
         InstanceState as InstanceState,

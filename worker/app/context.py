@@ -79,6 +79,7 @@ class ApplicationContext:
                         parts.orchestrator.start()
                         parts.start_fleet()
                     parts.instance.roles = roles
+                    parts.instance.catalog = self._catalog()
                     parts.heartbeat.start()
                     self._log_ready(parts.orchestrator.next_fires())
                     if on_ready is not None:
@@ -183,6 +184,16 @@ class ApplicationContext:
         orchestrator.activate()
         parts.instance.next_fires = orchestrator.next_fires
         parts.instance.running = parts.runner.running_since
+
+    def _catalog(self) -> dict[str, Any]:
+        from worker.observe.instance import describe_app
+
+        return describe_app(
+            self.definitions,
+            queues=[p.spec.queue for p in self.discovery.processors],
+            queue_prefix=self.settings.queue_prefix,
+            targets=self.settings.targets,
+        )
 
     def _log_ready(self, next_fires: dict[str, str | None]) -> None:
         active = [d.name for d in self.definitions if not d.disabled]

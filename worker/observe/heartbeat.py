@@ -48,6 +48,7 @@ class Heartbeat:
         self._state = state
         self._redis = redis
         self._key = keys.instance(state.id)
+        self._index = keys.instances
         self._file = file
         self._interval = interval
         self._redis_timeout = redis_timeout
@@ -114,11 +115,15 @@ class Heartbeat:
     async def beat(self) -> None:
         """Write the instance record now (the loop calls it every interval)."""
         payload = json.dumps(self._state.snapshot())
+        ttl = math.ceil(STALE_AFTER * self._interval)
+        now_ms = int(time.time() * 1000)
         try:
             async with redis_deadline(max(min(self._interval, self._redis_timeout), 1.0)):
-                await self._redis.set(
-                    self._key, payload, ex=math.ceil(STALE_AFTER * self._interval)
-                )
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.set(self._key, payload, ex=ttl)
+                pipe.zadd(self._index, {self._state.id: now_ms})
+                pipe.zremrangebyscore(self._index, "-inf", now_ms - ttl * 1000)
+                await pipe.execute()
         except Exception as exc:
             if not is_redis_outage(exc):
                 logger.opt(exception=exc).error("instance record not written")
@@ -144,7 +149,10 @@ class Heartbeat:
                 self._file.unlink()
         with contextlib.suppress(Exception):
             async with asyncio.timeout(max(timeout, 0.01)):
-                await self._redis.delete(self._key)
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.delete(self._key)
+                pipe.zrem(self._index, self._state.id)
+                await pipe.execute()
 
     async def _loop(self) -> None:
         while True:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from worker import __version__
 from worker.run.fire import format_instant
+
+if TYPE_CHECKING:
+    from worker.schedule.definitions import TaskDefinition
 
 
 class InstanceState:
@@ -25,6 +28,9 @@ class InstanceState:
         self.next_fires: Callable[[], dict[str, str | None]] = dict
         self.running: Callable[[], dict[str, str]] = dict
         self.roles: tuple[str, ...] = ()
+        self.catalog: dict[str, Any] = {}
+        """What this replica runs, for readers without the application (the dashboard): its
+        tasks (schedule, scope, time limit, disabled), queues and trigger targets."""
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -38,4 +44,30 @@ class InstanceState:
             "running": self.running(),
             "health": self.health,
             "roles": list(self.roles),
+            **self.catalog,
         }
+
+
+def describe_app(
+    definitions: Iterable[TaskDefinition],
+    *,
+    queues: Sequence[str],
+    queue_prefix: str,
+    targets: Sequence[str],
+) -> dict[str, Any]:
+    """The instance record's catalogue (`InstanceState.catalog`)."""
+    return {
+        "tasks": {
+            d.name: {
+                "schedule": d.describe(),
+                "scope": d.scope,
+                "timezone": str(d.timezone),
+                "time_limit": d.time_limit or None,
+                "disabled": d.disabled,
+            }
+            for d in definitions
+        },
+        "queues": list(dict.fromkeys(queues)),
+        "queue_prefix": queue_prefix,
+        "targets": list(targets),
+    }

@@ -30,6 +30,12 @@ class Keys:
         """This replica's record (JSON, TTL three heartbeat intervals)."""
         return f"{self.prefix}instance:{instance_id}"
 
+    @property
+    def instances(self) -> str:
+        """Sorted set: instance id → its last heartbeat (epoch ms), so readers find the records
+        without a SCAN; each heartbeat drops ids whose record has expired."""
+        return f"{self.prefix}instances"
+
     # Fleet (worker.cluster): every key a claim script touches carries the `{claims}` hash
     # tag, so Redis Cluster keeps them in one slot.
     @property

@@ -17,19 +17,20 @@ RECENT_RUNS = 100
 
 
 class FleetReader:
-    """Bounded reads: instance records (SCAN + MGET) and the task summaries hash."""
+    """Bounded reads: a fixed number of commands each, whatever the history's length."""
 
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self._redis = redis
         self._keys = keys
 
     async def instances(self) -> list[dict[str, Any]]:
-        """Live replicas' records (dead ones expired by TTL), sorted by id."""
-        pattern = self._keys.instance_pattern
-        found = [key async for key in self._redis.scan_iter(match=pattern, count=500)]
-        if not found:
+        """Live replicas' records (dead ones expired by TTL), sorted by id: the index of
+        instance ids (`Keys.instances`), then their records, two commands."""
+        found: Any = await self._redis.zrange(self._keys.instances, 0, -1)
+        ids = [_text(i) for i in found]
+        if not ids:
             return []
-        values = await self._redis.mget(found)
+        values = await self._redis.mget([self._keys.instance(i) for i in ids])
         records = [json.loads(value) for value in values if value]
         return sorted(records, key=lambda record: str(record.get("id")))
 
@@ -54,6 +55,14 @@ class FleetReader:
             except (ValueError, TypeError):
                 continue
         return found
+
+    async def paused_task(self, task: str) -> dict[str, Any] | None:
+        """One task's entry of the pause hash, if it has one."""
+        raw = await self._redis.hget(self._keys.paused, task)
+        try:
+            return None if raw is None else dict(json.loads(raw))
+        except (ValueError, TypeError):
+            return None
 
     async def claims(self, tasks: list[str]) -> dict[str, dict[str, str]]:
         """Each task's claim hash (mark, fire, owner, lease, done, outcome), one round trip."""
@@ -97,11 +106,29 @@ class FleetReader:
         raw = await self._redis.hgetall(self._keys.task_summaries)
         return {_text(key): json.loads(value) for key, value in raw.items()}
 
-    async def target_lanes(self) -> dict[str, list[dict[str, Any]]]:
-        """Trigger target lanes by target, one entry per instance (see `state.targets`)."""
+    async def summary(self, task: str) -> dict[str, Any] | None:
+        """One task's newest deciding run, if it has one."""
+        raw = await self._redis.hget(self._keys.task_summaries, task)
+        return None if raw is None else dict(json.loads(raw))
+
+    async def target_lanes(
+        self, names: Sequence[str] | None = None
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Trigger target lanes by target, one entry per instance (see `state.targets`): those
+        of `names` (one command each), or every target's found by SCAN."""
         from worker.state.target_status import read_lanes
 
-        return await read_lanes(self._redis, self._keys)
+        return await read_lanes(self._redis, self._keys, names)
+
+    async def task_runs(self, task: str, count: int) -> list[dict[str, str]]:
+        """The task's newest `count` runs (its own stream), newest first, one command."""
+        entries: Any = await self._redis.xrevrange(self._keys.task_runs(task), count=count)
+        return [_entry(entry_id, fields) for entry_id, fields in entries or ()]
+
+    async def alerts(self, count: int) -> list[dict[str, str]]:
+        """The newest `count` alert events (task, state, data), newest first, one command."""
+        entries: Any = await self._redis.xrevrange(self._keys.alerts, count=count)
+        return [_entry(entry_id, fields) for entry_id, fields in entries or ()]
 
 
 def parse_instant(text: Any) -> datetime | None:
@@ -112,6 +139,13 @@ def parse_instant(text: Any) -> datetime | None:
         return datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+
+
+def _entry(entry_id: bytes | str, fields: dict[Any, Any]) -> dict[str, str]:
+    """A stream entry as text fields, plus its `id` and `at` (the id's time, epoch ms)."""
+    found = {_text(k): _text(v) for k, v in fields.items()}
+    found["id"] = _text(entry_id)
+    return found
 
 
 def _text(value: bytes | str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,14 +13,25 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 
-async def read_lanes(redis: Redis, keys: Keys) -> dict[str, list[dict[str, Any]]]:
-    """Every instance's lane, by target name (what `FleetReader.target_lanes` gives)."""
-    found = [key async for key in redis.scan_iter(match=keys.target_pattern)]
+async def read_lanes(
+    redis: Redis, keys: Keys, names: Sequence[str] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Every instance's lane, by target name (what `FleetReader.target_lanes` gives): of the
+    targets named, or of every target found by SCAN when `names` is None."""
+    if names is None:
+        found = [key async for key in redis.scan_iter(match=keys.target_pattern)]
+        texts = [key.decode() if isinstance(key, bytes) else key for key in found]
+        names = sorted(text.rpartition("target:")[2] for text in texts)
     lanes: dict[str, list[dict[str, Any]]] = {}
-    for key in sorted(found):
-        name = (key.decode() if isinstance(key, bytes) else key).rpartition("target:")[2]
-        raw = await redis.hgetall(key)
-        lanes[name] = [json.loads(value) for value in raw.values()]
+    if not names:
+        return lanes
+    async with redis.pipeline(transaction=False) as pipe:
+        for name in names:
+            pipe.hgetall(keys.target(name))
+        replies = await pipe.execute()
+    for name, raw in zip(names, replies, strict=True):
+        if raw:
+            lanes[name] = [json.loads(value) for value in raw.values()]
     return lanes
 
 

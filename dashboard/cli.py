@@ -1,0 +1,75 @@
+"""`python -m dashboard` / `worker-dashboard`: serve the dashboard under uvicorn.
+
+Settings errors end it with one line naming the setting and exit 78; missing packages
+(the `dashboard` extra) with exit 69.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+EXIT_CONFIG = 78
+EXIT_UNAVAILABLE = 69
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="worker-dashboard",
+        description="Read-only web view of the worker fleet (replicas, tasks, runs, targets, "
+        "queues, alerts), reading the Redis that REDIS_URL and KEY_PREFIX name.",
+    )
+    parser.add_argument("--addr", help="host:port to listen on (DASHBOARD_ADDR; 127.0.0.1:8080)")
+    parser.add_argument("--env-file", default=".env", help="settings file (default: .env)")
+    args = parser.parse_args(argv)
+    try:
+        import jinja2  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn
+    except ImportError as exc:
+        print(
+            f"worker-dashboard: {exc.name} is not installed: "
+            "pip install 'crypto-stats-worker[dashboard]'",
+            file=sys.stderr,
+        )
+        return EXIT_UNAVAILABLE
+    from dashboard.app import create_app
+    from dashboard.settings import SettingError, load
+    from worker import WorkerError, WorkerSettings, load_settings
+
+    try:
+        settings = load(args.env_file, args.addr)
+        fleet = load_settings(WorkerSettings, env_file=args.env_file)
+    except SettingError as exc:
+        print(f"worker-dashboard: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except WorkerError as exc:
+        print(f"worker-dashboard: {exc}", file=sys.stderr)
+        return exc.exit_code
+    gate = "DASHBOARD_TOKEN required" if settings.token else "no token (DASHBOARD_TOKEN unset)"
+    print(
+        f"dashboard on http://{settings.addr} for {fleet.safe_redis_url()} "
+        f"(KEY_PREFIX {fleet.key_prefix!r}), {gate}",
+        file=sys.stderr,
+        flush=True,
+    )
+    config = uvicorn.Config(
+        create_app(settings, fleet),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        return 0
+    except OSError as exc:
+        print(
+            f"worker-dashboard: DASHBOARD_ADDR: cannot listen on {settings.addr}: {exc.strerror}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    return 0 if server.started else EXIT_CONFIG
