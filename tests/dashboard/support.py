@@ -1,0 +1,72 @@
+"""The dashboard as a real process: `python -m dashboard` on a free port, read over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support import free_port, wait_for, worker_env
+
+
+@dataclass
+class DashboardProcess:
+    """`python -m dashboard --addr 127.0.0.1:<free port>` with its output in a file."""
+
+    redis_url: str
+    cwd: Path
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.log_path = self.cwd / f"dashboard-{self.port}.log"
+        self._log = self.log_path.open("wb")
+        env = worker_env(self.redis_url, **self.env)
+        env = {k: v for k, v in env.items() if k in self.env or not k.startswith("DASHBOARD_")}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "dashboard", "--addr", f"127.0.0.1:{self.port}"],
+            env=env,
+            cwd=self.cwd,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_listening(self, timeout: float = 15.0) -> None:
+        """Until it answers HTTP (any status: /healthz is 503 while Redis is down)."""
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(f"dashboard exited {self.process.returncode}:\n{self.output}")
+            try:
+                httpx.get(f"{self.url}/healthz", timeout=1.0)
+            except httpx.HTTPError:
+                return False
+            return True
+
+        wait_for(answers, timeout=timeout, what="dashboard listening")
+
+    def get(self, path: str, **options: Any) -> httpx.Response:
+        return httpx.get(f"{self.url}{path}", timeout=10.0, **options)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self._log.close()
