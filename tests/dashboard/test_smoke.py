@@ -28,6 +28,12 @@ def test_pages_show_a_running_worker(
     tasks = dashboard.get("/tasks").text
     assert "crypto-trigger" in tasks
     assert "health-check" in tasks
+    rows = {row["name"]: row for row in dashboard.get("/api/tasks").json()["tasks"]}
+    # What the replica runs comes from its instance record's catalogue.
+    assert rows["crypto-trigger"]["schedule"] == "*/15 * * * *"
+    assert rows["crypto-trigger"]["scope"] == "cluster"
+    assert rows["health-check"]["scope"] == "instance"
+    assert rows["coin-sync"]["next_fire"] is not None
     fleet = dashboard.get("/api/fleet").json()["replicas"]
     assert len(fleet) == 1
     assert fleet[0]["pid"] == worker.process.pid

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from worker.settings.base import WorkerSettings
 
 REACH_TIMEOUT = 3.0
+STATUS_FIELDS = (
+    *("name", "schedule", "scope", "disabled", "last_run", "scheduled_for", "outcome"),
+    *("duration_ms", "lag_ms", "next_fire", "consecutive_failures", "last_error", "instance"),
+    *("running_since", "paused", "paused_until", "recovered", "claimed_by"),
+)
+"""A task's fields in `status --json`, in order (`counts` follows)."""
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -112,9 +118,10 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
     finally:
         await client.aclose()
     now = datetime.now(UTC)
-    tasks = [_task_status(d, summaries.get(d.name, {}), instances, now) for d in app.definitions]
+    tasks = [
+        _task_status(d, summaries.get(d.name, {}), instances, fleet, now) for d in app.definitions
+    ]
     for task in tasks:
-        _fleet_fields(task, fleet[0].get(task["name"]), fleet[1].get(task["name"], {}), now)
         task["counts"] = counts.get(task["name"], {})
     report = {"instances": instances, "tasks": tasks, "targets": targets, "queues": queues}
     zones = [d.timezone for d in app.definitions]
@@ -124,51 +131,24 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
 
 
 def _task_status(
-    d: TaskDefinition, last: dict[str, Any], instances: list[dict[str, Any]], now: datetime
+    d: TaskDefinition,
+    last: dict[str, Any],
+    instances: list[dict[str, Any]],
+    fleet: tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]],
+    now: datetime,
 ) -> dict[str, Any]:
-    from worker.state.read import parse_instant
+    """The dashboard's task row (`state.views.task_row`) with what only the definition knows:
+    with no live record of a next fire, the schedule's own (none when no replica is alive)."""
+    from worker.state.views import task_row
 
-    # Records refresh every heartbeat; between them, compute from the schedule. With no
-    # instance alive nothing will fire: no next fire.
-    live = [parse_instant(i.get("next_fires", {}).get(d.name)) for i in instances]
-    upcoming = [when for when in live if when is not None and when > now]
-    computed = d.next_fire(now) if instances else None
-    running = [parse_instant(i.get("running", {}).get(d.name)) for i in instances]
-    since = min((when for when in running if when is not None), default=None)
-    return {
-        "name": d.name,
-        "schedule": d.describe(),
-        "scope": d.scope,
-        "disabled": d.disabled,
-        "last_run": last.get("started_at"),
-        "scheduled_for": last.get("scheduled_for"),
-        "outcome": last.get("outcome"),
-        "duration_ms": last.get("duration_ms"),
-        "lag_ms": last.get("lag_ms"),
-        "next_fire": iso(min(upcoming, default=None) or computed),
-        "consecutive_failures": last.get("consecutive_failures", 0),
-        "last_error": last.get("error"),
-        "instance": last.get("instance"),
-        "running_since": iso(since),
-        "_recovered": last.get("recovered"),
-    }
-
-
-def _fleet_fields(
-    task: dict[str, Any], paused: dict[str, Any] | None, claim: dict[str, str], now: datetime
-) -> None:
-    """Pause state, the claim's run in progress (owner), the last run's recovered flag."""
-    until = None if paused is None else paused.get("until")
-    live = paused is not None and (until is None or float(until) > now.timestamp())
-    task["paused"] = live
-    task["paused_until"] = (
-        iso(datetime.fromtimestamp(float(until), UTC)) if live and until is not None else None
-    )
-    task["recovered"] = str(task.pop("_recovered", "")).lower() == "true"
-    running = claim.get("done") == "0"
-    task["claimed_by"] = claim.get("owner") if running else None
-    if running and task["running_since"] is None:
-        task["running_since"] = "unknown (claimed by a replica without a record)"
+    catalog = {"schedule": d.describe(), "scope": d.scope, "disabled": d.disabled}
+    paused, claims = fleet[0].get(d.name), fleet[1].get(d.name, {})
+    row = task_row(d.name, catalog, last, instances, paused, claims, now)
+    if row.pop("next_fire_passed") or row["next_fire"] is None:
+        row["next_fire"] = iso(d.next_fire(now)) if instances else None
+    if row["claimed_by"] and row["running_since"] is None:
+        row["running_since"] = "unknown (claimed by a replica without a record)"
+    return {key: row[key] for key in STATUS_FIELDS}
 
 
 async def reach_redis(settings: WorkerSettings) -> Redis:
