@@ -1,6 +1,6 @@
 """The pages and their JSON: one read of the state per request, rendered server-side.
 
-A page asked with `?fragment=1` (what the refresh script asks every 2 s) is its content
+A page asked with `?fragment=1` (what the refresh script asks every second) is its content
 only. When Redis does not answer, the page says so (503) and the next refresh recovers.
 """
 
@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dashboard")
 Read = Callable[["FleetViews"], Awaitable[Any]]
-REFRESH_MS = 2000
+REFRESH_MS = 1000
+"""How often a page re-reads its content (a pause shows within about a second)."""
 
 NAV = (
     ("/", "Fleet"),
