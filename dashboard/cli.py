@@ -46,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     except WorkerError as exc:
         print(f"worker-dashboard: {exc}", file=sys.stderr)
         return exc.exit_code
-    gate = "DASHBOARD_TOKEN required" if settings.token else "no token (DASHBOARD_TOKEN unset)"
+    gate = (
+        "DASHBOARD_TOKEN required"
+        if settings.token
+        else "no token (DASHBOARD_TOKEN unset or empty): anyone who reaches it sees the pages"
+    )
     print(
         f"dashboard on http://{settings.addr} for {fleet.safe_redis_url()} "
         f"(KEY_PREFIX {fleet.key_prefix!r}), {gate}",

@@ -33,9 +33,9 @@ def load(env_file: str | None = ".env", addr: str | None = None) -> DashboardSet
     command line's --addr) wins over both."""
     values = _read(env_file)
     host, port = parse_addr(addr or values.get("DASHBOARD_ADDR") or DEFAULT_ADDR)
-    token = values.get("DASHBOARD_TOKEN")
-    if token is not None and not token.strip():
-        raise SettingError("DASHBOARD_TOKEN: empty (unset it to serve without a token)")
+    token = values.get("DASHBOARD_TOKEN") or None  # empty: unset (compose passes it empty)
+    if token is not None and token != token.strip():
+        raise SettingError("DASHBOARD_TOKEN: has leading or trailing whitespace")
     return DashboardSettings(host=host, port=port, token=token)
 
 

@@ -59,7 +59,8 @@ async def test_ids_whose_record_expired_leave_the_index_at_the_next_beat(
     dead_since = int(time.time() * 1000) - 60_000  # a replica killed a minute ago
     await client.zadd(KEYS.instances, {"killed": dead_since, "recent": int(time.time() * 1000)})
     await heartbeat(client, tmp_path, InstanceState("replica-b")).beat()
-    left = {m.decode() for m in await client.zrange(KEYS.instances, 0, -1)}
+    members: list[bytes] = await client.zrange(KEYS.instances, 0, -1)  # type: ignore[assignment]
+    left = {m.decode() for m in members}
     assert left == {"recent", "replica-b"}
     # "recent" has no record (its TTL ran out early, say): readers skip it.
     assert [r["id"] for r in await FleetReader(client, KEYS).instances()] == ["replica-b"]
