@@ -7,6 +7,7 @@ Settings errors end it with one line naming the setting and exit 78; missing pac
 from __future__ import annotations
 
 import argparse
+import socket
 import sys
 
 EXIT_CONFIG = 78
@@ -46,6 +47,20 @@ def main(argv: list[str] | None = None) -> int:
     except WorkerError as exc:
         print(f"worker-dashboard: {exc}", file=sys.stderr)
         return exc.exit_code
+    # Bound here, not by uvicorn: a taken port is one line naming the setting (uvicorn logs
+    # its own error and exits 3 before the OSError would reach us).
+    try:
+        listener = socket.create_server(
+            (settings.host, settings.port),
+            family=socket.AF_INET6 if ":" in settings.host else socket.AF_INET,
+        )
+    except OSError as exc:
+        print(
+            f"worker-dashboard: DASHBOARD_ADDR: cannot listen on {settings.addr}: "
+            f"{exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
     gate = "DASHBOARD_TOKEN required" if settings.token else "no token (DASHBOARD_TOKEN unset)"
     print(
         f"dashboard on http://{settings.addr} for {fleet.safe_redis_url()} "
@@ -63,13 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     server = uvicorn.Server(config)
     try:
-        server.run()
+        server.run(sockets=[listener])
     except KeyboardInterrupt:
         return 0
-    except OSError as exc:
-        print(
-            f"worker-dashboard: DASHBOARD_ADDR: cannot listen on {settings.addr}: {exc.strerror}",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
     return 0 if server.started else EXIT_CONFIG
