@@ -5,8 +5,8 @@ drifts from its writer fails here."""
 from __future__ import annotations
 
 import asyncio
-import json
 import io
+import json
 import time
 from contextlib import redirect_stdout
 from dataclasses import dataclass
@@ -122,7 +122,10 @@ async def seed_fleet(url: str, tmp: Path) -> Seeded:
         tmp,
         A,
         catalog_a,
-        next_fires=lambda: {"price-sync": instant(upcoming), "report": instant(now + timedelta(hours=1))},
+        next_fires=lambda: {
+            "price-sync": instant(upcoming),
+            "report": instant(now + timedelta(hours=1)),
+        },
         running=lambda: {"price-sync": since},
     )
     await heartbeat(

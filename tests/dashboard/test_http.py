@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.dashboard.seed import A, B, QUEUE, Seeded, seed_fleet
+from tests.dashboard.seed import QUEUE, A, B, Seeded, seed_fleet
 from tests.dashboard.support import DashboardProcess
 from tests.support import RedisServer
 

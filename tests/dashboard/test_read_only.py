@@ -50,7 +50,7 @@ class Monitor:
     def __init__(self, server: RedisServer) -> None:
         self.commands: list[dict[str, Any]] = []
         self._client = server.client()
-        self._monitor = self._client.monitor()
+        self._monitor = self._client.monitor()  # type: ignore[no-untyped-call]
         self._monitor.__enter__()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -80,7 +80,7 @@ def name_of(command: dict[str, Any]) -> str:
 
 
 def flags(client: redis.Redis, name: str) -> list[str]:
-    info: Any = client.execute_command("COMMAND", "INFO", name)
+    info: Any = client.execute_command("COMMAND", "INFO", name)  # type: ignore[no-untyped-call]
     entry = info.get(name)
     assert entry, f"Redis does not know the command {name!r}"
     return [str(flag) for flag in entry["flags"]]

@@ -34,7 +34,9 @@ def dashboard(tmp_path: Path) -> Iterator[list[DashboardProcess]]:
         process.close()
 
 
-def start_dashboard(server: RedisServer, tmp: Path, started: list[DashboardProcess]) -> DashboardProcess:
+def start_dashboard(
+    server: RedisServer, tmp: Path, started: list[DashboardProcess]
+) -> DashboardProcess:
     assert PASSWORD in server.url
     process = DashboardProcess(server.url, tmp)
     started.append(process)
