@@ -157,6 +157,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     [
         ((), {"DASHBOARD_ADDR": "nonsense"}, "DASHBOARD_ADDR"),
         (("--addr", "127.0.0.1:99999"), {}, "DASHBOARD_ADDR"),
+        (("--addr", "no-such-host.invalid:8080"), {}, "DASHBOARD_ADDR"),
         ((), {"DASHBOARD_TOKEN": ""}, "DASHBOARD_TOKEN"),
         ((), {"DASHBOARD_TOKEN": "   "}, "DASHBOARD_TOKEN"),
     ],
