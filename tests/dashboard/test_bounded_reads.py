@@ -8,9 +8,8 @@ dashboard sent for one request."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -48,14 +47,11 @@ async def seed(url: str) -> None:
 
 
 @pytest.fixture
-def dashboard(own_redis: RedisServer, tmp_path: Path) -> Iterator[DashboardProcess]:
+def dashboard(
+    own_redis: RedisServer, spawn_dashboard: Callable[..., DashboardProcess]
+) -> DashboardProcess:
     asyncio.run(seed(own_redis.url))
-    process = DashboardProcess(own_redis.url, tmp_path)
-    try:
-        process.wait_listening()
-        yield process
-    finally:
-        process.close()
+    return spawn_dashboard(redis=own_redis.url)
 
 
 def commands_of(admin: redis.Redis, dashboard: DashboardProcess, path: str) -> list[list[str]]:

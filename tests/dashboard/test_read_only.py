@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,15 +92,15 @@ def dashboard_addresses(client: redis.Redis) -> set[str]:
     return {c["addr"] for c in found if c.get("name") == CLIENT_NAME}
 
 
-def test_a_dashboard_session_sends_no_write(own_redis: RedisServer, tmp_path: Path) -> None:
+def test_a_dashboard_session_sends_no_write(
+    own_redis: RedisServer, tmp_path: Path, spawn_dashboard: Callable[..., DashboardProcess]
+) -> None:
     asyncio.run(seed_fleet(own_redis.url, tmp_path))
     admin = own_redis.client()
-    dashboard = DashboardProcess(own_redis.url, tmp_path)
-    monitor: Monitor | None = None
+    dashboard = spawn_dashboard(redis=own_redis.url)
+    admin.config_resetstat()
+    monitor = Monitor(own_redis)
     try:
-        dashboard.wait_listening()
-        admin.config_resetstat()
-        monitor = Monitor(own_redis)
         for _ in range(3):
             for path in SESSION:
                 for params in ({}, {"fragment": "1"}):
@@ -107,12 +108,9 @@ def test_a_dashboard_session_sends_no_write(own_redis: RedisServer, tmp_path: Pa
             for path in API:
                 assert dashboard.get(path).status_code in (200, 404), path
         addresses = wait_for(lambda: dashboard_addresses(admin), what="the dashboard's client")
-        monitor.close(own_redis)
-        stats: Any = admin.info("commandstats")
     finally:
-        if monitor is not None and monitor._thread.is_alive():
-            monitor.close(own_redis)
-        dashboard.close()
+        monitor.close(own_redis)
+    stats: Any = admin.info("commandstats")
 
     mine = [c for c in monitor.commands if f"{c['client_address']}:{c['client_port']}" in addresses]
     names = {name_of(c) for c in mine}

@@ -5,8 +5,7 @@ it also starts while Redis is down."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -22,26 +21,12 @@ API = ("/api/fleet", "/api/tasks", "/api/tasks/price-sync", "/api/targets", "/ap
 def server() -> Iterator[RedisServer]:
     """A redis-server of the test's own that needs a password (not started yet)."""
     server = RedisServer(password=PASSWORD)
+    assert PASSWORD in server.url
     yield server
     server.stop()
 
 
-@pytest.fixture
-def dashboard(tmp_path: Path) -> Iterator[list[DashboardProcess]]:
-    started: list[DashboardProcess] = []
-    yield started
-    for process in started:
-        process.close()
-
-
-def start_dashboard(
-    server: RedisServer, tmp: Path, started: list[DashboardProcess]
-) -> DashboardProcess:
-    assert PASSWORD in server.url
-    process = DashboardProcess(server.url, tmp)
-    started.append(process)
-    process.wait_listening()
-    return process
+Spawn = Callable[..., DashboardProcess]
 
 
 def assert_down(dashboard: DashboardProcess) -> None:
@@ -83,10 +68,10 @@ def assert_quiet(dashboard: DashboardProcess) -> None:
 
 
 def test_pages_say_redis_is_down_and_recover_when_it_is_back(
-    server: RedisServer, dashboard: list[DashboardProcess], tmp_path: Path
+    server: RedisServer, spawn_dashboard: Spawn
 ) -> None:
     server.start()
-    process = start_dashboard(server, tmp_path, dashboard)
+    process = spawn_dashboard(redis=server.url)
     assert process.get("/").status_code == 200
     server.kill()
     assert_down(process)
@@ -96,9 +81,9 @@ def test_pages_say_redis_is_down_and_recover_when_it_is_back(
 
 
 def test_the_dashboard_starts_while_redis_is_down(
-    server: RedisServer, dashboard: list[DashboardProcess], tmp_path: Path
+    server: RedisServer, spawn_dashboard: Spawn
 ) -> None:
-    process = start_dashboard(server, tmp_path, dashboard)
+    process = spawn_dashboard(redis=server.url)
     assert_down(process)
     server.start()
     recovers(process)
@@ -106,10 +91,10 @@ def test_the_dashboard_starts_while_redis_is_down(
 
 
 def test_a_hung_redis_shows_as_down_within_the_read_timeout(
-    server: RedisServer, dashboard: list[DashboardProcess], tmp_path: Path
+    server: RedisServer, spawn_dashboard: Spawn
 ) -> None:
     server.start()
-    process = start_dashboard(server, tmp_path, dashboard)
+    process = spawn_dashboard(redis=server.url)
     assert process.get("/tasks").status_code == 200
     server.freeze()
     try:

@@ -86,7 +86,7 @@ def test_the_token_gates_every_page_and_json_route(
         assert browser.get("/tasks").status_code == 303
 
     # The token opens no other way: not as the cookie, not as a query parameter.
-    assert get("/tasks", cookies={"worker_dashboard": TOKEN}).status_code == 303
+    assert get("/tasks", headers={"Cookie": f"worker_dashboard={TOKEN}"}).status_code == 303
     assert get("/api/tasks", params={"token": TOKEN}).status_code == 401
 
     for response in seen:
