@@ -251,3 +251,13 @@ def test_keep_alive_responses_are_not_held_back(dashboard: DashboardProcess) -> 
             assert client.get("/healthz").status_code == 200
             times.append(time.perf_counter() - started)
     assert statistics.median(times) < 0.025, times
+
+
+def test_a_name_from_the_url_is_escaped_on_the_page(dashboard: DashboardProcess) -> None:
+    page = dashboard.get("/tasks/<script>alert(1)</script>")
+    assert page.status_code == 404
+    assert "<script>alert(1)" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    reply = dashboard.get("/api/tasks/<script>alert(1)</script>")
+    assert reply.status_code == 404
+    assert reply.headers["content-type"].startswith("application/json")
