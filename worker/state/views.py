@@ -67,6 +67,8 @@ class FleetViews:
         instances = await self._reader.replicas()
         summary = await self._reader.summary(name)
         runs = await self._reader.task_runs(name, CHART_RUNS)
+        # Each replica writes its records in batches: the stream's order is not the runs'.
+        runs.sort(key=_started, reverse=True)
         catalog = _catalog(instances).get(name)
         if catalog is None and summary is None and not runs:
             return None
@@ -158,11 +160,20 @@ def task_row(
 
 
 def _catalog(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """What the live replicas run: their tasks, and their queues' jobs (runs of the task
+    `queue:<name>`, which has no schedule)."""
     found: dict[str, dict[str, Any]] = {}
     for instance in instances:
         for name, entry in (instance.get("tasks") or {}).items():
             found.setdefault(name, entry)
+        for queue in instance.get("queues") or ():
+            found.setdefault(f"queue:{queue}", {"scope": "queue"})
     return found
+
+
+def _started(entry: dict[str, str]) -> float:
+    moment = parse_instant(entry.get("started_at"))
+    return moment.timestamp() if moment is not None else 0.0
 
 
 def _replica(record: dict[str, Any]) -> dict[str, Any]:
