@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
 from urllib.parse import parse_qs, quote
 
@@ -14,6 +15,10 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from dashboard.render import render
 
 COOKIE = "worker_dashboard"
+SESSION_SECONDS = 7 * 86400
+"""A sign-in lasts this long (the cookie carries its expiry, signed with the token)."""
+MAX_LOGIN_BODY = 4096
+"""The login form is a token and a path: a longer body is refused unread."""
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
@@ -23,23 +28,30 @@ class TokenGate:
 
     def __init__(self, token: str | None) -> None:
         self._token = token
-        self._session = (
-            hmac.new(token.encode(), b"worker-dashboard-session", hashlib.sha256).hexdigest()
-            if token
-            else None
-        )
 
     @property
     def enabled(self) -> bool:
         return self._token is not None
 
     def allows(self, request: Request) -> bool:
-        if self._token is None or self._session is None:
+        if self._token is None:
             return True
         scheme, _, given = request.headers.get("authorization", "").partition(" ")
         if scheme.lower() == "bearer" and _same(given.strip(), self._token):
             return True
-        return _same(request.cookies.get(COOKIE, ""), self._session)
+        return self._valid_session(request.cookies.get(COOKIE, ""))
+
+    def _session(self, expires: int) -> str:
+        """`<expiry>.<HMAC of it keyed by the token>`: a new token ends every session."""
+        token = (self._token or "").encode()
+        mac = hmac.new(token, f"session:{expires}".encode(), hashlib.sha256).hexdigest()
+        return f"{expires}.{mac}"
+
+    def _valid_session(self, value: str) -> bool:
+        expires, _, _ = value.partition(".")
+        if not expires.isdigit() or int(expires) < time.time():
+            return False
+        return _same(value, self._session(int(expires)))
 
     def require(self, endpoint: Endpoint) -> Endpoint:
         async def guarded(request: Request) -> Response:
@@ -62,16 +74,26 @@ class TokenGate:
         return _login(_next(request.query_params.get("next")), failed=False)
 
     async def login(self, request: Request) -> Response:
-        if self._token is None or self._session is None:
+        if self._token is None:
             return RedirectResponse("/", status_code=303)
-        form = parse_qs((await request.body()).decode(errors="replace"))
+        body = await _bounded_body(request)
+        if body is None:
+            return HTMLResponse("login form too large\n", status_code=413)
+        form = parse_qs(body.decode(errors="replace"))
         given = (form.get("token") or [""])[0]
         target = _next((form.get("next") or ["/"])[0])
         if not _same(given, self._token):
             return _login(target, failed=True)
         response = RedirectResponse(target, status_code=303)
+        secure = "https" in (request.url.scheme, request.headers.get("x-forwarded-proto"))
         response.set_cookie(
-            COOKIE, self._session, httponly=True, samesite="strict", path="/", max_age=86400 * 7
+            COOKIE,
+            self._session(int(time.time()) + SESSION_SECONDS),
+            httponly=True,
+            samesite="strict",
+            secure=secure,
+            path="/",
+            max_age=SESSION_SECONDS,
         )
         return response
 
@@ -79,6 +101,19 @@ class TokenGate:
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
+
+
+async def _bounded_body(request: Request) -> bytes | None:
+    """The body, or None once it passes MAX_LOGIN_BODY (never held in memory whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_LOGIN_BODY:
+        return None
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_LOGIN_BODY:
+            return None
+    return body
 
 
 def _login(target: str, *, failed: bool) -> HTMLResponse:

@@ -116,10 +116,13 @@ class Pages:
             async with asyncio.timeout(self._timeout):
                 return await read(self._views()), None
         except Exception as exc:
-            if not _is_outage(exc):
-                logger.error("dashboard read failed", exc_info=exc)
-                return None, f"could not read the fleet's state: {describe_error(exc)}"
-            return None, f"Redis unreachable at {self._where}: {describe_error(exc)}"
+            why = describe_error(exc).rstrip(".")
+            if _is_outage(exc):
+                return None, f"Redis unreachable at {self._where}: {why}"
+            if _is_redis_error(exc):  # a wrong password, a replica that is not the primary
+                return None, f"Redis at {self._where} refused the read: {why}"
+            logger.error("dashboard read failed", exc_info=exc)
+            return None, f"could not read the fleet's state: {why}"
 
     async def _page(self, request: Request, template: str, title: str, read: Read) -> Response:
         data, error = await self._read(read)
@@ -157,6 +160,12 @@ class Pages:
         if data is None:
             return JSONResponse({"error": missing or "not found"}, status_code=404)
         return JSONResponse(data, headers={"Cache-Control": "no-store"})
+
+
+def _is_redis_error(exc: BaseException) -> bool:
+    from redis.exceptions import RedisError
+
+    return isinstance(exc, RedisError)
 
 
 def _is_outage(exc: BaseException) -> bool:

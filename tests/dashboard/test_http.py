@@ -78,7 +78,10 @@ def test_tasks_rows_merge_catalogue_summary_pause_and_claim(
     dashboard: DashboardProcess, state: Seeded
 ) -> None:
     rows = {row["name"]: row for row in get_json(dashboard, "/api/tasks")["tasks"]}
-    assert list(rows) == ["old-task", "price-sync", "report"]
+    assert list(rows) == ["old-task", "price-sync", f"queue:{QUEUE}", "report"]
+    # A queue's jobs are recorded as the task `queue:<name>`: run by the replicas processing it.
+    assert rows[f"queue:{QUEUE}"]["scope"] == "queue"
+    assert rows[f"queue:{QUEUE}"]["running_here"] is True
 
     price = rows["price-sync"]
     assert price["schedule"] == "*/30 * * * * *"

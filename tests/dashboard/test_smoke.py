@@ -37,4 +37,18 @@ def test_pages_show_a_running_worker(
     fleet = dashboard.get("/api/fleet").json()["replicas"]
     assert len(fleet) == 1
     assert fleet[0]["pid"] == worker.process.pid
-    assert fleet[0]["rss_mb"] is not None
+    assert fleet[0]["version"]
+
+
+def test_a_processor_only_replica_lists_its_queue_and_no_scheduled_task(
+    spawn_worker: Callable[..., WorkerProcess],
+    spawn_dashboard: Callable[..., DashboardProcess],
+) -> None:
+    worker = spawn_worker(HEARTBEAT_INTERVAL="1", WORKER_ROLES="processor")
+    worker.wait_for_log("ready")
+    dashboard = spawn_dashboard()
+
+    def listed() -> list[str]:
+        return [row["name"] for row in dashboard.get("/api/tasks").json()["tasks"]]
+
+    assert wait_for(listed, timeout=10, what="the replica's catalogue") == ["queue:coin-sync"]

@@ -4,10 +4,13 @@ dashboard at start: one line naming the setting, exit 78, no traceback."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -93,6 +96,26 @@ def test_the_token_gates_every_page_and_json_route(
         assert TOKEN not in response.text
         assert TOKEN not in str(response.headers)
     assert TOKEN not in dashboard.output
+
+
+def test_a_session_ends_at_its_expiry_and_a_huge_login_body_is_refused_unread(
+    spawn_dashboard: Callable[..., DashboardProcess],
+) -> None:
+    dashboard = spawn_dashboard(DASHBOARD_TOKEN=TOKEN)
+
+    def session(expires: int) -> str:
+        mac = hmac.new(TOKEN.encode(), f"session:{expires}".encode(), hashlib.sha256)
+        return f"worker_dashboard={expires}.{mac.hexdigest()}"
+
+    now = int(time.time())
+    assert dashboard.get("/api/fleet", headers={"Cookie": session(now + 60)}).status_code == 200
+    assert dashboard.get("/api/fleet", headers={"Cookie": session(now - 1)}).status_code == 401
+    forged = session(now + 60).replace("=", "=9", 1)  # another expiry, the old signature
+    assert dashboard.get("/api/fleet", headers={"Cookie": forged}).status_code == 401
+
+    big = httpx.post(f"{dashboard.url}/login", content=b"token=" + b"x" * 100_000, timeout=10.0)
+    assert big.status_code == 413
+    assert dashboard.process.poll() is None
 
 
 def test_login_never_redirects_off_the_site(

@@ -53,14 +53,26 @@ async def test_a_beat_indexes_the_record_and_a_stop_removes_both(
     assert await client.zscore(KEYS.instances, "replica-a") is None
 
 
-async def test_ids_whose_record_expired_leave_the_index_at_the_next_beat(
+async def test_ids_long_dead_leave_the_index_and_readers_skip_the_rest(
     client: Redis, tmp_path: Path
 ) -> None:
-    dead_since = int(time.time() * 1000) - 60_000  # a replica killed a minute ago
-    await client.zadd(KEYS.instances, {"killed": dead_since, "recent": int(time.time() * 1000)})
+    now_ms = int(time.time() * 1000)
+    # Killed 20 minutes ago; killed a minute ago (or its clock runs a minute behind ours).
+    await client.zadd(KEYS.instances, {"killed": now_ms - 1_200_000, "behind": now_ms - 60_000})
     await heartbeat(client, tmp_path, InstanceState("replica-b")).beat()
     members: list[bytes] = await client.zrange(KEYS.instances, 0, -1)  # type: ignore[assignment]
-    left = {m.decode() for m in members}
-    assert left == {"recent", "replica-b"}
-    # "recent" has no record (its TTL ran out early, say): readers skip it.
+    assert {m.decode() for m in members} == {"behind", "replica-b"}
+    # "behind" has no record: readers skip it.
     assert [r["id"] for r in await FleetReader(client, KEYS).instances()] == ["replica-b"]
+    # Its record back (a live replica whose clock is a minute slow) makes it a replica again.
+    await client.set(KEYS.instance("behind"), '{"id": "behind"}', ex=30)
+    found = [r["id"] for r in await FleetReader(client, KEYS).instances()]
+    assert found == ["behind", "replica-b"]
+
+
+async def test_status_also_finds_records_outside_the_index(client: Redis) -> None:
+    """A replica of a version before the index (a rolling upgrade) writes only its record."""
+    await client.set(KEYS.instance("old-version"), '{"id": "old-version"}', ex=30)
+    reader = FleetReader(client, KEYS)
+    assert await reader.instances() == []
+    assert [r["id"] for r in await reader.instances(scan=True)] == ["old-version"]

@@ -188,9 +188,12 @@ class ApplicationContext:
     def _catalog(self) -> dict[str, Any]:
         from worker.observe.instance import describe_app
 
+        roles = self.settings.roles  # what this replica schedules and processes
         return describe_app(
-            self.definitions,
-            queues=[p.spec.queue for p in self.discovery.processors],
+            self.definitions if "scheduler" in roles else (),
+            queues=[p.spec.queue for p in self.discovery.processors]
+            if "processor" in roles
+            else [],
             queue_prefix=self.settings.queue_prefix,
             targets=self.settings.targets,
         )

@@ -107,7 +107,7 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
     names = [d.name for d in app.definitions]
     try:
         async with asyncio.timeout(REACH_TIMEOUT * 2):
-            instances = await reader.replicas()
+            instances = await reader.replicas(scan=True)  # replicas of older versions too
             summaries = await reader.summaries()
             fleet = (await reader.paused(), await reader.claims(names))
             counts = await reader.outcome_counts(names)

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 
+INDEX_GRACE = 600
+"""Seconds an id stays in the instance index after its record expired, as this replica's
+clock sees it: another replica's clock may be that far off without its live id being
+dropped (readers skip ids whose record is gone)."""
+
+
 class Heartbeat:
     """Touches the heartbeat file and refreshes the instance record every `interval`."""
 
@@ -122,7 +128,7 @@ class Heartbeat:
                 pipe = self._redis.pipeline(transaction=False)
                 pipe.set(self._key, payload, ex=ttl)
                 pipe.zadd(self._index, {self._state.id: now_ms})
-                pipe.zremrangebyscore(self._index, "-inf", now_ms - ttl * 1000)
+                pipe.zremrangebyscore(self._index, "-inf", now_ms - (ttl + INDEX_GRACE) * 1000)
                 await pipe.execute()
         except Exception as exc:
             if not is_redis_outage(exc):

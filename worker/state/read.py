@@ -23,20 +23,25 @@ class FleetReader:
         self._redis = redis
         self._keys = keys
 
-    async def instances(self) -> list[dict[str, Any]]:
+    async def instances(self, *, scan: bool = False) -> list[dict[str, Any]]:
         """Live replicas' records (dead ones expired by TTL), sorted by id: the index of
-        instance ids (`Keys.instances`), then their records, two commands."""
+        instance ids (`Keys.instances`), then their records, two commands. `scan` adds the
+        records SCAN finds (replicas of a version before the index: `status` during a rolling
+        upgrade), at a cost that grows with the keyspace."""
         found: Any = await self._redis.zrange(self._keys.instances, 0, -1)
-        ids = [_text(i) for i in found]
-        if not ids:
+        keys = [self._keys.instance(_text(i)) for i in found]
+        if scan:
+            pattern = self._keys.instance_pattern
+            keys += [_text(k) async for k in self._redis.scan_iter(match=pattern, count=500)]
+        if not keys:
             return []
-        values = await self._redis.mget([self._keys.instance(i) for i in ids])
-        records = [json.loads(value) for value in values if value]
+        values = await self._redis.mget(list(dict.fromkeys(keys)))
+        records = [record for value in values if (record := _object(value)) is not None]
         return sorted(records, key=lambda record: str(record.get("id")))
 
-    async def replicas(self) -> list[dict[str, Any]]:
+    async def replicas(self, *, scan: bool = False) -> list[dict[str, Any]]:
         """Live replicas with the fields `status` shows first: host, RSS, CPU, last seen."""
-        records = await self.instances()
+        records = await self.instances(scan=scan)
         for record in records:
             health = record.get("health") or {}
             record.setdefault("host", record.get("hostname"))
@@ -104,12 +109,13 @@ class FleetReader:
     async def summaries(self) -> dict[str, dict[str, Any]]:
         """Each task's newest deciding run, by task name."""
         raw = await self._redis.hgetall(self._keys.task_summaries)
-        return {_text(key): json.loads(value) for key, value in raw.items()}
+        found = {_text(key): _object(value) for key, value in raw.items()}
+        return {key: value for key, value in found.items() if value is not None}
 
     async def summary(self, task: str) -> dict[str, Any] | None:
         """One task's newest deciding run, if it has one."""
         raw = await self._redis.hget(self._keys.task_summaries, task)
-        return None if raw is None else dict(json.loads(raw))
+        return _object(raw)
 
     async def target_lanes(
         self, names: Sequence[str] | None = None
@@ -141,8 +147,20 @@ def parse_instant(text: Any) -> datetime | None:
         return None
 
 
+def _object(raw: Any) -> dict[str, Any] | None:
+    """A JSON object written by a replica; None for none, or for anything else (one bad
+    value must not hide the rest of a page)."""
+    if raw is None:
+        return None
+    try:
+        found = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    return found if isinstance(found, dict) else None
+
+
 def _entry(entry_id: bytes | str, fields: dict[Any, Any]) -> dict[str, str]:
-    """A stream entry as text fields, plus its `id` and `at` (the id's time, epoch ms)."""
+    """A stream entry as text fields, plus its `id`."""
     found = {_text(k): _text(v) for k, v in fields.items()}
     found["id"] = _text(entry_id)
     return found

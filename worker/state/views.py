@@ -131,8 +131,8 @@ def task_row(
     passed = max((when for when in planned if when is not None and when <= now), default=None)
     running = [parse_instant((i.get("running") or {}).get(name)) for i in instances]
     since = min((when for when in running if when is not None), default=None)
-    until = None if paused is None else paused.get("until")
-    is_paused = paused is not None and (until is None or float(until) > now.timestamp())
+    until = None if paused is None else _number(paused.get("until"))
+    is_paused = paused is not None and (until is None or until > now.timestamp())
     in_progress = claim.get("done") == "0"
     return {
         "name": name,
