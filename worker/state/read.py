@@ -53,21 +53,12 @@ class FleetReader:
     async def paused(self) -> dict[str, dict[str, Any]]:
         """The fleet's pause hash: task → `{"until": epoch s or None, "at": epoch s}`."""
         raw = await self._redis.hgetall(self._keys.paused)
-        found: dict[str, dict[str, Any]] = {}
-        for key, value in raw.items():
-            try:
-                found[_text(key)] = dict(json.loads(value))
-            except (ValueError, TypeError):
-                continue
-        return found
+        found = {_text(key): _object(value) for key, value in raw.items()}
+        return {key: value for key, value in found.items() if value is not None}
 
     async def paused_task(self, task: str) -> dict[str, Any] | None:
         """One task's entry of the pause hash, if it has one."""
-        raw = await self._redis.hget(self._keys.paused, task)
-        try:
-            return None if raw is None else dict(json.loads(raw))
-        except (ValueError, TypeError):
-            return None
+        return _object(await self._redis.hget(self._keys.paused, task))
 
     async def claims(self, tasks: list[str]) -> dict[str, dict[str, str]]:
         """Each task's claim hash (mark, fire, owner, lease, done, outcome), one round trip."""
@@ -114,8 +105,7 @@ class FleetReader:
 
     async def summary(self, task: str) -> dict[str, Any] | None:
         """One task's newest deciding run, if it has one."""
-        raw = await self._redis.hget(self._keys.task_summaries, task)
-        return _object(raw)
+        return _object(await self._redis.hget(self._keys.task_summaries, task))
 
     async def target_lanes(
         self, names: Sequence[str] | None = None
