@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from worker.cli.inspect import _status_text, iso, local
+from worker.cli.inspect import _status_text, local
+from worker.state.views import iso
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

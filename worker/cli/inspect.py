@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.connect.errors import describe_error
 from worker.errors import ConfigError, UnavailableError
-from worker.run.fire import format_instant
+from worker.state.views import iso
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -25,12 +25,6 @@ STATUS_FIELDS = (
     *("running_since", "paused", "paused_until", "recovered", "claimed_by"),
 )
 """A task's fields in `status --json`, in order (`counts` follows)."""
-
-
-def iso(moment: datetime | None) -> str | None:
-    if moment is None:
-        return None
-    return format_instant(moment, precise=moment.microsecond != 0)
 
 
 def local(moment: datetime | None, zone: tzinfo) -> str | None:

@@ -143,7 +143,7 @@ def task_row(
         "running_here": bool(catalog),
         "paused": is_paused,
         "paused_until": _epoch(until) if is_paused and until is not None else None,
-        "next_fire": _iso(min(upcoming, default=None) or passed),
+        "next_fire": iso(min(upcoming, default=None) or passed),
         "next_fire_passed": not upcoming and passed is not None,
         "last_run": last.get("started_at"),
         "scheduled_for": last.get("scheduled_for"),
@@ -154,7 +154,7 @@ def task_row(
         "last_error": last.get("error"),
         "instance": last.get("instance"),
         "recovered": str(last.get("recovered", "")).lower() == "true",
-        "running_since": _iso(since),
+        "running_since": iso(since),
         "claimed_by": claim.get("owner") if in_progress else None,
     }
 
@@ -233,7 +233,8 @@ def _number(text: Any) -> float | None:
         return None
 
 
-def _iso(moment: datetime | None) -> str | None:
+def iso(moment: datetime | None) -> str | None:
+    """An instant as records write it (`...Z`, milliseconds only when it has them)."""
     if moment is None:
         return None
     from worker.run.fire import format_instant
@@ -242,4 +243,4 @@ def _iso(moment: datetime | None) -> str | None:
 
 
 def _epoch(seconds: Any) -> str | None:
-    return _iso(datetime.fromtimestamp(float(seconds), UTC))
+    return iso(datetime.fromtimestamp(float(seconds), UTC))
