@@ -162,3 +162,42 @@ async def test_a_fire_taken_over_under_an_id_made_otherwise_here_still_runs(
         await here.close(1.0)
     assert ran == ["yes"]
     assert [(r.outcome, r.recovered) for r in records.records] == [("ok", True)]
+
+
+class HeldStore(ClaimStore):
+    """A real claim store whose claims wait for `release` before they go to Redis."""
+
+    def __init__(self, client: Redis, owner: str) -> None:
+        super().__init__(client, KEYS, owner=owner, lease=5.0, skew=2.0, timeout=5.0)
+        self.sent = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def claim(self, requests: Any, **options: Any) -> Any:
+        self.sent.set()
+        await self.release.wait()
+        return await super().claim(requests, **options)
+
+
+async def test_a_fire_folded_in_during_the_claim_round_trip_is_counted_in_missed(
+    client: Redis,
+) -> None:
+    """The winner reports every instant between the previous mark and the fire it now stands
+    for, also when a newer fire folded into it while its claim was on the way."""
+    at = await second_ago(client) - 3000
+    other = store(client, "a")
+    previous = ClaimRequest("t", at, fire_at("t", at).id, True, None)
+    assert (await other.claim([previous]))[0][0].status == "won"
+    assert await other.finish([LeaseEnd(previous, "ok", (at, previous.fire_id))]) == [True]
+    held = HeldStore(client, "b")
+    here = ClusterGate(held, outage=OutageMonitor(), pause=PauseState(), lease=5.0)
+    fire = fire_at("t", at + 2000)  # at + 1000 was missed
+    admitting = asyncio.create_task(here.admit(task(), fire))
+    await asyncio.wait_for(held.sent.wait(), 5)
+    fire.fold(datetime.fromtimestamp((at + 3000) / 1000, UTC))  # what the runner does
+    held.release.set()
+    answer = await asyncio.wait_for(admitting, 5)
+    await here.close(0.5)
+    assert isinstance(answer, Admission)
+    assert answer.run
+    assert fire.id == fire_at("t", at + 3000).id
+    assert fire.missed == 2, "at + 1000 and at + 2000 stand behind the fire sent"

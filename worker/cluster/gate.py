@@ -103,7 +103,9 @@ class ClusterGate:
             return Admission(run=False)
         if fire.manual is None and reply.previous_mark:
             since = self._since(reply, fire)
-            fire.missed = instants_between(task, since, request.at_ms, self._timings)
+            # Up to the fire as it is now: a newer one may have folded in during the round trip.
+            newest = round(fire.scheduled_for.timestamp() * 1000)
+            fire.missed = instants_between(task, since, newest, self._timings)
         if reply.abandoned:  # a dead claimer's fire nobody took over: this run stands for it
             fire.missed += 1
             logger.bind(task=task.name, fire=fire.id, abandoned=reply.abandoned).warning(
