@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from loguru import logger
 
 from worker import (
+    CpuMeter,
     InstanceState,
     OutageMonitor,
     describe_error,
@@ -33,7 +34,7 @@ class HealthTasks:
         self._outage = outage
         self._memory_limit_mb = memory_limit_mb
         self._process: psutil.Process | None = None  # psutil is loaded on the first check
-        self._cpu_mark = (time.monotonic(), time.process_time())
+        self._cpu = CpuMeter()
 
     @interval("30s", name="health-check", time_limit="10s")
     async def check(self) -> None:
@@ -44,7 +45,7 @@ class HealthTasks:
         rss_mb = round(self._process.memory_info().rss / MB, 1)
         figures = {
             "rss_mb": rss_mb,
-            "cpu_percent": self._cpu_percent(),
+            "cpu_percent": self._cpu.percent(),
             "system_memory_percent": psutil.virtual_memory().percent,
             "loop_lag_ms": await _loop_lag_ms(),
             "redis_ping_ms": await self._redis_ping_ms(),
@@ -55,13 +56,6 @@ class HealthTasks:
             log.bind(limit_mb=self._memory_limit_mb).warning("memory above HEALTH_MEMORY_LIMIT_MB")
         else:
             log.debug("health")
-
-    def _cpu_percent(self) -> float:
-        """This process's CPU use since the previous check (since start-up, the first time)."""
-        wall, cpu = time.monotonic(), time.process_time()
-        last_wall, last_cpu = self._cpu_mark
-        self._cpu_mark = (wall, cpu)
-        return round(100 * (cpu - last_cpu) / max(wall - last_wall, 1e-6), 1)
 
     async def _redis_ping_ms(self) -> float | None:
         started = time.perf_counter()

@@ -34,6 +34,7 @@ _EXPORTS = {
     "is_redis_outage": "worker.connect.errors",
     "describe_error": "worker.connect.errors",
     "InstanceState": "worker.observe.instance",
+    "CpuMeter": "worker.observe.instance",
     "RunHistory": "worker.state.history",
     "RunRecord": "worker.run.records",
     "StuckRun": "worker.run.records",
@@ -84,6 +85,9 @@ if TYPE_CHECKING:
     )
     from worker.errors import (
         WorkerError as WorkerError,
+    )
+    from worker.observe.instance import (
+        CpuMeter as CpuMeter,
     )
     from worker.observe.instance import (
         InstanceState as InstanceState,

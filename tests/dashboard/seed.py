@@ -134,6 +134,9 @@ async def seed_fleet(url: str, tmp: Path) -> Seeded:
         B,
         catalog_b,
         next_fires=lambda: {"price-sync": instant(upcoming + timedelta(seconds=30))},
+        # A replica of a version whose heartbeat wrote no figures of its own: only its health
+        # check's.
+        process_figures=dict,
     )
 
     history = RunHistory(client, keys=KEYS, maxlen=10_000, timeout=5.0)

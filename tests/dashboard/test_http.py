@@ -62,8 +62,12 @@ def test_fleet_lists_both_replicas_with_their_figures(dashboard: DashboardProces
     replicas = get_json(dashboard, "/api/fleet")["replicas"]
     assert [r["id"] for r in replicas] == [A, B]
     first = replicas[0]
-    assert first["rss_mb"] == 61.5
-    assert first["cpu_percent"] == 3.25
+    # The heartbeat's own figures (this test process's), not the health check's older ones;
+    # without them (a replica of an earlier version), the health check's.
+    assert 5 < first["rss_mb"] != 61.5
+    assert first["cpu_percent"] >= 0
+    assert replicas[1]["rss_mb"] == 61.5
+    assert replicas[1]["cpu_percent"] == 3.25
     assert first["roles"] == ["scheduler", "processor"]
     assert first["tasks"] == 2
     assert replicas[1]["tasks"] == 1

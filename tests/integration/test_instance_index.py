@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -76,3 +77,30 @@ async def test_status_also_finds_records_outside_the_index(client: Redis) -> Non
     reader = FleetReader(client, KEYS)
     assert await reader.instances() == []
     assert [r["id"] for r in await reader.instances(scan=True)] == ["old-version"]
+
+
+async def test_every_beat_carries_rss_and_cpu_without_a_health_check(
+    client: Redis, tmp_path: Path
+) -> None:
+    """Readers show a replica's RSS and CPU from its first beat, health check or not."""
+    import psutil
+
+    state = InstanceState("replica-c")
+    beat = heartbeat(client, tmp_path, state)
+    await beat.beat()
+    [first] = await FleetReader(client, KEYS).replicas()
+    rss_mb = psutil.Process().memory_info().rss / (1024 * 1024)
+    assert first["rss_mb"] == pytest.approx(rss_mb, rel=0.2)
+    assert first["health"] == {}
+
+    # CPU is this process's use since the previous beat: busy, then idle.
+    busy_until = time.process_time() + 0.3
+    while time.process_time() < busy_until:
+        pass
+    await beat.beat()
+    [busy] = await FleetReader(client, KEYS).replicas()
+    assert busy["cpu_percent"] > 20
+    await asyncio.sleep(0.3)
+    await beat.beat()
+    [idle] = await FleetReader(client, KEYS).replicas()
+    assert idle["cpu_percent"] < busy["cpu_percent"]

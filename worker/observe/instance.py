@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,8 @@ class InstanceState:
         self.version = version
         self.started_at = format_instant(datetime.now(UTC), precise=True)
         self.health: dict[str, Any] = {}
+        """The health check's figures (RSS, CPU, loop lag, Redis ping), when it has run."""
+        self._cpu = CpuMeter()
         self.next_fires: Callable[[], dict[str, str | None]] = dict
         self.running: Callable[[], dict[str, str]] = dict
         self.roles: tuple[str, ...] = ()
@@ -43,9 +46,41 @@ class InstanceState:
             "next_fires": self.next_fires(),
             "running": self.running(),
             "health": self.health,
+            "process": self.process_figures(),
             "roles": list(self.roles),
             **self.catalog,
         }
+
+    def process_figures(self) -> dict[str, float | None]:
+        """This process's RSS now and its CPU use since the previous call (since this state
+        was made, the first time): every record carries them, whether or not a health check
+        runs, and from the first beat."""
+        return {"rss_mb": _rss_mb(), "cpu_percent": self._cpu.percent()}
+
+
+class CpuMeter:
+    """This process's CPU use, in percent of one core, between one reading and the next."""
+
+    def __init__(self) -> None:
+        self._mark = (time.monotonic(), time.process_time())
+
+    def percent(self) -> float:
+        """The use since the previous call (since the meter was made, the first time)."""
+        wall, cpu = time.monotonic(), time.process_time()
+        last_wall, last_cpu = self._mark
+        self._mark = (wall, cpu)
+        return round(100 * (cpu - last_cpu) / max(wall - last_wall, 1e-6), 1)
+
+
+def _rss_mb() -> float | None:
+    """Resident memory from /proc (a read, no psutil import on the start-up path); None on a
+    system without it."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return round(pages * os.sysconf("SC_PAGE_SIZE") / (1024 * 1024), 1)
 
 
 def describe_app(

@@ -43,10 +43,14 @@ class FleetReader:
         """Live replicas with the fields `status` shows first: host, RSS, CPU, last seen."""
         records = await self.instances(scan=scan)
         for record in records:
+            # The heartbeat's own figures (every beat); a replica of an earlier version has
+            # only its health check's (every 30 s, once it has run).
             health = record.get("health") or {}
+            process = record.get("process") or {}
             record.setdefault("host", record.get("hostname"))
-            record.setdefault("rss_mb", health.get("rss_mb"))
-            record.setdefault("cpu_percent", health.get("cpu_percent"))
+            for figure in ("rss_mb", "cpu_percent"):
+                found = process.get(figure)
+                record.setdefault(figure, health.get(figure) if found is None else found)
             record.setdefault("last_seen", record.get("heartbeat_at"))
         return records
 
