@@ -4,7 +4,7 @@ through `worker.state.target_status`)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +35,51 @@ class TargetLanes:
                 value = {**snapshot, "instance": instance_id, "updated_at": _now()}
                 pipe.hset(self._keys.target(snapshot["target"]), instance_id, json.dumps(value))
             await pipe.execute()
+
+    async def retire(self, instance_id: str, targets: Sequence[str]) -> int:
+        """Drops the lanes of replicas gone from the instance index (dead for minutes: see
+        `INDEX_GRACE`), keeping per target the dead lane with the newest delivery, whose
+        `last_delivered` still counts. Each start calls it, so a hash holds the live
+        replicas' lanes and one more, however often the fleet restarts. A live lane dropped by
+        mistake comes back whole with its replica's next write. Returns how many went."""
+        if not targets:
+            return 0
+        async with redis_deadline(self._timeout):
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.zrange(self._keys.instances, 0, -1)
+            for target in targets:
+                pipe.hgetall(self._keys.target(target))
+            indexed, *lanes = await pipe.execute()
+            live = {_text(member) for member in indexed} | {instance_id}
+            pipe = self._redis.pipeline(transaction=False)
+            dropped = 0
+            for target, raw in zip(targets, lanes, strict=True):
+                dead = {
+                    _text(field): _delivered_at(value)
+                    for field, value in raw.items()
+                    if _text(field) not in live
+                }
+                newest = max(dead, key=lambda field: dead[field], default=None)
+                gone = [f for f in dead if f != newest or dead[f] == 0]
+                if gone:
+                    pipe.hdel(self._keys.target(target), *gone)
+                    dropped += len(gone)
+            if dropped:
+                await pipe.execute()
+        return dropped
+
+
+def _delivered_at(raw: bytes | str) -> float:
+    """When a lane last delivered (epoch s); 0 for never, or for a value that is no lane."""
+    try:
+        found = json.loads(raw)
+        return float(found.get("delivered_at") or 0) if isinstance(found, dict) else 0.0
+    except (ValueError, TypeError):
+        return 0.0
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
 
 
 def _now() -> float:

@@ -100,6 +100,10 @@ class TriggerFanout:
         return [lane.snapshot() for lane in self.lanes]
 
     async def _write_state(self) -> None:
+        try:
+            await self._state.retire(self._instance_id, [lane.name for lane in self.lanes])
+        except Exception as exc:  # the next start tries again
+            logger.bind(error=describe_error(exc)).debug("dead replicas' lanes not retired")
         while True:
             await self._dirty.wait()
             await asyncio.sleep(STATE_DEBOUNCE)  # a fire's accept and delivery: one write
