@@ -49,7 +49,11 @@ class TokenGate:
 
     def _valid_session(self, value: str) -> bool:
         expires, _, _ = value.partition(".")
-        if not expires.isdigit() or int(expires) < time.time():
+        # ASCII digits only (`isdigit` also takes `²`, which `int` refuses), and not so many
+        # that `int` refuses them either.
+        if not (expires.isascii() and expires.isdigit() and len(expires) <= 12):
+            return False
+        if int(expires) < time.time():
             return False
         return _same(value, self._session(int(expires)))
 
@@ -106,7 +110,7 @@ class TokenGate:
 async def _bounded_body(request: Request) -> bytes | None:
     """The body, or None once it passes MAX_LOGIN_BODY (never held in memory whole)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_LOGIN_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared[:12]) > MAX_LOGIN_BODY:
         return None
     body = b""
     async for chunk in request.stream():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -149,8 +150,17 @@ class Pages:
             "signed_in": self._gate.enabled,
         }
         fragment = request.query_params.get("fragment") == "1"
-        html = render(template if fragment else "page.html", context)
         code = status or (503 if error else 200)
+        try:
+            html = render(template if fragment else "page.html", context)
+        except Exception as exc:  # a value no template expects: say so, show none of it
+            logger.error("dashboard page not rendered", exc_info=exc)
+            from worker import describe_error
+
+            context["error"] = f"could not show the fleet's state: {describe_error(exc)}"
+            context["body"] = "_status.html"
+            html = render("_status.html" if fragment else "page.html", context)
+            code = 500
         return HTMLResponse(html, status_code=code, headers={"Cache-Control": "no-store"})
 
     async def _json(self, read: Read, missing: str | None = None) -> Response:
@@ -159,7 +169,21 @@ class Pages:
             return JSONResponse({"error": error}, status_code=503)
         if data is None:
             return JSONResponse({"error": missing or "not found"}, status_code=404)
-        return JSONResponse(data, headers={"Cache-Control": "no-store"})
+        try:
+            return JSONResponse(data, headers={"Cache-Control": "no-store"})
+        except ValueError:  # a NaN from a foreign writer: JSON has no word for it
+            return JSONResponse(_finite(data), headers={"Cache-Control": "no-store"})
+
+
+def _finite(value: Any) -> Any:
+    """`value` with every NaN or infinity (which JSON has no word for) as null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def _is_redis_error(exc: BaseException) -> bool:

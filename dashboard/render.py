@@ -3,6 +3,7 @@ texts, job reasons) is user data and reaches the page escaped."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -39,6 +40,8 @@ def format_ms(value: Any) -> str:
         number = float(value)
     except (TypeError, ValueError):
         return str(value)
+    if not math.isfinite(number):
+        return str(value)
     if abs(number) >= 10_000:
         return f"{number / 1000:.1f} s"
     return f"{number:.1f} ms" if abs(number) < 100 else f"{number:.0f} ms"
@@ -52,6 +55,8 @@ def ago(value: Any) -> str:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return value
+    if moment.tzinfo is None:  # records write UTC; a foreign writer may leave the offset out
+        moment = moment.replace(tzinfo=UTC)
     seconds = (datetime.now(UTC) - moment).total_seconds()
     if abs(seconds) < 1:
         return "now"

@@ -43,7 +43,7 @@ def parse_addr(text: str) -> tuple[str, int]:
     """`host:port` (`[::1]:8080` for IPv6) → (host, port)."""
     host, sep, port = text.strip().rpartition(":")
     host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not host or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
         raise SettingError(f"DASHBOARD_ADDR: {text!r} is not host:port (e.g. {DEFAULT_ADDR})")
     return host, int(port)
 

@@ -112,6 +112,11 @@ def test_a_session_ends_at_its_expiry_and_a_huge_login_body_is_refused_unread(
     assert dashboard.get("/api/fleet", headers={"Cookie": session(now - 1)}).status_code == 401
     forged = session(now + 60).replace("=", "=9", 1)  # another expiry, the old signature
     assert dashboard.get("/api/fleet", headers={"Cookie": forged}).status_code == 401
+    # Expiries `int` refuses though `isdigit` takes them: a refusal, not a 500.
+    for cookie in (b"worker_dashboard=\xb2.x", b"worker_dashboard=" + b"9" * 5000 + b".x"):
+        reply = dashboard.get("/api/fleet", headers={b"Cookie": cookie})
+        assert reply.status_code == 401, cookie[:40]
+    assert "Traceback" not in dashboard.output
 
     big = httpx.post(f"{dashboard.url}/login", content=b"token=" + b"x" * 100_000, timeout=10.0)
     assert big.status_code == 413
@@ -180,6 +185,7 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     [
         ((), {"DASHBOARD_ADDR": "nonsense"}, "DASHBOARD_ADDR"),
         (("--addr", "127.0.0.1:99999"), {}, "DASHBOARD_ADDR"),
+        (("--addr", "127.0.0.1:\u00b2"), {}, "DASHBOARD_ADDR"),  # a digit `int` refuses
         (("--addr", "no-such-host.invalid:8080"), {}, "DASHBOARD_ADDR"),
         ((), {"DASHBOARD_TOKEN": "   "}, "DASHBOARD_TOKEN"),
     ],

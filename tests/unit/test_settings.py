@@ -155,6 +155,9 @@ BAD_SETTINGS = [
     ("METRICS_PORT", "0", "must be a port number, 1-65535"),
     ("METRICS_PORT", "65536", "must be a port number, 1-65535"),
     ("METRICS_PORT", "http", "must be a port number, 1-65535"),
+    ("METRICS_PORT", "\u00b2", "must be a port number, 1-65535"),  # a digit `int` refuses
+    ("REDIS_SENTINELS", "sentinel:\u00b2", "'sentinel:\u00b2' is not host:port"),
+    ("REDIS_URL", "redis://localhost:6379/\u00b2", "must be a number"),
     ("METRICS_ADDR", "not a host", "must be an IP address or a host name"),
     ("METRICS_ADDR", "", "must be an IP address or a host name"),
 ]

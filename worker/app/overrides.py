@@ -110,7 +110,7 @@ def parse_schedule_setting(text: str) -> Schedule:
         count = value.removesuffix("ms")
         typo = (
             f" (a typo for {count}m?)"
-            if value != count and count.isdigit() and int(count) < 60
+            if value != count and count.isascii() and count.isdigit() and int(count) < 60
             else ""
         )
         raise ValueError(

@@ -152,7 +152,11 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
         if parts.scheme.lower() not in _REDIS_SCHEMES:
             raise ValueError("must start with redis://, rediss:// or unix://")
         database = parts.path.strip("/")
-        if parts.scheme.lower() != "unix" and database and not database.isdigit():
+        if (
+            parts.scheme.lower() != "unix"
+            and database
+            and not (database.isascii() and database.isdigit())
+        ):
             raise ValueError("the database (the path after the host) must be a number")
         if parts.query:
             _check_query_options(url)

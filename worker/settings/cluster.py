@@ -38,7 +38,7 @@ class ClusterSettings(BaseModel):
     def _sentinels(cls, value: str) -> str:
         for entry in (part.strip() for part in value.split(",") if part.strip()):
             host, _, port = entry.rpartition(":")
-            if not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+            if not host or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
                 raise ValueError(f"{entry!r} is not host:port")
         return value.strip()
 

@@ -17,7 +17,11 @@ def port_setting(value: object) -> int | None:
     text = value.strip() if isinstance(value, str) else value
     if text is None or text == "":
         return None
-    if isinstance(text, bool) or not isinstance(text, str | int) or not str(text).isdigit():
+    if (
+        isinstance(text, bool)
+        or not isinstance(text, str | int)
+        or not (str(text).isascii() and str(text).isdigit())
+    ):
         raise ValueError("must be a port number, 1-65535")
     port = int(text)
     if not 1 <= port <= 65535:

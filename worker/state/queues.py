@@ -13,6 +13,8 @@ if TYPE_CHECKING:
 
 STATES = ("waiting", "active", "delayed", "completed", "failed")
 LAST_FAILURES = 5
+TEXT_SHOWN = 2000
+"""A failed job's reason and data are shown up to this many characters."""
 _LISTS = ("wait", "paused", "active")
 _SETS = ("prioritized", "delayed", "completed", "failed")
 
@@ -74,18 +76,36 @@ class QueueReader:
 def _failure(job_id: str, row: list[str | None]) -> dict[str, Any]:
     name, reason, finished, atm, made, data = row
     failed_at = None
-    if finished and finished.isdigit():
-        moment = datetime.fromtimestamp(int(finished) / 1000, UTC)
-        failed_at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    attempts = atm or made
+    if (finished_ms := _digits(finished)) is not None:
+        try:
+            moment = datetime.fromtimestamp(finished_ms / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            moment = None
+        if moment is not None:
+            failed_at = moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     return {
         "id": job_id,
         "name": name,
-        "reason": reason,
+        "reason": _capped(reason),
         "failed_at": failed_at,
-        "attempts": int(attempts) if attempts and attempts.isdigit() else None,
-        "data": data,
+        "attempts": _digits(atm or made),
+        "data": _capped(data),
     }
+
+
+def _digits(text: str | None) -> int | None:
+    """A whole number written in ASCII digits (bullmq's fields), or None."""
+    if text and text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
+
+
+def _capped(text: str | None) -> str | None:
+    """A job's reason or data as bullmq keeps it, cut at TEXT_SHOWN characters: a reader shows
+    five failures per queue, however large a job's payload."""
+    if text is None or len(text) <= TEXT_SHOWN:
+        return text
+    return f"{text[:TEXT_SHOWN]}… ({len(text):,} characters)"
 
 
 def _text(value: Any) -> str | None:

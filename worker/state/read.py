@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from worker.state.keys import Keys
@@ -36,7 +36,7 @@ class FleetReader:
         if not keys:
             return []
         values = await self._redis.mget(list(dict.fromkeys(keys)))
-        records = [record for value in values if (record := _object(value)) is not None]
+        records = [_shaped(record) for value in values if (record := _object(value)) is not None]
         return sorted(records, key=lambda record: str(record.get("id")))
 
     async def replicas(self, *, scan: bool = False) -> list[dict[str, Any]]:
@@ -131,14 +131,36 @@ class FleetReader:
         return [_entry(entry_id, fields) for entry_id, fields in entries or ()]
 
 
+_OBJECTS = ("next_fires", "running", "health", "process", "tasks")
+_LISTS = ("roles", "queues", "targets")
+
+
+def _shaped(record: dict[str, Any]) -> dict[str, Any]:
+    """An instance record with each field readers look into of the type they expect (one a
+    foreign or older writer got wrong is left empty): one bad record must not hide a page."""
+    for name in _OBJECTS:
+        if not isinstance(record.get(name), dict):
+            record[name] = {}
+    record["tasks"] = {k: v for k, v in record["tasks"].items() if isinstance(v, dict)}
+    for name in _LISTS:
+        found = record.get(name)
+        record[name] = [v for v in found if isinstance(v, str)] if isinstance(found, list) else []
+    if not isinstance(record.get("queue_prefix"), str):
+        record.pop("queue_prefix", None)
+    return record
+
+
 def parse_instant(text: Any) -> datetime | None:
     """An ISO 8601 instant as written in records (`...Z`), or None if it is not one."""
     if not isinstance(text, str) or not text:
         return None
     try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
+    # Records write UTC; one without an offset (a foreign writer) is read as UTC, not as a
+    # naive time no aware one can be compared with.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _object(raw: Any) -> dict[str, Any] | None:

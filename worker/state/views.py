@@ -9,6 +9,7 @@ each replica runs (tasks, queues, targets) from its instance record (`describe_a
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -148,9 +149,9 @@ def task_row(
         "last_run": last.get("started_at"),
         "scheduled_for": last.get("scheduled_for"),
         "outcome": last.get("outcome"),
-        "duration_ms": last.get("duration_ms"),
-        "lag_ms": last.get("lag_ms"),
-        "consecutive_failures": last.get("consecutive_failures", 0),
+        "duration_ms": _number(last.get("duration_ms")),
+        "lag_ms": _number(last.get("lag_ms")),
+        "consecutive_failures": _count(last.get("consecutive_failures")),
         "last_error": last.get("error"),
         "instance": last.get("instance"),
         "recovered": str(last.get("recovered", "")).lower() == "true",
@@ -182,13 +183,13 @@ def _replica(record: dict[str, Any]) -> dict[str, Any]:
         "host": record.get("host"),
         "pid": record.get("pid"),
         "version": record.get("version"),
-        "roles": record.get("roles") or [],
+        "roles": [str(role) for role in record.get("roles") or () if isinstance(role, str)],
         "started_at": record.get("started_at"),
         "last_seen": record.get("last_seen"),
-        "rss_mb": record.get("rss_mb"),
-        "cpu_percent": record.get("cpu_percent"),
-        "running": record.get("running") or {},
-        "tasks": len(record.get("tasks") or {}),
+        "rss_mb": _number(record.get("rss_mb")),
+        "cpu_percent": _number(record.get("cpu_percent")),
+        "running": _texts(record.get("running")),
+        "tasks": len(tasks) if isinstance(tasks := record.get("tasks"), dict) else 0,
     }
 
 
@@ -200,11 +201,11 @@ def _run(entry: dict[str, str]) -> dict[str, Any]:
         "outcome": entry.get("outcome"),
         "duration_ms": _number(entry.get("duration_ms")),
         "lag_ms": _number(entry.get("lag_ms")),
-        "missed": int(_number(entry.get("missed")) or 0),
+        "missed": _count(entry.get("missed")),
         "recovered": entry.get("recovered", "").lower() == "true",
         "instance": entry.get("instance") or None,
         "error": entry.get("error") or None,
-        "consecutive_failures": int(_number(entry.get("consecutive_failures")) or 0),
+        "consecutive_failures": _count(entry.get("consecutive_failures")),
     }
 
 
@@ -225,12 +226,26 @@ def _alert(entry: dict[str, str]) -> dict[str, Any]:
 
 
 def _number(text: Any) -> float | None:
-    if text is None or text == "":
+    """A finite number, or None (for none, or anything else: a page must not fail, nor its
+    JSON hold NaN, over one bad value)."""
+    if text is None or text == "" or isinstance(text, bool):
         return None
     try:
-        return float(text)
-    except (TypeError, ValueError):
+        number = float(text)
+    except (TypeError, ValueError, OverflowError):
         return None
+    return number if math.isfinite(number) else None
+
+
+def _count(value: Any) -> int:
+    return int(_number(value) or 0)
+
+
+def _texts(value: Any) -> dict[str, str]:
+    """A JSON object of text values (a replica's `running`), or empty for anything else."""
+    if not isinstance(value, dict):
+        return {}
+    return {str(key): str(item) for key, item in value.items()}
 
 
 def iso(moment: datetime | None) -> str | None:
@@ -243,4 +258,7 @@ def iso(moment: datetime | None) -> str | None:
 
 
 def _epoch(seconds: Any) -> str | None:
-    return iso(datetime.fromtimestamp(float(seconds), UTC))
+    try:
+        return iso(datetime.fromtimestamp(float(seconds), UTC))
+    except (TypeError, ValueError, OverflowError, OSError):  # no instant a datetime holds
+        return None
