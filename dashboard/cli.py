@@ -7,8 +7,13 @@ Settings errors end it with one line naming the setting and exit 78; missing pac
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import socket
 import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
 
 EXIT_CONFIG = 78
 EXIT_UNAVAILABLE = 69
@@ -75,12 +80,34 @@ def main(argv: list[str] | None = None) -> int:
         log_level="warning",
         lifespan="on",
     )
-    server = uvicorn.Server(config)
+    server = _server(config)
     try:
         server.run(sockets=[listener])
     except KeyboardInterrupt:
         return 0
     return 0 if server.started else EXIT_CONFIG
+
+
+def _server(config: Any) -> Any:
+    """uvicorn's server, stopping gracefully on SIGINT or SIGTERM and then exiting 0 as the
+    worker does (uvicorn re-raises the signal once stopped: SIGTERM ended it with 143)."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            handled = (signal.SIGINT, signal.SIGTERM)
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in handled}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return Server(config)
 
 
 def listen(host: str, port: int) -> socket.socket:

@@ -118,6 +118,8 @@ class Pages:
                 return await read(self._views()), None
         except Exception as exc:
             why = describe_error(exc).rstrip(".")
+            if _is_refusal(exc):  # redis-py makes a wrong password a kind of ConnectionError
+                return None, f"Redis at {self._where} refused the read: {why}"
             if _is_outage(exc):
                 return None, f"Redis unreachable at {self._where}: {why}"
             if _is_redis_error(exc):  # a wrong password, a replica that is not the primary
@@ -184,6 +186,12 @@ def _finite(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_finite(item) for item in value]
     return value
+
+
+def _is_refusal(exc: BaseException) -> bool:
+    from redis.exceptions import AuthenticationError, AuthorizationError
+
+    return isinstance(exc, AuthenticationError | AuthorizationError)
 
 
 def _is_redis_error(exc: BaseException) -> bool:

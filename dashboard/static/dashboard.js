@@ -1,4 +1,4 @@
-// Refreshes the page's content in place every few seconds (the same page, `?fragment=1`):
+// Refreshes the page's content in place every `data-refresh` ms (the same page, `?fragment=1`):
 // the server renders and escapes everything; this only swaps it in. Without JavaScript the
 // pages are plain HTML (and refresh through <noscript>'s meta tag).
 (function () {

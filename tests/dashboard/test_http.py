@@ -97,6 +97,7 @@ def test_tasks_rows_merge_catalogue_summary_pause_and_claim(
     # The earliest next fire any live replica plans.
     assert instant(price["next_fire"]) == instant(state.next_fire)
     assert price["next_fire_passed"] is False
+    assert price["next_fire_paused"] is True  # paused for an hour, due in 5 minutes
     # The newest deciding run: the recovery after two failures.
     assert price["outcome"] == "ok"
     assert price["recovered"] is True

@@ -108,3 +108,22 @@ def test_a_hung_redis_shows_as_down_within_the_read_timeout(
         server.thaw()
     recovers(process)
     assert_quiet(process)
+
+
+def test_a_wrong_password_is_a_refusal_not_an_outage(
+    server: RedisServer, spawn_dashboard: Spawn
+) -> None:
+    server.start()
+    wrong = "n0tthepw"
+    process = spawn_dashboard(redis=server.url.replace(PASSWORD, wrong))
+    reply = process.get("/tasks")
+    assert reply.status_code == 503
+    assert "refused the read" in reply.text
+    assert "Redis unreachable" not in reply.text
+    error = process.get("/api/fleet").json()["error"]
+    assert "refused the read" in error
+    assert "Authentication" in error
+    for text in (reply.text, error, process.output):
+        assert wrong not in text
+        assert PASSWORD not in text
+    assert "Traceback" not in process.output

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -234,3 +235,13 @@ def test_a_taken_port_is_one_line(tmp_path: Path, redis_server: RedisServer) -> 
     line = one_line(result)
     assert line.startswith("worker-dashboard: DASHBOARD_ADDR: cannot listen on"), line
     assert str(port) in line
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_signal_ends_it_with_exit_0(
+    spawn_dashboard: Callable[..., DashboardProcess], sig: signal.Signals
+) -> None:
+    dashboard = spawn_dashboard()
+    dashboard.process.send_signal(sig)
+    assert dashboard.process.wait(timeout=10) == 0
+    assert "Traceback" not in dashboard.output

@@ -60,6 +60,10 @@ def test_pause_resume_and_trigger_hold_across_a_live_fleet_and_a_late_joiner(
     manual = [t for t in entries(client, "tick") if ":manual:" in t[0]]
     assert len(manual) == 1, "a paused task runs when triggered, on one replica"
     assert manual[0][0] in trigger.stdout
+    # The fire id and the replica that ran it, then the outcome.
+    first, outcome = trigger.stdout.splitlines()
+    assert f"claimed by {manual[0][1]}" in first, trigger.stdout
+    assert outcome == f"{manual[0][0]}: ok"
 
     resumed = command(spawn_worker, "resume", "fleet-tick")
     assert resumed.process.returncode == 0, resumed.stderr

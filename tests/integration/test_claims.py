@@ -97,7 +97,7 @@ async def test_a_manual_fire_is_claimed_once_and_leaves_the_mark_alone(client: R
     assert await claim(a, manual) == ("won", 0)
     assert (await claim(b, manual))[0] == "taken"
     assert await a.finish([LeaseEnd(manual, "ok", None)]) == [True]
-    assert await client.get(KEYS.manual_claim("abc")) == b"done:ok"
+    assert await client.get(KEYS.manual_claim("abc")) == b"done:ok:a"  # outcome, owner
     assert await claim(b, fire("t", at - 500)) == ("won", 0)  # the mark was not moved
 
 

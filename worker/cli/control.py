@@ -102,8 +102,12 @@ async def _trigger(client: Redis, keys: Keys, name: str, *, wait: bool) -> int:
     if state is None:
         raise UnavailableError(f"trigger {name}: no replica claimed {fire_id} within 5s")
     kind, _, detail = state.partition(":")
-    where = "folded into the run in progress on" if kind == "busy" else "claimed by"
-    print(f"{fire_id}: {where} {detail}" if kind != "done" else f"{fire_id}: {state}")
+    if kind == "done":  # it ran and ended before the first look: `done:<outcome>:<owner>`
+        ended, _, owner = detail.partition(":")
+        print(f"{fire_id}: claimed by {owner or 'a replica'} (ended {ended})")
+    else:
+        where = "folded into the run in progress on" if kind == "busy" else "claimed by"
+        print(f"{fire_id}: {where} {detail}")
     if not wait:
         return 0
     if kind == "busy":
@@ -131,7 +135,7 @@ async def _manual_outcome(client: Redis, key: str, state: str) -> str:
         if value is None:
             return "unknown"
         state = _text(value)
-    return state.removeprefix("done:")
+    return state.removeprefix("done:").partition(":")[0]
 
 
 async def _claim_outcome(client: Redis, key: str) -> str:

@@ -132,7 +132,7 @@ while a <= #ARGV do
     -- The task stays in the leases set until its deadline (the take-over script drops it
     -- then): a task firing more often than CLAIM_LEASE keeps the set from emptying, so its
     -- claims are not announced each time (a lease is announced only when it is earliest).
-    if mkey ~= key then redis.call('SET', mkey, 'done:' .. outcome, 'EX', 3600) end
+    if mkey ~= key then redis.call('SET', mkey, 'done:' .. outcome .. ':' .. owner, 'EX', 3600) end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0

@@ -135,6 +135,9 @@ def task_row(
     until = None if paused is None else _number(paused.get("until"))
     is_paused = paused is not None and (until is None or until > now.timestamp())
     in_progress = claim.get("done") == "0"
+    next_fire = min(upcoming, default=None) or passed
+    # A pause that ends first lets the next fire run: only one it covers is held back.
+    held = is_paused and (until is None or next_fire is None or next_fire.timestamp() <= until)
     return {
         "name": name,
         "schedule": catalog.get("schedule"),
@@ -144,8 +147,9 @@ def task_row(
         "running_here": bool(catalog),
         "paused": is_paused,
         "paused_until": _epoch(until) if is_paused and until is not None else None,
-        "next_fire": iso(min(upcoming, default=None) or passed),
+        "next_fire": iso(next_fire),
         "next_fire_passed": not upcoming and passed is not None,
+        "next_fire_paused": held,
         "last_run": last.get("started_at"),
         "scheduled_for": last.get("scheduled_for"),
         "outcome": last.get("outcome"),
