@@ -82,9 +82,12 @@ class Records:
     def on_stuck(self, stuck: object) -> None: ...
 
 
-def fanout_of(target: Any, client: Any) -> TriggerFanout:
-    state = TargetLanes(client, keys=Keys("test:"), timeout=1.0)
-    fanout = TriggerFanout(state=state, instance_id="test")
+def fanout_of(
+    target: Any, client: Any, keys: Keys | None = None, instance_id: str = "test"
+) -> TriggerFanout:
+    """A fan-out over one lane to `target`, its state under `keys` (`test:` by default)."""
+    state = TargetLanes(client, keys=keys or Keys("test:"), timeout=1.0)
+    fanout = TriggerFanout(state=state, instance_id=instance_id)
     lane = DeliveryLane(
         target,
         send_timeout=1.0,

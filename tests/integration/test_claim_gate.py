@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import pytest
 from redis.asyncio import Redis
 
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
@@ -25,13 +23,6 @@ from worker.state.keys import Keys
 from worker.testing.listeners import RecordedRuns
 
 KEYS = Keys("worker:")
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[Redis]:
-    redis = Redis.from_url(redis_url)
-    yield redis
-    await redis.aclose()
 
 
 def store(client: Redis, owner: str, lease: float = 5.0) -> ClaimStore:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from redis.asyncio import Redis
 
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
@@ -14,13 +12,6 @@ from worker.state.keys import Keys
 
 KEYS = Keys("worker:")
 T0 = 1_900_000_000_000  # a scheduled instant (ms), within CLAIM_SKEW of nothing: see `now_ms`
-
-
-@pytest.fixture
-async def client(redis_url: str) -> AsyncIterator[Redis]:
-    redis = Redis.from_url(redis_url)
-    yield redis
-    await redis.aclose()
 
 
 def store(client: Redis, owner: str, lease: float = 5.0, skew: float = 2.0) -> ClaimStore:

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
 
-from tests.support import RedisServer
 from worker.connect.outage import OutageMonitor
 from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
@@ -18,14 +16,6 @@ from worker.state.keys import Keys
 from worker.state.read import FleetReader
 
 KEYS = Keys("worker:")
-
-
-@pytest.fixture
-async def client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    redis_server.client().flushall()
-    client = Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 def heartbeat(client: Redis, tmp_path: Path, instance: InstanceState) -> Heartbeat:

@@ -6,29 +6,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
-import pytest
 from redis.asyncio import Redis
 
+from tests.faults.test_resend import fanout_of
 from tests.support import RedisServer, wait_for
 from worker.state.keys import Keys
 from worker.state.target_status import merge_lanes, read_lanes
 from worker.state.targets import TargetLanes
-from worker.targets.fanout import TriggerFanout
-from worker.targets.lane import DeliveryLane
 from worker.targets.redis import RedisPubSubTarget
 
 KEYS = Keys("retire:")
-
-
-@pytest.fixture
-async def client(redis_server: RedisServer) -> AsyncIterator[Redis]:
-    redis_server.client().flushall()
-    client = Redis.from_url(redis_server.url)
-    yield client
-    await client.aclose()
 
 
 def lane(instance: str, delivered_at: float | None, fire: str | None = None) -> str:
@@ -100,18 +89,7 @@ async def test_a_starting_fanout_retires_the_lanes_of_restarts_long_gone(
         [],
         {f"old-{n}": lane(f"old-{n}", 1000.0 + n, f"t:{n}") for n in range(50)},
     )
-    fanout = TriggerFanout(state=TargetLanes(client, keys=KEYS, timeout=2.0), instance_id="new")
-    fanout.lanes = (
-        DeliveryLane(
-            RedisPubSubTarget(client, "crypto-update"),
-            send_timeout=1.0,
-            log_interval=30,
-            on_change=fanout.report,
-            on_result=lambda *_: None,
-            alert_after=0,
-            alert=lambda *_: None,
-        ),
-    )
+    fanout = fanout_of(RedisPubSubTarget(client, "crypto-update"), client, KEYS, "new")
     fanout.start()
     try:
         await asyncio.to_thread(wait_for, lambda: _count(redis_server) == 1, 5.0)
