@@ -10,6 +10,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from worker.state.read import parse_instant
+
 NONE = "\N{EN DASH}"
 """What a page shows for a value that is not there."""
 
@@ -48,15 +50,12 @@ def format_ms(value: Any) -> str:
 
 
 def ago(value: Any) -> str:
-    """`12 s ago` / `in 3 min` for an ISO instant; NONE for none."""
+    """`12 s ago` / `in 3 min` for an ISO instant; NONE for none; other text as it is."""
     if not isinstance(value, str) or not value:
         return NONE
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+    moment = parse_instant(value)
+    if moment is None:
         return value
-    if moment.tzinfo is None:  # records write UTC; a foreign writer may leave the offset out
-        moment = moment.replace(tzinfo=UTC)
     seconds = (datetime.now(UTC) - moment).total_seconds()
     if abs(seconds) < 1:
         return "now"

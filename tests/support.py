@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 import redis
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -277,3 +278,24 @@ def start_slow_run(
     worker = spawn("--app", "tests.apps.custom:Container", **env)
     wait_for(lambda: client.lrange("probe:slow", 0, -1) == [b"started"], what="slow run start")
     return worker
+
+
+def run_bench(argv: list[str], budget: float, what: str) -> tuple[int, str]:
+    """`python -m <argv>` from the project root; on overrun of `budget` seconds, SIGTERM lets
+    it stop its own children first, and the test fails naming `what`."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(
+        [sys.executable, "-m", *argv],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    ) as process:
+        try:
+            output, _ = process.communicate(timeout=budget)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=15)
+            pytest.fail(f"{what} took over {budget:.0f} s:\n{output[-3000:]}")
+    return process.returncode, output

@@ -5,32 +5,18 @@ costs the same commands however long its history."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from pathlib import Path
 
-import pytest
+from tests.support import run_bench
 
-ROOT = Path(__file__).resolve().parent.parent
 BUDGET_S = 30.0
 
 
 def test_smoke_run_measures_every_view(tmp_path: Path) -> None:
     out = tmp_path / "dashboard.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    argv = [sys.executable, "-m", "bench.dashboard", "--smoke", "--json", str(out)]
-    with subprocess.Popen(
-        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    ) as process:
-        try:
-            output, _ = process.communicate(timeout=BUDGET_S)
-        except subprocess.TimeoutExpired:
-            process.send_signal(signal.SIGTERM)
-            output, _ = process.communicate(timeout=15)
-            pytest.fail(f"dashboard benchmark took over {BUDGET_S:.0f} s:\n{output[-3000:]}")
-    assert process.returncode == 0, output[-3000:]
+    argv = ["bench.dashboard", "--smoke", "--json", str(out)]
+    code, output = run_bench(argv, BUDGET_S, "dashboard benchmark")
+    assert code == 0, output[-3000:]
     results = json.loads(out.read_text())
     assert results["runs"]["big"] == 2000
     views = results["views"]
