@@ -12,11 +12,19 @@ from worker.queues.queues import Queues
 QUEUE = "coin-sync"
 
 
-async def enqueue(url: str, coin: str, *, job_id: str | None = None, **overrides: float) -> str:
-    """One `sync-coin` job, with the shipped defaults (or QUEUE_COIN_SYNC_* style overrides)."""
+async def enqueue(
+    url: str,
+    coin: str,
+    *,
+    job_id: str | None = None,
+    delay: float | None = None,
+    **overrides: float,
+) -> str:
+    """One `sync-coin` job, with the shipped defaults (or QUEUE_COIN_SYNC_* style overrides),
+    due now or `delay` seconds from now."""
     queues = Queues(url=url, prefix="bull", overrides={"COIN_SYNC": overrides}, timeout=5.0)
     try:
-        return await queues.add(QUEUE, "sync-coin", {"coin": coin}, job_id=job_id)
+        return await queues.add(QUEUE, "sync-coin", {"coin": coin}, job_id=job_id, delay=delay)
     finally:
         await queues.close()
 

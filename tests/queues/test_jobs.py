@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -47,6 +48,27 @@ async def test_a_failing_job_retries_after_2s_then_4s_and_then_succeeds(
     assert set(stored) == {"price", "market_cap", "change_24h", "fetched_at"}
     assert wait_for(lambda: "retried" in in_state(client, "completed"), what="completed")
     assert wait_for(lambda: outcomes(client) == ["retrying", "retrying", "ok"], timeout=10)
+    assert worker.stop() == 0
+
+
+async def test_a_delayed_job_starts_when_due_with_nothing_else_enqueued(
+    spawn_worker: Spawn, api: PriceApi, client: redis.Redis, redis_url: str
+) -> None:
+    """Due in 8 s: the Worker's wait for it (a BZPOPMIN of 8 s) must outlast its connection's
+    read timeout, or it is resent until bullmq's retries run out, minutes late. Its run's lag
+    counts from when it was due, not from when it was enqueued."""
+    worker = start(spawn_worker, api)
+    enqueued = time.monotonic()  # the price API notes requests on this clock
+    await enqueue(redis_url, "bitcoin", job_id="later", delay=8.0)
+    due = enqueued + 8.0
+    started = wait_for(lambda: api.times("bitcoin"), timeout=20, what="the delayed job")[0]
+    print(f"delayed job started {started - due:+.3f} s from due")
+    assert -0.1 < started - due < 2.0
+    [record] = wait_for(
+        lambda: [r for r in run_records(client) if r["task"] == "queue:coin-sync"], timeout=10
+    )
+    assert record["outcome"] == "ok"
+    assert 0 <= float(record["lag_ms"]) < 2000
     assert worker.stop() == 0
 
 

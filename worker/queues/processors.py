@@ -26,6 +26,9 @@ FORCE_CLOSE_WAIT = 0.3
 """What each step of a force close may take (force-closing cancels, it does not wait)."""
 COUNTS_INTERVAL = 10.0
 """How often the queue counts gauge (`worker_queue_jobs`) is refreshed, when metrics are on."""
+BLOCKING_READ_TIMEOUT = 15.0
+"""The read timeout of a Worker's connections: above the longest BZPOPMIN bullmq sends (10 s),
+so a wait ends with Redis's answer; a frozen Redis still shows within it."""
 
 
 class Processors:
@@ -93,19 +96,20 @@ class Processors:
         if self._metrics is not None and self._reader is not None:
             await self._refresh_counts()
 
-    def _connection(self) -> str | dict[str, Any]:
-        """bullmq's `connection` for one Worker: REDIS_URL, or with REDIS_SENTINELS a pool of
-        ours that follows the master, from which its main and blocking clients each take one
-        connection (as from a URL), with bullmq's own retry."""
-        if not self._sentinels:
-            return self._url
+    def _connection(self) -> dict[str, Any]:
+        """bullmq's `connection` for one Worker: a pool of ours (following the master with
+        REDIS_SENTINELS) from which its main and blocking clients each take one connection,
+        with bullmq's own retry. Never REDIS_URL itself: bullmq's URL clients get redis-py's
+        default 5 s read timeout, shorter than the BZPOPMIN they block on (up to 10 s), so
+        every wait for a delayed job timed out and was resent, and the job started only after
+        bullmq's retries ran out, minutes late."""
         from redis.asyncio.retry import Retry
         from redis.backoff import ExponentialBackoff
         from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
 
         client = bullmq_client(
             self._url,
-            None,
+            BLOCKING_READ_TIMEOUT,
             sentinels=self._sentinels,
             master=self._master,
             retry=Retry(ExponentialBackoff(cap=20, base=1), 20),
@@ -162,7 +166,9 @@ class Processors:
 
         async def handle(job: Any, token: str) -> Any:
             info = job_of(job, bound.queue)
-            due = datetime.fromtimestamp((job.timestamp + (job.delay or 0)) / 1000, UTC)
+            # bullmq zeroes `delay` when the job leaves the delayed set; its options keep it.
+            delay = _number(job.opts.get("delay")) or job.delay or 0
+            due = datetime.fromtimestamp((job.timestamp + delay) / 1000, UTC)
             try:
                 result, _ = await self._runs.attempt(bound, info, job.data, due)
             except JobError as exc:
@@ -222,6 +228,11 @@ def _honour_retry_after(job: Any, info: Job, error: JobError, bound: BoundProces
             **job.opts,
             "backoff": {"type": "fixed", "delay": round(error.retry_after * 1000)},
         }
+
+
+def _number(value: Any) -> int | None:
+    """A job option's whole number of ms, or None."""
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def _log_error(bound: BoundProcessor) -> Any:

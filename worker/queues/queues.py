@@ -112,7 +112,9 @@ def bullmq_client(
     **extra: Any,
 ) -> Redis:
     """A client for bullmq only: decoded replies; with REDIS_SENTINELS, the master Sentinel
-    names (the same factory as every other client). `timeout=None`: no read timeout."""
+    names (the same factory as every other client). `timeout` is the read timeout (None: none);
+    connecting takes at most DEFAULT_TIMEOUT."""
+    connect = min(timeout or DEFAULT_TIMEOUT, DEFAULT_TIMEOUT)
     if not sentinels:
         from redis.asyncio import from_url
 
@@ -120,12 +122,12 @@ def bullmq_client(
             url,
             decode_responses=True,
             socket_timeout=timeout,
-            socket_connect_timeout=timeout or DEFAULT_TIMEOUT,
+            socket_connect_timeout=connect,
             **extra,
         )
     return make_client(
         url,
-        timeout=timeout or DEFAULT_TIMEOUT,
+        timeout=connect,
         sentinels=sentinels,
         master=master,
         decode_responses=True,
