@@ -17,7 +17,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dashboard.auth import TokenGate
-from dashboard.pages import Pages
+from dashboard.pages import Pages, is_refusal
 from dashboard.settings import DashboardSettings
 
 if TYPE_CHECKING:
@@ -63,7 +63,9 @@ def create_app(settings: DashboardSettings, worker_settings: WorkerSettings) -> 
         try:
             async with asyncio.timeout(READ_TIMEOUT):
                 await holder["redis"].ping()
-        except Exception:
+        except Exception as exc:
+            if is_refusal(exc):  # a wrong password: Redis answers, and refuses
+                return PlainTextResponse("redis refused the login\n", status_code=503)
             return PlainTextResponse("redis unreachable\n", status_code=503)
         return PlainTextResponse("ok\n")
 

@@ -118,7 +118,7 @@ class Pages:
                 return await read(self._views()), None
         except Exception as exc:
             why = describe_error(exc).rstrip(".")
-            if _is_refusal(exc):  # redis-py makes a wrong password a kind of ConnectionError
+            if is_refusal(exc):  # redis-py makes a wrong password a kind of ConnectionError
                 return None, f"Redis at {self._where} refused the read: {why}"
             if _is_outage(exc):
                 return None, f"Redis unreachable at {self._where}: {why}"
@@ -188,7 +188,8 @@ def _finite(value: Any) -> Any:
     return value
 
 
-def _is_refusal(exc: BaseException) -> bool:
+def is_refusal(exc: BaseException) -> bool:
+    """Redis answered and refused the client (a wrong password or user)."""
     from redis.exceptions import AuthenticationError, AuthorizationError
 
     return isinstance(exc, AuthenticationError | AuthorizationError)

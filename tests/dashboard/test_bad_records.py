@@ -15,7 +15,7 @@ from tests.support import RedisServer
 from worker.state.keys import Keys
 
 KEYS = Keys()
-PAGES = ("/", "/tasks", "/tasks/odd", "/tasks/nan-runs", "/queues")
+PAGES = ("/", "/tasks", "/tasks/odd", "/tasks/nan-runs", "/targets", "/queues", "/alerts")
 
 
 def seed(client: redis.Redis) -> None:
@@ -28,7 +28,8 @@ def seed(client: redis.Redis) -> None:
         "running": ["not", "an", "object"],
         "roles": "scheduler",
         "tasks": {"odd": {"schedule": "* * * * *", "scope": "cluster"}},
-        "next_fires": {"odd": "2030-01-01T00:00:00"},
+        "next_fires": {"odd": "2030-01-01T00:00:00", "other": "0001-01-01T00:00:00+01:00"},
+        "targets": ["lake"],
         "queues": ["jobs"],
         "queue_prefix": "bull",
     }
@@ -45,6 +46,15 @@ def seed(client: redis.Redis) -> None:
             "missed": "inf",
         },
     )
+    client.hset(
+        KEYS.target("lake"),
+        mapping={
+            "odd": json.dumps({"instance": "odd", "delivered_at": "yesterday", "pending": 5}),
+            "gone": "not json",
+            "old": json.dumps({"instance": "old", "last_delivered": "f:1", "delivered_at": 1e300}),
+        },
+    )
+    client.xadd(KEYS.alerts, {"task": "odd", "state": "failing", "data": "[1, 2]"})
     client.zadd("bull:jobs:failed", {"7": now_ms})
     client.hset(
         "bull:jobs:7",
@@ -88,6 +98,12 @@ def test_odd_values_never_make_a_500_and_json_holds_no_nan(
     [run] = found["/tasks/nan-runs"]["runs"]
     assert run["lag_ms"] is None
     assert run["missed"] == 0
+    [lake] = [t for t in found["/targets"]["targets"] if t["name"] == "lake"]
+    assert lake["last_delivered"] == "f:1"
+    assert lake["delivered_at"] is None
+    assert lake["pending"] == []
+    [alert] = found["/alerts"]["alerts"]
+    assert alert["state"] == "failing"
     [failure] = found["/queues"]["queues"][0]["last_failures"]
     assert failure["failed_at"] is None
     assert failure["attempts"] is None

@@ -123,6 +123,9 @@ def test_a_wrong_password_is_a_refusal_not_an_outage(
     error = process.get("/api/fleet").json()["error"]
     assert "refused the read" in error
     assert "Authentication" in error
+    health = process.get("/healthz")
+    assert health.status_code == 503
+    assert health.text == "redis refused the login\n"
     for text in (reply.text, error, process.output):
         assert wrong not in text
         assert PASSWORD not in text

@@ -68,6 +68,23 @@ async def test_dead_lanes_go_but_the_newest_dead_delivery_stays(client: Redis) -
     assert await state.retire("starting", ["redis-pubsub"]) == 0
 
 
+async def test_a_replica_with_a_record_but_no_index_entry_keeps_its_lane(client: Redis) -> None:
+    """A replica of a version before the instance index writes only its record: alive."""
+    await seed(
+        client,
+        [],
+        {
+            "older": lane("older", 100.0, "t:100"),
+            "gone-1": lane("gone-1", 300.0, "t:300"),
+            "gone-2": lane("gone-2", 200.0, "t:200"),
+        },
+    )
+    await client.set(KEYS.instance("older"), '{"id": "older"}', ex=30)
+    state = TargetLanes(client, keys=KEYS, timeout=2.0)
+    assert await state.retire("starting", ["redis-pubsub"]) == 1
+    assert await fields(client) == {"older", "gone-1"}
+
+
 async def test_no_dead_lane_with_a_delivery_leaves_only_the_live_ones(client: Redis) -> None:
     await seed(
         client,

@@ -24,6 +24,7 @@ def row(paused: dict[str, Any] | None) -> dict[str, Any]:
         (None, False),
         ({"until": None}, True),  # until resumed
         ({"until": (NEXT + timedelta(seconds=1)).timestamp()}, True),
+        ({"until": NEXT.timestamp()}, False),  # a pause is over at its `until`: the fire runs
         ({"until": (NEXT - timedelta(minutes=1)).timestamp()}, False),  # ends first: it runs
         ({"until": (NOW - timedelta(minutes=1)).timestamp()}, False),  # over already
     ],

@@ -27,8 +27,6 @@ async def explain_refusal(container: Any, record: RunRecord | None) -> None:
     except Exception as exc:
         state = f"unknown:{describe_error(exc)}"
     status, _, owner = state.partition(":")
-    if status == "done":  # `done:<outcome>:<owner>`
-        owner = owner.partition(":")[2]
     why = _WHY.get(status, "its claim was refused")
     logger.bind(task=record.task, fire=record.fire_id, claim=status or "refused").bind(
         owner=owner or "unknown"

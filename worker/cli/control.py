@@ -102,9 +102,9 @@ async def _trigger(client: Redis, keys: Keys, name: str, *, wait: bool) -> int:
     if state is None:
         raise UnavailableError(f"trigger {name}: no replica claimed {fire_id} within 5s")
     kind, _, detail = state.partition(":")
-    if kind == "done":  # it ran and ended before the first look: `done:<outcome>:<owner>`
-        ended, _, owner = detail.partition(":")
-        print(f"{fire_id}: claimed by {owner or 'a replica'} (ended {ended})")
+    if kind == "done":  # it ran and ended before the first look: its owner is kept apart
+        owner = await client.get(keys.manual_owner(token))
+        print(f"{fire_id}: claimed by {_text(owner) if owner else 'a replica'} (ended {detail})")
     else:
         where = "folded into the run in progress on" if kind == "busy" else "claimed by"
         print(f"{fire_id}: {where} {detail}")
@@ -135,7 +135,7 @@ async def _manual_outcome(client: Redis, key: str, state: str) -> str:
         if value is None:
             return "unknown"
         state = _text(value)
-    return state.removeprefix("done:").partition(":")[0]
+    return state.removeprefix("done:")
 
 
 async def _claim_outcome(client: Redis, key: str) -> str:

@@ -90,6 +90,11 @@ class ClaimStore:
             return self._keys.claim(request.task)
         return self._keys.manual_claim(request.manual)
 
+    def _owner_key(self, request: ClaimRequest) -> str:
+        if request.manual is None:
+            return self._keys.claim(request.task)
+        return self._keys.manual_owner(request.manual)
+
     async def claim(
         self, requests: Sequence[ClaimRequest], *, replicas: int = 0, wait_ms: int = 0
     ) -> tuple[list[ClaimReply], int | None]:
@@ -154,6 +159,7 @@ class ClaimStore:
         for end in ends:
             request = end.request
             keys += [self._keys.claim(request.task), self.manual_key(request)]
+            keys.append(self._owner_key(request))
             at, fire_id = end.newest if end.newest is not None else ("", "")
             args += [request.fire_id, request.task, end.outcome, at, fire_id]
         async with redis_deadline(self._timeout):

@@ -107,13 +107,14 @@ return out
 FINISH = """
 -- ARGV: owner, then per lease: claimed fire id, task, outcome, newest fire's ms ('' for a
 -- manual fire), its id. KEYS: leases, then per lease: the claim hash, the manual-claim key
--- (or the hash again). Returns 1 per lease ended, 0 where it was no longer this owner's. A
--- recoverable fire `cancelled` is left undone with its lease run out (recovery takes it).
+-- and its owner key (or the hash again, twice). Returns 1 per lease ended, 0 where it was
+-- no longer this owner's. A recoverable fire `cancelled` is left undone with its lease run
+-- out (recovery takes it).
 local owner = ARGV[1]
 local out = {}
 local k, a = 2, 2
 while a <= #ARGV do
-  local key, mkey = KEYS[k], KEYS[k + 1]
+  local key, mkey, okey = KEYS[k], KEYS[k + 1], KEYS[k + 2]
   local id, task, outcome = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local c = redis.call('HMGET', key, 'owner', 'fire', 'mark', 'recover')
   if c[1] == owner and c[2] == id and outcome == 'cancelled' and c[4] == '1' then
@@ -132,12 +133,15 @@ while a <= #ARGV do
     -- The task stays in the leases set until its deadline (the take-over script drops it
     -- then): a task firing more often than CLAIM_LEASE keeps the set from emptying, so its
     -- claims are not announced each time (a lease is announced only when it is earliest).
-    if mkey ~= key then redis.call('SET', mkey, 'done:' .. outcome .. ':' .. owner, 'EX', 3600) end
+    if mkey ~= key then
+      redis.call('SET', mkey, 'done:' .. outcome, 'EX', 3600)
+      redis.call('SET', okey, owner, 'EX', 3600)
+    end
     out[#out + 1] = 1
   else
     out[#out + 1] = 0
   end
-  k, a = k + 2, a + 5
+  k, a = k + 3, a + 5
 end
 return out
 """

@@ -18,6 +18,7 @@ from loguru import logger
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
+from worker.connect.redis import DEFAULT_TIMEOUT
 from worker.queues.job import Job, JobError
 from worker.queues.queues import bullmq_client, load_bullmq
 from worker.queues.runs import BoundProcessor, JobRuns
@@ -112,6 +113,7 @@ class Processors:
             BLOCKING_READ_TIMEOUT,
             sentinels=self._sentinels,
             master=self._master,
+            connect_timeout=DEFAULT_TIMEOUT,
             retry=Retry(ExponentialBackoff(cap=20, base=1), 20),
             retry_on_error=[BusyLoadingError, ConnectionError, TimeoutError],
         )

@@ -109,12 +109,13 @@ def bullmq_client(
     *,
     sentinels: tuple[tuple[str, int], ...] = (),
     master: str = "mymaster",
+    connect_timeout: float | None = None,
     **extra: Any,
 ) -> Redis:
     """A client for bullmq only: decoded replies; with REDIS_SENTINELS, the master Sentinel
     names (the same factory as every other client). `timeout` is the read timeout (None: none);
-    connecting takes at most DEFAULT_TIMEOUT."""
-    connect = min(timeout or DEFAULT_TIMEOUT, DEFAULT_TIMEOUT)
+    connecting takes at most `connect_timeout` (default: `timeout`, or DEFAULT_TIMEOUT)."""
+    connect = connect_timeout or timeout or DEFAULT_TIMEOUT
     if not sentinels:
         from redis.asyncio import from_url
 

@@ -50,6 +50,11 @@ class Keys:
         """String: who claimed a manual fire (`worker trigger`, `run_now`), then its outcome."""
         return f"{self.claim_tag}:manual:{token}"
 
+    def manual_owner(self, token: str) -> str:
+        """String: the replica that ran a manual fire, written when it ends (the claim's string
+        then holds only `done:<outcome>`)."""
+        return f"{self.claim_tag}:manual:{token}:owner"
+
     @property
     def leases(self) -> str:
         """Sorted set: recoverable tasks by lease deadline (ms, Redis clock)."""

@@ -160,7 +160,12 @@ def parse_instant(text: Any) -> datetime | None:
         return None
     # Records write UTC; one without an offset (a foreign writer) is read as UTC, not as a
     # naive time no aware one can be compared with.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # an offset taking it past year 1 or 9999
+        return None
 
 
 def _object(raw: Any) -> dict[str, Any] | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -30,9 +31,41 @@ async def read_lanes(
             pipe.hgetall(keys.target(name))
         replies = await pipe.execute()
     for name, raw in zip(names, replies, strict=True):
-        if raw:
-            lanes[name] = [json.loads(value) for value in raw.values()]
+        found = [lane for value in raw.values() if (lane := parse_lane(value)) is not None]
+        if found:
+            lanes[name] = found
     return lanes
+
+
+def parse_lane(raw: bytes | str) -> dict[str, Any] | None:
+    """One instance's lane with each field of the type readers expect; None for a value that
+    is no lane (one bad value must not hide the others)."""
+    try:
+        found = json.loads(raw)
+    except (ValueError, TypeError):
+        return None
+    if not isinstance(found, dict):
+        return None
+    return {
+        **found,
+        "instance": str(found.get("instance") or ""),
+        "last_delivered": _text(found.get("last_delivered")),
+        "delivered_at": _epoch(found.get("delivered_at")),
+        "pending": _text(found.get("pending")),
+        "pending_missed": int(_epoch(found.get("pending_missed")) or 0),
+        "failing_since": _epoch(found.get("failing_since")),
+    }
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _epoch(value: Any) -> float | None:
+    """A number of seconds a datetime can hold, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) and 0 <= value < 253_402_300_800 else None
 
 
 def merge_lanes(

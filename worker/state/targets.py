@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.connect.redis import redis_deadline
 from worker.state.keys import Keys
+from worker.state.target_status import parse_lane
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -37,11 +38,12 @@ class TargetLanes:
             await pipe.execute()
 
     async def retire(self, instance_id: str, targets: Sequence[str]) -> int:
-        """Drops the lanes of replicas gone from the instance index (dead for minutes: see
-        `INDEX_GRACE`), keeping per target the dead lane with the newest delivery, whose
-        `last_delivered` still counts. Each start calls it, so a hash holds the live
-        replicas' lanes and one more, however often the fleet restarts. A live lane dropped by
-        mistake comes back whole with its replica's next write. Returns how many went."""
+        """Drops the lanes of dead replicas (gone from the instance index, which keeps an id
+        minutes after its record expired, and without a record: a replica of a version before
+        the index writes only that), keeping per target the dead lane with the newest
+        delivery, whose `last_delivered` still counts. Each start calls it, so a hash holds
+        the live replicas' lanes and one more, however often the fleet restarts. Returns how
+        many went."""
         if not targets:
             return 0
         async with redis_deadline(self._timeout):
@@ -49,16 +51,17 @@ class TargetLanes:
             pipe.zrange(self._keys.instances, 0, -1)
             for target in targets:
                 pipe.hgetall(self._keys.target(target))
-            indexed, *lanes = await pipe.execute()
+            indexed, *replies = await pipe.execute()
+            lanes = [{_text(f): v for f, v in raw.items()} for raw in replies]
             live = {_text(member) for member in indexed} | {instance_id}
+            unknown = sorted({field for raw in lanes for field in raw} - live)
+            if unknown:  # records without an index entry: older replicas, still alive
+                found = await self._redis.mget([self._keys.instance(i) for i in unknown])
+                live |= {i for i, record in zip(unknown, found, strict=True) if record}
             pipe = self._redis.pipeline(transaction=False)
             dropped = 0
             for target, raw in zip(targets, lanes, strict=True):
-                dead = {
-                    _text(field): _delivered_at(value)
-                    for field, value in raw.items()
-                    if _text(field) not in live
-                }
+                dead = {field: _delivered_at(v) for field, v in raw.items() if field not in live}
                 newest = max(dead, key=lambda field: dead[field], default=None)
                 gone = [f for f in dead if f != newest or dead[f] == 0]
                 if gone:
@@ -71,11 +74,8 @@ class TargetLanes:
 
 def _delivered_at(raw: bytes | str) -> float:
     """When a lane last delivered (epoch s); 0 for never, or for a value that is no lane."""
-    try:
-        found = json.loads(raw)
-        return float(found.get("delivered_at") or 0) if isinstance(found, dict) else 0.0
-    except (ValueError, TypeError):
-        return 0.0
+    lane = parse_lane(raw)
+    return (lane["delivered_at"] or 0.0) if lane is not None else 0.0
 
 
 def _text(value: bytes | str) -> str:

@@ -137,7 +137,7 @@ def task_row(
     in_progress = claim.get("done") == "0"
     next_fire = min(upcoming, default=None) or passed
     # A pause that ends first lets the next fire run: only one it covers is held back.
-    held = is_paused and (until is None or next_fire is None or next_fire.timestamp() <= until)
+    held = is_paused and (until is None or next_fire is None or next_fire.timestamp() < until)
     return {
         "name": name,
         "schedule": catalog.get("schedule"),
