@@ -122,7 +122,7 @@ class Pages:
                 return None, f"Redis at {self._where} refused the read: {why}"
             if _is_outage(exc):
                 return None, f"Redis unreachable at {self._where}: {why}"
-            if _is_redis_error(exc):  # a wrong password, a replica that is not the primary
+            if _is_redis_error(exc):  # e.g. a replica that is not the primary
                 return None, f"Redis at {self._where} refused the read: {why}"
             logger.error("dashboard read failed", exc_info=exc)
             return None, f"could not read the fleet's state: {why}"

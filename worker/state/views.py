@@ -182,18 +182,20 @@ def _started(entry: dict[str, str]) -> float:
 
 
 def _replica(record: dict[str, Any]) -> dict[str, Any]:
+    """A replica's row from its record as `FleetReader` shapes it (roles a list of text,
+    running and tasks objects)."""
     return {
         "id": record.get("id"),
         "host": record.get("host"),
         "pid": record.get("pid"),
         "version": record.get("version"),
-        "roles": [str(role) for role in record.get("roles") or () if isinstance(role, str)],
+        "roles": record["roles"],
         "started_at": record.get("started_at"),
         "last_seen": record.get("last_seen"),
         "rss_mb": _number(record.get("rss_mb")),
         "cpu_percent": _number(record.get("cpu_percent")),
-        "running": _texts(record.get("running")),
-        "tasks": len(tasks) if isinstance(tasks := record.get("tasks"), dict) else 0,
+        "running": record["running"],
+        "tasks": len(record["tasks"]),
     }
 
 
@@ -243,13 +245,6 @@ def _number(text: Any) -> float | None:
 
 def _count(value: Any) -> int:
     return int(_number(value) or 0)
-
-
-def _texts(value: Any) -> dict[str, str]:
-    """A JSON object of text values (a replica's `running`), or empty for anything else."""
-    if not isinstance(value, dict):
-        return {}
-    return {str(key): str(item) for key, item in value.items()}
 
 
 def iso(moment: datetime | None) -> str | None:
