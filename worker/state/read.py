@@ -45,12 +45,10 @@ class FleetReader:
         for record in records:
             # The heartbeat's own figures (every beat); a replica of an earlier version has
             # only its health check's (every 30 s, once it has run).
-            health = record.get("health") or {}
-            process = record.get("process") or {}
             record.setdefault("host", record.get("hostname"))
             for figure in ("rss_mb", "cpu_percent"):
-                found = process.get(figure)
-                record.setdefault(figure, health.get(figure) if found is None else found)
+                found = record["process"].get(figure)
+                record.setdefault(figure, record["health"].get(figure) if found is None else found)
             record.setdefault("last_seen", record.get("heartbeat_at"))
         return records
 
