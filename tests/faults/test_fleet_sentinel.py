@@ -131,7 +131,7 @@ def test_the_fleet_follows_a_sentinel_failover_and_runs_no_fire_twice(
         f"firing resumed {resumed - switched:.2f}s after the sentinels switched"
     )
     assert first_after is not None
-    assert_each_second_once(entries(client, "tick"))
+    assert_each_second_once(client, entries(client, "tick"))
     before_kill = "".join(w.stderr.split("outage started", 1)[0] for w in workers)
     assert "claim not acknowledged" not in before_kill, "claims were WAITed to the replica"
 
