@@ -18,25 +18,28 @@ def lag_svg(points: list[dict[str, Any]], *, title: str) -> str:
             f'<text x="{LEFT}" y="34">no runs recorded yet</text></svg>'
         )
     values = [float(p["lag_ms"]) for p in points]
-    top = _ceiling(max(values))
+    # A run can start before its instant by the scheduler's own clock (a clock ahead of the
+    # one that planned it): its lag is negative and drawn below the zero line.
+    top = _ceiling(max(max(values), 0.0))
+    bottom = -_ceiling(-min(values)) if min(values) < 0 else 0.0
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     step = plot_w / max(len(values) - 1, 1)
 
-    def xy(index: int, value: float) -> tuple[float, float]:
-        return LEFT + index * step, TOP + plot_h * (1 - max(value, 0.0) / top)
+    def y_of(value: float) -> float:
+        return TOP + plot_h * (top - value) / (top - bottom)
 
-    coords = [xy(i, v) for i, v in enumerate(values)]
+    coords = [(LEFT + i * step, y_of(v)) for i, v in enumerate(values)]
     line = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
     parts = [
         f'<svg class="chart" role="img" aria-label="{label}" viewBox="0 0 {WIDTH} {HEIGHT}">',
         f"<title>{label}</title>",
     ]
-    for fraction in (0.0, 0.5, 1.0):
-        y = TOP + plot_h * (1 - fraction)
+    for mark in (top, 0.0, bottom) if bottom < 0 else (top, top / 2, 0.0):
+        y = y_of(mark)
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{_ms(top * fraction)}</text>"
+            f"{_ms(mark)}</text>"
         )
     parts.append(f'<polyline class="lag" points="{line}"/>')
     for (x, y), point in zip(coords, points, strict=True):
@@ -60,4 +63,4 @@ def _ceiling(value: float) -> float:
 
 
 def _ms(value: float) -> str:
-    return f"{value / 1000:.1f} s" if value >= 10_000 else f"{round(value, 2):g} ms"
+    return f"{value / 1000:.1f} s" if abs(value) >= 10_000 else f"{round(value, 2):g} ms"

@@ -10,13 +10,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 import redis.asyncio as aioredis
 
-from tests.dashboard.seed import KEYS, record
+from tests.dashboard.seed import KEYS, heartbeat, record
 from tests.dashboard.support import DashboardProcess
 from tests.support import RedisServer
 from worker.state.history import RunHistory
@@ -94,3 +95,29 @@ def test_a_task_page_reads_as_much_with_5000_runs_as_with_10(
     assert len(data["lag"]) == CHART_RUNS
     # Newest first: the 10 written last through the history writer lead.
     assert [r["lag_ms"] for r in data["runs"][:10]] == [float(i) for i in range(9, -1, -1)]
+
+
+def round_trips_of(admin: redis.Redis, dashboard: DashboardProcess, path: str) -> int:
+    """The reads the server made (one per command or pipeline the dashboard sent) to answer
+    one GET of `path`: INFO's read counter before and after, less the second INFO's own."""
+    dashboard.get(path)  # warm: any connection the answer needs is made and named already
+    before = int(admin.info("stats")["total_reads_processed"])
+    assert dashboard.get(path).status_code == 200, path
+    return int(admin.info("stats")["total_reads_processed"]) - before - 1
+
+
+def test_a_task_page_takes_two_round_trips_and_the_tasks_page_three(
+    own_redis: RedisServer, dashboard: DashboardProcess, tmp_path: Path
+) -> None:
+    async def beat() -> None:  # a live replica: its record is read after the index
+        client = aioredis.Redis.from_url(own_redis.url)
+        await heartbeat(client, tmp_path, "replica-a", {})
+        await client.aclose()
+
+    asyncio.run(beat())
+    admin = own_redis.client()
+    assert dashboard.get("/api/fleet").json()["replicas"], "the replica is listed"
+    for path in ("/api/tasks/busy", "/tasks/busy", "/api/tasks/small"):
+        assert round_trips_of(admin, dashboard, path) == 2, path
+    for path in ("/api/tasks", "/tasks"):
+        assert round_trips_of(admin, dashboard, path) == 3, path

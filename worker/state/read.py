@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,27 @@ if TYPE_CHECKING:
 
 RECENT_RUNS = 100
 """How many of a task's newest runs `status` counts by outcome."""
+
+
+@dataclass(frozen=True, slots=True)
+class TaskState:
+    """One task as the fleet records it (`FleetReader.task_state`)."""
+
+    replicas: list[dict[str, Any]]
+    summary: dict[str, Any] | None
+    runs: list[dict[str, str]]
+    """Its newest runs, newest first in the stream's order."""
+    paused: dict[str, Any] | None
+    claim: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class FleetState:
+    """The live replicas, every task's newest deciding run and the pause hash."""
+
+    replicas: list[dict[str, Any]]
+    summaries: dict[str, dict[str, Any]]
+    paused: dict[str, dict[str, Any]]
 
 
 class FleetReader:
@@ -29,7 +51,47 @@ class FleetReader:
         records SCAN finds (replicas of a version before the index: `status` during a rolling
         upgrade), at a cost that grows with the keyspace."""
         found: Any = await self._redis.zrange(self._keys.instances, 0, -1)
-        keys = [self._keys.instance(_text(i)) for i in found]
+        return await self._records(found, scan=scan)
+
+    async def replicas(self, *, scan: bool = False) -> list[dict[str, Any]]:
+        """Live replicas with the fields `status` shows first: host, RSS, CPU, last seen."""
+        return _as_replicas(await self.instances(scan=scan))
+
+    async def task_state(self, task: str, runs: int) -> TaskState:
+        """What a task's page shows, in two round trips whatever the history's length: the
+        index of instance ids with the task's summary, newest `runs` runs, pause entry and
+        claim in one pipeline, then the replicas' records."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrange(self._keys.instances, 0, -1)
+        pipe.hget(self._keys.task_summaries, task)
+        pipe.xrevrange(self._keys.task_runs(task), count=runs)
+        pipe.hget(self._keys.paused, task)
+        pipe.hgetall(self._keys.claim(task))
+        ids, summary, entries, paused, claim = await pipe.execute()
+        return TaskState(
+            replicas=_as_replicas(await self._records(ids)),
+            summary=_object(summary),
+            runs=[_entry(entry_id, fields) for entry_id, fields in entries or ()],
+            paused=_object(paused),
+            claim={_text(k): _text(v) for k, v in (claim or {}).items()},
+        )
+
+    async def fleet_state(self) -> FleetState:
+        """What the tasks page starts from, in two round trips: the index of instance ids
+        with every task's summary and the pause hash in one pipeline, then the records."""
+        pipe = self._redis.pipeline(transaction=False)
+        pipe.zrange(self._keys.instances, 0, -1)
+        pipe.hgetall(self._keys.task_summaries)
+        pipe.hgetall(self._keys.paused)
+        ids, summaries, paused = await pipe.execute()
+        return FleetState(
+            replicas=_as_replicas(await self._records(ids)),
+            summaries=_objects(summaries),
+            paused=_objects(paused),
+        )
+
+    async def _records(self, ids: Any, *, scan: bool = False) -> list[dict[str, Any]]:
+        keys = [self._keys.instance(_text(i)) for i in ids or ()]
         if scan:
             pattern = self._keys.instance_pattern
             keys += [_text(k) async for k in self._redis.scan_iter(match=pattern, count=500)]
@@ -39,28 +101,9 @@ class FleetReader:
         records = [_shaped(record) for value in values if (record := _object(value)) is not None]
         return sorted(records, key=lambda record: str(record.get("id")))
 
-    async def replicas(self, *, scan: bool = False) -> list[dict[str, Any]]:
-        """Live replicas with the fields `status` shows first: host, RSS, CPU, last seen."""
-        records = await self.instances(scan=scan)
-        for record in records:
-            # The heartbeat's own figures (every beat); a replica of an earlier version has
-            # only its health check's (every 30 s, once it has run).
-            record.setdefault("host", record.get("hostname"))
-            for figure in ("rss_mb", "cpu_percent"):
-                found = record["process"].get(figure)
-                record.setdefault(figure, record["health"].get(figure) if found is None else found)
-            record.setdefault("last_seen", record.get("heartbeat_at"))
-        return records
-
     async def paused(self) -> dict[str, dict[str, Any]]:
         """The fleet's pause hash: task → `{"until": epoch s or None, "at": epoch s}`."""
-        raw = await self._redis.hgetall(self._keys.paused)
-        found = {_text(key): _object(value) for key, value in raw.items()}
-        return {key: value for key, value in found.items() if value is not None}
-
-    async def paused_task(self, task: str) -> dict[str, Any] | None:
-        """One task's entry of the pause hash, if it has one."""
-        return _object(await self._redis.hget(self._keys.paused, task))
+        return _objects(await self._redis.hgetall(self._keys.paused))
 
     async def claims(self, tasks: list[str]) -> dict[str, dict[str, str]]:
         """Each task's claim hash (mark, fire, owner, lease, done, outcome), one round trip."""
@@ -101,13 +144,7 @@ class FleetReader:
 
     async def summaries(self) -> dict[str, dict[str, Any]]:
         """Each task's newest deciding run, by task name."""
-        raw = await self._redis.hgetall(self._keys.task_summaries)
-        found = {_text(key): _object(value) for key, value in raw.items()}
-        return {key: value for key, value in found.items() if value is not None}
-
-    async def summary(self, task: str) -> dict[str, Any] | None:
-        """One task's newest deciding run, if it has one."""
-        return _object(await self._redis.hget(self._keys.task_summaries, task))
+        return _objects(await self._redis.hgetall(self._keys.task_summaries))
 
     async def target_lanes(
         self, names: Sequence[str] | None = None
@@ -146,6 +183,25 @@ def _shaped(record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(record.get("queue_prefix"), str):
         record.pop("queue_prefix", None)
     return record
+
+
+def _as_replicas(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Instance records with the fields `status` shows first: host, RSS, CPU, last seen."""
+    for record in records:
+        # The heartbeat's own figures (every beat); a replica of an earlier version has only
+        # its health check's (every 30 s, once it has run).
+        record.setdefault("host", record.get("hostname"))
+        for figure in ("rss_mb", "cpu_percent"):
+            found = record["process"].get(figure)
+            record.setdefault(figure, record["health"].get(figure) if found is None else found)
+        record.setdefault("last_seen", record.get("heartbeat_at"))
+    return records
+
+
+def _objects(raw: Any) -> dict[str, dict[str, Any]]:
+    """A hash of JSON objects by name; a field that holds none is left out."""
+    found = {_text(key): _object(value) for key, value in (raw or {}).items()}
+    return {key: value for key, value in found.items() if value is not None}
 
 
 def parse_instant(text: Any) -> datetime | None:

@@ -41,20 +41,18 @@ class FleetViews:
 
     async def tasks(self) -> dict[str, Any]:
         """Every task any live replica runs (or that has a recorded run), one row each."""
-        instances = await self._reader.replicas()
-        summaries = await self._reader.summaries()
-        catalog = _catalog(instances)
-        names = sorted({*catalog, *summaries})
-        paused = await self._reader.paused()
+        state = await self._reader.fleet_state()
+        catalog = _catalog(state.replicas)
+        names = sorted({*catalog, *state.summaries})
         claims = await self._reader.claims(names)
         now = datetime.now(UTC)
         rows = [
             task_row(
                 name,
                 catalog.get(name, {}),
-                summaries.get(name, {}),
-                instances,
-                paused.get(name),
+                state.summaries.get(name, {}),
+                state.replicas,
+                state.paused.get(name),
                 claims.get(name, {}),
                 now,
             )
@@ -65,18 +63,22 @@ class FleetViews:
     async def task(self, name: str) -> dict[str, Any] | None:
         """One task: its row, its newest runs and the lag over its last CHART_RUNS runs;
         None when nothing is known of it."""
-        instances = await self._reader.replicas()
-        summary = await self._reader.summary(name)
-        runs = await self._reader.task_runs(name, CHART_RUNS)
+        state = await self._reader.task_state(name, CHART_RUNS)
         # Each replica writes its records in batches: the stream's order is not the runs'.
-        runs.sort(key=_started, reverse=True)
-        catalog = _catalog(instances).get(name)
-        if catalog is None and summary is None and not runs:
+        runs = sorted(state.runs, key=_started, reverse=True)
+        catalog = _catalog(state.replicas).get(name)
+        if catalog is None and state.summary is None and not runs:
             return None
-        paused = await self._reader.paused_task(name)
-        claim = (await self._reader.claims([name])).get(name, {})
         now = datetime.now(UTC)
-        row = task_row(name, catalog or {}, summary or {}, instances, paused, claim, now)
+        row = task_row(
+            name,
+            catalog or {},
+            state.summary or {},
+            state.replicas,
+            state.paused,
+            state.claim,
+            now,
+        )
         return {
             "task": row,
             "runs": [_run(entry) for entry in runs[:RUNS_SHOWN]],
