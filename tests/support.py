@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psutil
 import pytest
 import redis
 
@@ -176,14 +178,30 @@ class WorkerProcess:
     def wait(self, timeout: float = 30.0) -> int:
         try:
             return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            tree = "\n".join(f"  {p.pid} {' '.join(p.cmdline())}" for p in self._tree())
+            raise AssertionError(
+                f"still running after {timeout}s:\n{tree}\n{self.stderr[-6000:]}"
+            ) from None
         finally:
             self._out.close()
             self._err.close()
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
+        """Kill it if it still runs, and every process it started: nothing a failed test
+        left behind may go on talking to the session's Redis."""
+        for process in reversed(self._tree()):  # its children first, then itself
+            with contextlib.suppress(psutil.Error):
+                process.kill()
         self.wait(timeout=10)
+
+    def _tree(self) -> list[psutil.Process]:
+        """This process and its descendants, while it runs."""
+        try:
+            root = psutil.Process(self.process.pid)
+            return [root, *root.children(recursive=True)] if self.process.poll() is None else []
+        except psutil.Error:
+            return []
 
     def log_records(self) -> list[dict[str, Any]]:
         """The stderr lines as JSON objects (for LOG_FORMAT=json runs)."""

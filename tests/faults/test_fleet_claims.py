@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,14 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from tests.faults.test_fleet import Spawn, a_cron_soon, entries, fleet_joined, start_fleet
+from tests.faults.test_fleet import (
+    Spawn,
+    a_cron_soon,
+    entries,
+    fleet_joined,
+    second_of,
+    start_fleet,
+)
 from tests.support import RedisServer, texts, wait_for
 from worker.cluster.claims import ClaimRequest, ClaimStore
 from worker.run.fire import Fire
@@ -108,3 +116,39 @@ def test_a_run_cancelled_by_a_stop_is_run_again_at_once_by_another_replica(
     assert (again[0], again[1], again[2]) == (first[0], other.env["WORKER_INSTANCE_ID"], "1")
     wait_for(lambda: entries(client, "slow", "end"), timeout=8, what="its end")
     assert other.stop() == 0
+
+
+OTHER_APP = """\
+from worker import FrameworkContainer
+
+
+class Container(FrameworkContainer):
+    pass
+"""
+
+
+def test_a_dead_claimers_fire_waits_for_a_replica_whose_app_has_the_task(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A replica without the task (another app on the same Redis, or an older version in a
+    rolling deploy) takes nothing over: the fire runs, recovered, on the first that has it."""
+    client = redis_server.client()
+    (tmp_path / "other.py").write_text(OTHER_APP)
+    other = spawn_worker("--app", "other:Container", WORKER_INSTANCE_ID="other", LOG_LEVEL="INFO")
+    other.wait_for_log(" ready ")
+    wait_for(lambda: fleet_joined(client, 1), what="the other app on the control channel")
+    at = dead_claim(redis_server.url, "fleet-tick", lease=0.3)
+    # Its recovery looks when the lease runs out (announced on the control channel); two
+    # lease lengths later the claim is still the dead claimer's, not ended.
+    deadline = time.monotonic() + 1.5
+    while time.monotonic() < deadline:
+        claim = claim_hash(redis_server, "fleet-tick")
+        assert (claim["owner"], claim["done"]) == ("dead", "0"), claim
+        time.sleep(0.1)
+    (fleet,) = start_fleet(spawn_worker, tmp_path, 1, first=2)
+    ran = wait_for(lambda: entries(client, "tick"), timeout=10, what="the recovered fire")
+    assert [(t[1], t[2]) for t in ran] == [("r2", "1")]
+    assert second_of(ran[0][0]) * 1000 == at
+    assert "taken over" not in other.stderr
+    for worker in (other, fleet):
+        assert worker.stop() == 0

@@ -111,6 +111,21 @@ async def test_an_expired_lease_is_taken_over_by_exactly_one_replica(client: Red
     assert (await claim(c, fire("t", at + 1000)))[0] == "busy"  # the taker holds it now
 
 
+async def test_a_replica_without_the_task_leaves_its_expired_lease_to_one_with_it(
+    client: Redis,
+) -> None:
+    at = await now_ms(client)
+    dead, b, c = store(client, "dead", lease=0.2), store(client, "b"), store(client, "c")
+    assert (await claim(dead, fire("t", at)))[0] == "won"
+    while await now_ms(client) <= at + 300:  # until Redis's clock is past the lease
+        await asyncio.sleep(0.02)
+    # b's application has no task `t` (a rolling deploy that adds it, another app).
+    assert await b.take_over(runs=lambda task: task != "t") == ([], None)
+    assert (await client.hget(KEYS.claim("t"), "owner")) == b"dead"
+    taken, _ = await c.take_over(runs=lambda task: task == "t")
+    assert [(t.task, t.fire_id, t.previous_owner) for t in taken] == [("t", f"t:{at}", "dead")]
+
+
 async def test_a_task_that_opted_out_of_recovery_is_never_taken_over(client: Redis) -> None:
     at = await now_ms(client)
     dead, b = store(client, "dead", lease=1.0), store(client, "b")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -166,12 +166,18 @@ class ClaimStore:
             raw = await self._finish(keys=keys, args=args)
         return [bool(int(value)) for value in raw]
 
-    async def take_over(self, limit: int = 100) -> tuple[list[TakenOver], float | None]:
+    async def take_over(
+        self, limit: int = 100, *, runs: Callable[[str], bool] | None = None
+    ) -> tuple[list[TakenOver], float | None]:
         """The fires whose claimer's lease ran out, now this replica's (one taker each), and
-        the seconds until the next lease deadline (None: no lease held anywhere)."""
+        the seconds until the next lease deadline (None: no lease held anywhere). Only tasks
+        `runs` accepts are taken: a replica whose application lacks a task (a rolling deploy
+        that adds it, another app on the same Redis) leaves its fire to one that has it."""
         async with redis_deadline(self._timeout):
             found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=[limit])]
             tasks, until = found[:-1], int(found[-1])
+            if runs is not None:
+                tasks = [task for task in tasks if runs(task)]
             wait = None if until < 0 else until / 1000
             if not tasks:
                 return [], wait

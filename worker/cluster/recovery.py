@@ -64,7 +64,7 @@ class Recovery:
         while True:
             await watch.wait()
             try:
-                taken, until = await self._store.take_over()
+                taken, until = await self._store.take_over(runs=self._runs_here)
             except Exception as exc:
                 if not is_redis_outage(exc):
                     logger.opt(exception=exc).error("recovery look-up failed")
@@ -74,6 +74,9 @@ class Recovery:
                 self._run(found)
             watch.look_in(None if until is None else until + MARGIN)
 
+    def _runs_here(self, task: str) -> bool:
+        return self._runner is not None and self._runner.definition(task) is not None
+
     def _run(self, found: TakenOver) -> None:
         assert self._runner is not None
         definition = self._runner.definition(found.task)
@@ -81,8 +84,7 @@ class Recovery:
         request = ClaimRequest(
             found.task, found.at_ms, found.fire_id, True, manual if manual else None
         )
-        if definition is None:
-            self._gate.leases.end(request, "skipped", None)
+        if definition is None:  # removed here since the look: its lease runs out for another
             logger.bind(task=found.task).warning("lease taken over for a task unknown here")
             return
         fire = Fire(
