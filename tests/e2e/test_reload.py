@@ -117,6 +117,32 @@ def test_run_reload_is_dev_and_sigterm_stops_it(
     assert "shutdown complete" in dev.stderr
 
 
+IGNORING_SIGINT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
+"""Runs the command with SIGINT ignored, as a shell starts a job it puts in the background."""
+
+
+def test_sigint_stops_dev_even_when_it_started_with_sigint_ignored(
+    tmp_path: Path, redis_url: str
+) -> None:
+    (tmp_path / "mymod.py").write_text(APP.format(every="1h"))
+    env = worker_env(redis_url, SHUTDOWN_TIMEOUT="3", HEARTBEAT_FILE=str(tmp_path / "hb"))
+    dev = WorkerProcess(["dev", "--app", "mymod:Container"], env, tmp_path, IGNORING_SIGINT)
+    try:
+        dev.wait_for_log(" ready ")
+        child = child_pid(dev)
+        dev.signal(signal.SIGINT)
+        assert dev.wait(timeout=20) == 0, dev.stderr
+        assert not psutil.pid_exists(child)
+        assert "shutdown complete" in dev.stderr
+    finally:
+        dev.close()
+
+
 def test_without_watchfiles_dev_is_a_one_line_error(redis_url: str, tmp_path: Path) -> None:
     code = "import sys; sys.modules['watchfiles'] = None; from worker.cli.main import main; "
     code += "raise SystemExit(main(['dev']))"

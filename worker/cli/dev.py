@@ -15,6 +15,7 @@ import importlib.util
 import logging
 import math
 import shlex
+import signal
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,6 +54,9 @@ def main(app: str | None) -> int:
     grace = stop_grace()
     _final_stop_grace(grace)
     logger.bind(app=import_string, path=str(root), stop_grace_s=grace).info("watching for changes")
+    # Python leaves SIGINT ignored when it started so (a job a script put in the background):
+    # Ctrl-C and `kill -INT` stop this process as they stop `worker run`, whatever it inherited.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     # KeyboardInterrupt escapes run_process when the signal came as a child was stopped or
     # started (not while watching): that child was stopped on the way out all the same.
     with contextlib.suppress(KeyboardInterrupt):
