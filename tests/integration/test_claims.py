@@ -126,6 +126,18 @@ async def test_a_replica_without_the_task_leaves_its_expired_lease_to_one_with_i
     assert [(t.task, t.fire_id, t.previous_owner) for t in taken] == [("t", f"t:{at}", "dead")]
 
 
+async def test_expired_leases_of_other_apps_tasks_do_not_hide_this_ones(client: Redis) -> None:
+    at = await now_ms(client)
+    dead = store(client, "dead", lease=0.2)
+    for task in ("a1", "a2", "a3", "t"):  # three fires of tasks this app lacks, then its own
+        assert (await claim(dead, fire(task, at)))[0] == "won"
+    while await now_ms(client) <= at + 300:  # until Redis's clock is past the leases
+        await asyncio.sleep(0.02)
+    taken, _ = await store(client, "b").take_over(limit=2, runs=lambda task: task == "t")
+    assert [t.task for t in taken] == ["t"]
+    assert await client.zscore(KEYS.leases, "a1") is not None  # left for their own app
+
+
 async def test_a_task_that_opted_out_of_recovery_is_never_taken_over(client: Redis) -> None:
     at = await now_ms(client)
     dead, b = store(client, "dead", lease=1.0), store(client, "b")

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 
 REPLICAS_REREAD = 5.0
 """Seconds between looks at a replica-less primary's replica count (sentinel mode)."""
+MAX_PAGES = 10
+"""Pages of expired leases a take-over reads at most (`limit` each) when the first hold
+fires of tasks this replica's application lacks."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,10 +177,16 @@ class ClaimStore:
         `runs` accepts are taken: a replica whose application lacks a task (a rolling deploy
         that adds it, another app on the same Redis) leaves its fire to one that has it."""
         async with redis_deadline(self._timeout):
-            found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=[limit])]
-            tasks, until = found[:-1], int(found[-1])
-            if runs is not None:
-                tasks = [task for task in tasks if runs(task)]
+            tasks: list[str] = []
+            offset = 0
+            while True:  # past pages of fires left to other apps, up to `limit` of ours
+                args = [limit, offset]
+                found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=args)]
+                page, until = found[:-1], int(found[-1])
+                tasks += [task for task in page if runs is None or runs(task)]
+                offset += limit
+                if len(page) < limit or len(tasks) >= limit or offset >= limit * MAX_PAGES:
+                    break
             wait = None if until < 0 else until / 1000
             if not tasks:
                 return [], wait
