@@ -7,6 +7,8 @@ from typing import Any
 
 WIDTH, HEIGHT = 760, 220
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 14, 30
+MIN_LABEL_GAP = 12
+"""Pixels an axis mark keeps from the zero line's (a few ms above a skewed run's -1.5 s)."""
 
 
 def lag_svg(points: list[dict[str, Any]], *, title: str) -> str:
@@ -34,8 +36,11 @@ def lag_svg(points: list[dict[str, Any]], *, title: str) -> str:
         f'<svg class="chart" role="img" aria-label="{label}" viewBox="0 0 {WIDTH} {HEIGHT}">',
         f"<title>{label}</title>",
     ]
-    for mark in (top, 0.0, bottom) if bottom < 0 else (top, top / 2, 0.0):
+    marks = (top, 0.0, bottom) if bottom < 0 else (top, top / 2, 0.0)
+    for mark in marks:
         y = y_of(mark)
+        if mark != 0 and abs(y - y_of(0.0)) < MIN_LABEL_GAP:  # its label would sit on zero's
+            continue
         parts.append(
             f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>'
             f'<text class="axis" x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end">'

@@ -149,6 +149,7 @@ class WorkerProcess:
             cwd=self.cwd,
             stdout=self._out,
             stderr=self._err,
+            start_new_session=True,  # its own process group: `close` reaches all it started
         )
 
     @property
@@ -179,29 +180,30 @@ class WorkerProcess:
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            tree = "\n".join(f"  {p.pid} {' '.join(p.cmdline())}" for p in self._tree())
             raise AssertionError(
-                f"still running after {timeout}s:\n{tree}\n{self.stderr[-6000:]}"
+                f"still running after {timeout}s:\n{self._tree()}\n{self.stderr[-6000:]}"
             ) from None
         finally:
             self._out.close()
             self._err.close()
 
     def close(self) -> None:
-        """Kill it if it still runs, and every process it started: nothing a failed test
-        left behind may go on talking to the session's Redis."""
-        for process in reversed(self._tree()):  # its children first, then itself
-            with contextlib.suppress(psutil.Error):
-                process.kill()
+        """Kill it if it still runs, and every process it started (its process group, also
+        those whose parent is gone): nothing a failed test left behind may go on talking to
+        the session's Redis."""
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
         self.wait(timeout=10)
 
-    def _tree(self) -> list[psutil.Process]:
-        """This process and its descendants, while it runs."""
-        try:
+    def _tree(self) -> str:
+        """This process and its descendants, a line each (for a failure's message)."""
+        lines = []
+        with contextlib.suppress(psutil.Error):
             root = psutil.Process(self.process.pid)
-            return [root, *root.children(recursive=True)] if self.process.poll() is None else []
-        except psutil.Error:
-            return []
+            for process in [root, *root.children(recursive=True)]:
+                with contextlib.suppress(psutil.Error):
+                    lines.append(f"  {process.pid} {' '.join(process.cmdline())}")
+        return "\n".join(lines)
 
     def log_records(self) -> list[dict[str, Any]]:
         """The stderr lines as JSON objects (for LOG_FORMAT=json runs)."""

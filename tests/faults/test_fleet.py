@@ -9,6 +9,7 @@ from __future__ import annotations
 import glob
 import signal
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,6 +90,10 @@ def assert_each_second_once(client: redis.Redis, ticks: list[list[str]]) -> None
     ended = [fire for fire, _ in runs]
     assert len(ended) == len(set(ended)), f"a fire ended twice: {sorted(ended)}"
     started = [(tick[0], int(tick[3])) for tick in ticks]
+    for name, source in (("started", started), ("ended", runs)):
+        counted = Counter(second_of(fire) - k for fire, missed in source for k in range(missed + 1))
+        twice = sorted(second for second, times in counted.items() if times > 1)
+        assert not twice, f"a second counted twice by the runs {name}: {twice}"
     covered = sorted(
         {second_of(fire) - k for fire, missed in started + runs for k in range(missed + 1)}
     )

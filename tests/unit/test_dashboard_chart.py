@@ -32,10 +32,18 @@ def test_a_negative_lag_is_drawn_below_the_zero_line_not_on_it() -> None:
         title="t",
     )
     marks = _marks(svg)
-    assert set(marks) == {"2 ms", "0 ms", "-500 ms"}
+    # "2 ms" would be 0.7 px above "0 ms": left out, not printed over it.
+    assert set(marks) == {"0 ms", "-500 ms"}
     above, below, zero = _dots(svg)
     assert above < marks["0 ms"] == zero < below < marks["-500 ms"] <= HEIGHT
     assert "-300 ms" in svg  # the dot's tooltip keeps the value
+
+
+def test_marks_either_side_of_zero_when_both_have_room() -> None:
+    svg = lag_svg([{"at": "a", "lag_ms": 80.0}, {"at": "b", "lag_ms": -40.0}], title="t")
+    marks = _marks(svg)
+    assert set(marks) == {"100 ms", "0 ms", "-50 ms"}
+    assert marks["100 ms"] < marks["0 ms"] < marks["-50 ms"]
 
 
 def test_seconds_long_lags_read_in_seconds_either_side_of_zero() -> None:

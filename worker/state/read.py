@@ -155,11 +155,6 @@ class FleetReader:
 
         return await read_lanes(self._redis, self._keys, names)
 
-    async def task_runs(self, task: str, count: int) -> list[dict[str, str]]:
-        """The task's newest `count` runs (its own stream), newest first, one command."""
-        entries: Any = await self._redis.xrevrange(self._keys.task_runs(task), count=count)
-        return [_entry(entry_id, fields) for entry_id, fields in entries or ()]
-
     async def alerts(self, count: int) -> list[dict[str, str]]:
         """The newest `count` alert events (task, state, data), newest first, one command."""
         entries: Any = await self._redis.xrevrange(self._keys.alerts, count=count)
