@@ -138,17 +138,49 @@ def test_a_dead_claimers_fire_waits_for_a_replica_whose_app_has_the_task(
     other.wait_for_log(" ready ")
     wait_for(lambda: fleet_joined(client, 1), what="the other app on the control channel")
     at = dead_claim(redis_server.url, "fleet-tick", lease=0.3)
-    # Its recovery looks when the lease runs out (announced on the control channel); two
-    # lease lengths later the claim is still the dead claimer's, not ended.
-    deadline = time.monotonic() + 1.5
-    while time.monotonic() < deadline:
-        claim = claim_hash(redis_server, "fleet-tick")
-        assert (claim["owner"], claim["done"]) == ("dead", "0"), claim
-        time.sleep(0.1)
+    other.wait_for_log("left for a replica that has it")  # it looked, and took nothing
+    claim = claim_hash(redis_server, "fleet-tick")
+    assert (claim["owner"], claim["done"]) == ("dead", "0"), claim
     (fleet,) = start_fleet(spawn_worker, tmp_path, 1, first=2)
     ran = wait_for(lambda: entries(client, "tick"), timeout=10, what="the recovered fire")
     assert [(t[1], t[2]) for t in ran] == [("r2", "1")]
     assert second_of(ran[0][0]) * 1000 == at
-    assert "taken over" not in other.stderr
+    assert "fire recovered" not in other.stderr
+    assert other.stderr.count("left for a replica that has it") == 1, "one line, not one a look"
     for worker in (other, fleet):
         assert worker.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_dead_claimers_fire_of_a_task_no_live_replica_has_is_ended_in_the_end(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Removed from every app (or its app gone): after 12 leases of waiting, one replica ends
+    its lease (one warning) so that no claim shows it running for ever."""
+    (tmp_path / "other.py").write_text(OTHER_APP)
+    others = [
+        spawn_worker(
+            "--app",
+            "other:Container",
+            WORKER_INSTANCE_ID=name,
+            LOG_LEVEL="INFO",
+            CLAIM_LEASE="1",
+            HEARTBEAT_FILE=str(tmp_path / f"{name}.heartbeat"),
+        )
+        for name in ("other-a", "other-b")
+    ]
+    for other in others:
+        other.wait_for_log(" ready ")
+    dead_claim(redis_server.url, "fleet-tick", lease=0.3)
+    started = time.monotonic()
+    wait_for(
+        lambda: claim_hash(redis_server, "fleet-tick")["done"] != "0",
+        timeout=25,
+        what="the lease ended",
+    )
+    assert time.monotonic() - started >= 12 * 1 - 1.0, "it waited 12 leases first"
+    logs = [o.stderr for o in others]
+    assert sum(log.count("no live replica has") for log in logs) == 1, logs
+    assert redis_server.client().zscore(KEYS.leases, "fleet-tick") is None
+    for other in others:
+        assert other.stop() == 0

@@ -98,13 +98,14 @@ async def test_an_expired_lease_is_taken_over_by_exactly_one_replica(client: Red
     at = await now_ms(client)
     dead, b, c = store(client, "dead", lease=1.0), store(client, "b"), store(client, "c")
     assert (await claim(dead, fire("t", at)))[0] == "won"
-    taken, until = await b.take_over()
+    look = await b.take_over()
+    taken, until = look.taken, look.wait
     assert taken == []  # the lease is still live: the answer says when it runs out
     assert until is not None
     assert 0 < until <= 1.0
     await asyncio.sleep(1.1)
     answers = await asyncio.gather(b.take_over(), c.take_over())
-    found = [t for group, _ in answers for t in group]
+    found = [t for look in answers for t in look.taken]
     assert len(found) == 1
     assert (found[0].task, found[0].fire_id, found[0].at_ms) == ("t", f"t:{at}", at)
     assert found[0].previous_owner == "dead"
@@ -120,9 +121,11 @@ async def test_a_replica_without_the_task_leaves_its_expired_lease_to_one_with_i
     while await now_ms(client) <= at + 300:  # until Redis's clock is past the lease
         await asyncio.sleep(0.02)
     # b's application has no task `t` (a rolling deploy that adds it, another app).
-    assert await b.take_over(runs=lambda task: task != "t") == ([], None)
+    look = await b.take_over(runs=lambda task: task != "t")
+    assert (look.taken, look.wait) == ([], None)
+    assert list(look.left) == ["t"]
     assert (await client.hget(KEYS.claim("t"), "owner")) == b"dead"
-    taken, _ = await c.take_over(runs=lambda task: task == "t")
+    taken = (await c.take_over(runs=lambda task: task == "t")).taken
     assert [(t.task, t.fire_id, t.previous_owner) for t in taken] == [("t", f"t:{at}", "dead")]
 
 
@@ -133,7 +136,9 @@ async def test_expired_leases_of_other_apps_tasks_do_not_hide_this_ones(client: 
         assert (await claim(dead, fire(task, at)))[0] == "won"
     while await now_ms(client) <= at + 300:  # until Redis's clock is past the leases
         await asyncio.sleep(0.02)
-    taken, _ = await store(client, "b").take_over(limit=2, runs=lambda task: task == "t")
+    look = await store(client, "b").take_over(limit=2, runs=lambda task: task == "t")
+    taken = look.taken
+    assert sorted(look.left) == ["a1", "a2", "a3"]
     assert [t.task for t in taken] == ["t"]
     assert await client.zscore(KEYS.leases, "a1") is not None  # left for their own app
 
@@ -143,7 +148,8 @@ async def test_a_task_that_opted_out_of_recovery_is_never_taken_over(client: Red
     dead, b = store(client, "dead", lease=1.0), store(client, "b")
     assert (await claim(dead, fire("t", at, recover=False)))[0] == "won"
     await asyncio.sleep(1.1)
-    assert await b.take_over() == ([], None)
+    look = await b.take_over()
+    assert (look.taken, look.wait, look.left) == ([], None, {})
     assert (await claim(b, fire("t", at + 1000)))[0] == "won"  # its lease simply ran out
 
 
@@ -195,7 +201,7 @@ async def test_a_dead_claimers_fire_not_yet_taken_over_is_folded_into_the_next_c
     replies, _ = await b.claim([fire("t", at + 1000)])
     assert (replies[0].status, replies[0].previous_mark) == ("won", at)
     assert (replies[0].abandoned, replies[0].abandoned_at) == (abandoned.fire_id, at)
-    taken, _ = await c.take_over()
+    taken = (await c.take_over()).taken
     assert taken == []  # the fire is b's now: recovery runs nothing twice
     replies, _ = await c.claim([fire("t", at + 2000)])
     assert (replies[0].status, replies[0].abandoned) == ("busy", "")
@@ -210,7 +216,7 @@ async def test_a_recoverable_run_cancelled_at_shutdown_is_taken_over_at_once(
     assert [r.status for r in (await a.claim([request, once]))[0]] == ["won", "won"]
     ends = [LeaseEnd(request, "cancelled", (at, request.fire_id))]
     assert await a.finish([*ends, LeaseEnd(once, "cancelled", (at, once.fire_id))]) == [True] * 2
-    taken, _ = await b.take_over()  # no wait for a lease to run out
+    taken = (await b.take_over()).taken  # no wait for a lease to run out
     assert [(t.task, t.fire_id, t.previous_owner) for t in taken] == [("t", request.fire_id, "a")]
     assert await client.hget(KEYS.claim("u"), "done") == b"1"  # at most once: never again
 

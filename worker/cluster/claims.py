@@ -16,9 +16,9 @@ if TYPE_CHECKING:
 
 REPLICAS_REREAD = 5.0
 """Seconds between looks at a replica-less primary's replica count (sentinel mode)."""
-MAX_PAGES = 10
-"""Pages of expired leases a take-over reads at most (`limit` each) when the first hold
-fires of tasks this replica's application lacks."""
+EXPIRED_READ = 1000
+"""Expired leases a look reads at most (one call): those of tasks this replica's application
+lacks are read past, up to this many."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +63,17 @@ class TakenOver:
     at_ms: int
     manual_key: str
     previous_owner: str
+
+
+@dataclass(frozen=True, slots=True)
+class Look:
+    """What one look at the expired leases found (`ClaimStore.take_over`)."""
+
+    taken: list[TakenOver]
+    wait: float | None
+    """Seconds until the next lease deadline (None: no lease held anywhere)."""
+    left: dict[str, float]
+    """Expired leases of tasks this replica's application lacks: task → seconds expired."""
 
 
 class ClaimStore:
@@ -171,33 +182,46 @@ class ClaimStore:
 
     async def take_over(
         self, limit: int = 100, *, runs: Callable[[str], bool] | None = None
-    ) -> tuple[list[TakenOver], float | None]:
+    ) -> Look:
         """The fires whose claimer's lease ran out, now this replica's (one taker each), and
-        the seconds until the next lease deadline (None: no lease held anywhere). Only tasks
-        `runs` accepts are taken: a replica whose application lacks a task (a rolling deploy
-        that adds it, another app on the same Redis) leaves its fire to one that has it."""
+        the seconds until the next lease deadline. Only tasks `runs` accepts are taken: a
+        replica whose application lacks a task (a rolling deploy that adds it, another app
+        on the same Redis) leaves its fire to one that has it (`Look.left`)."""
         async with redis_deadline(self._timeout):
-            tasks: list[str] = []
-            offset = 0
-            while True:  # past pages of fires left to other apps, up to `limit` of ours
-                args = [limit, offset]
-                found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=args)]
-                page, until = found[:-1], int(found[-1])
-                tasks += [task for task in page if runs is None or runs(task)]
-                offset += limit
-                if len(page) < limit or len(tasks) >= limit or offset >= limit * MAX_PAGES:
-                    break
-            wait = None if until < 0 else until / 1000
-            if not tasks:
-                return [], wait
-            keys = [self._keys.leases, *(self._keys.claim(task) for task in tasks)]
+            args = [max(limit, EXPIRED_READ) if runs is not None else limit]
+            found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=args)]
+        until = int(found[-1])
+        expired = {found[i]: int(found[i + 1]) / 1000 for i in range(0, len(found) - 1, 2)}
+        left = {task: since for task, since in expired.items() if runs and not runs(task)}
+        taken = await self.take_over_tasks([task for task in expired if task not in left][:limit])
+        return Look(taken, None if until < 0 else until / 1000, left)
+
+    async def take_over_tasks(self, tasks: Sequence[str]) -> list[TakenOver]:
+        """These tasks' fires whose lease ran out, now this replica's (one taker each)."""
+        if not tasks:
+            return []
+        keys = [self._keys.leases, *(self._keys.claim(task) for task in tasks)]
+        async with redis_deadline(self._timeout):
             raw = await self._take_over(
                 keys=keys, args=[self.owner, self._lease_ms, self._keys.control, *tasks]
             )
-        taken = [
+        return [
             TakenOver(_text(r[0]), _text(r[1]), int(r[2]), _text(r[3]), _text(r[4])) for r in raw
         ]
-        return taken, wait
+
+    async def listed_tasks(self) -> set[str] | None:
+        """The tasks the live replicas' applications have (their instance records); None
+        when a live replica's record does not say (a version before the catalogue)."""
+        from worker.state.read import FleetReader
+
+        async with redis_deadline(self._timeout):
+            records = await FleetReader(self._redis, self._keys).instances()
+        listed: set[str] = set()
+        for record in records:
+            if "queue_prefix" not in record:  # no catalogue: it may have any task
+                return None
+            listed.update(record["tasks"])
+        return listed
 
 
 def _reply(raw: Any) -> ClaimReply:

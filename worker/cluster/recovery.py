@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
 RECOVERY_POLL = 0.5
 """Seconds between looks for expired leases while Redis is unreachable."""
+ORPHAN_LEASES = 12
+"""A fire of a task this replica's application lacks waits this many CLAIM_LEASEs (60 s by
+default), its lease run out, for a replica that has the task; then, when no live replica's
+record lists the task (it was removed, or its app is gone), one replica ends it unrun."""
 
 
 class Recovery:
@@ -41,6 +45,8 @@ class Recovery:
         self._outage = outage
         self._task: asyncio.Task[None] | None = None
         self._runner: Runner | None = None
+        self._orphan_after = ORPHAN_LEASES * lease
+        self._left: set[str] = set()
 
     def start(self, runner: Runner) -> None:
         self._runner = runner
@@ -64,15 +70,51 @@ class Recovery:
         while True:
             await watch.wait()
             try:
-                taken, until = await self._store.take_over(runs=self._runs_here)
+                look = await self._store.take_over(runs=self._runs_here)
             except Exception as exc:
-                if not is_redis_outage(exc):
-                    logger.opt(exception=exc).error("recovery look-up failed")
+                _failed(exc)
                 watch.look_in(RECOVERY_POLL)
                 continue
-            for found in taken:
+            for found in look.taken:
                 self._run(found)
-            watch.look_in(None if until is None else until + MARGIN)
+            try:
+                for found in await self._orphans(look.left):
+                    self._end_orphan(found)
+            except Exception as exc:  # looked at again with the next look
+                _failed(exc)
+            self._note_left(look.left)
+            due = None if look.wait is None else look.wait + MARGIN
+            if look.left:  # look again when the oldest may be ended, or a wait later
+                waits = [self._orphan_after - since for since in look.left.values()]
+                again = max(min((w for w in waits if w > 0), default=self._orphan_after), MARGIN)
+                due = again if due is None else min(due, again)
+            watch.look_in(due)
+
+    async def _orphans(self, left: dict[str, float]) -> list[TakenOver]:
+        """Fires left long enough whose task no live replica lists: taken, to be ended."""
+        waited = [task for task, since in left.items() if since >= self._orphan_after]
+        if not waited:
+            return []
+        listed = await self._store.listed_tasks()
+        if listed is None:
+            return []
+        return await self._store.take_over_tasks([task for task in waited if task not in listed])
+
+    def _end_orphan(self, found: TakenOver) -> None:
+        manual = found.manual_key.rpartition(":manual:")[2] if found.manual_key else None
+        request = ClaimRequest(found.task, found.at_ms, found.fire_id, True, manual or None)
+        self._gate.leases.end(request, "skipped", None)
+        logger.bind(
+            task=found.task, fire=found.fire_id, previous_owner=found.previous_owner
+        ).warning("fire of a task no live replica has: its lease ended, the fire not run")
+
+    def _note_left(self, left: dict[str, float]) -> None:
+        """One line per fire left to another replica (not one per look)."""
+        for task in left.keys() - self._left:
+            logger.bind(task=task, expired_s=round(left[task], 1)).info(
+                "fire of a task this application lacks left for a replica that has it"
+            )
+        self._left = set(left)
 
     def _runs_here(self, task: str) -> bool:
         return self._runner is not None and self._runner.definition(task) is not None
@@ -105,3 +147,8 @@ class Recovery:
             self._gate.forget(request, fire.id)
             if self._runner.accepting:  # else: let the lease run out, another replica runs it
                 self._gate.leases.end(request, "skipped", None)
+
+
+def _failed(exc: BaseException) -> None:
+    if not is_redis_outage(exc):
+        logger.opt(exception=exc).error("recovery look-up failed")

@@ -149,10 +149,15 @@ return out
 EXPIRED = (
     _NOW
     + """
--- KEYS: leases. ARGV: how many at most, from which (0: the oldest). The tasks whose lease
--- ran out (Redis clock), then the ms until the next deadline (-1: none).
-local out = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'LIMIT',
-  tonumber(ARGV[2] or 0), tonumber(ARGV[1]))
+-- KEYS: leases. ARGV: how many at most. The tasks whose lease ran out (Redis clock), each
+-- with the ms since, oldest first; then the ms until the next deadline (-1: none).
+local found = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. now, 'WITHSCORES', 'LIMIT',
+  0, tonumber(ARGV[1]))
+local out = {}
+for i = 1, #found, 2 do
+  out[#out + 1] = found[i]
+  out[#out + 1] = tostring(now - tonumber(found[i + 1]))
+end
 local next = redis.call('ZRANGEBYSCORE', KEYS[1], now, '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
 if next[2] then out[#out + 1] = tostring(tonumber(next[2]) - now) else out[#out + 1] = '-1' end
 return out
