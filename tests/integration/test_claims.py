@@ -143,6 +143,21 @@ async def test_expired_leases_of_other_apps_tasks_do_not_hide_this_ones(client: 
     assert await client.zscore(KEYS.leases, "a1") is not None  # left for their own app
 
 
+async def test_a_finished_run_of_another_apps_task_is_not_left_and_leaves_the_set(
+    client: Redis,
+) -> None:
+    at = await now_ms(client)
+    owner = store(client, "owner", lease=0.2)
+    request = fire("t", at)
+    assert (await claim(owner, request))[0] == "won"
+    assert await owner.finish([LeaseEnd(request, "ok", (at, request.fire_id))]) == [True]
+    while await now_ms(client) <= at + 300:  # until the finished lease's deadline passed
+        await asyncio.sleep(0.02)
+    look = await store(client, "b").take_over(runs=lambda task: False)
+    assert (look.taken, look.left) == ([], {})  # nothing a dead claimer left
+    assert await client.zscore(KEYS.leases, "t") is None
+
+
 async def test_a_task_that_opted_out_of_recovery_is_never_taken_over(client: Redis) -> None:
     at = await now_ms(client)
     dead, b = store(client, "dead", lease=1.0), store(client, "b")

@@ -92,6 +92,7 @@ class ClaimStore:
         self._renew = redis.register_script(scripts.RENEW)
         self._finish = redis.register_script(scripts.FINISH)
         self._expired = redis.register_script(scripts.EXPIRED)
+        self._undone = redis.register_script(scripts.UNDONE)
         self._take_over = redis.register_script(scripts.TAKE_OVER)
         self._replicas: int | None = None
         self._reread_at = 0.0
@@ -194,6 +195,11 @@ class ClaimStore:
         expired = {found[i]: int(found[i + 1]) / 1000 for i in range(0, len(found) - 1, 2)}
         left = {task: since for task, since in expired.items() if runs and not runs(task)}
         taken = await self.take_over_tasks([task for task in expired if task not in left][:limit])
+        if left:  # only dead claimers' fires: finished runs' entries are dropped
+            keys = [self._keys.leases, *(self._keys.claim(task) for task in left)]
+            async with redis_deadline(self._timeout):
+                undone = {_text(t) for t in await self._undone(keys=keys, args=list(left))}
+            left = {task: since for task, since in left.items() if task in undone}
         return Look(taken, None if until < 0 else until / 1000, left)
 
     async def take_over_tasks(self, tasks: Sequence[str]) -> list[TakenOver]:

@@ -164,6 +164,23 @@ return out
 """
 )
 
+UNDONE = (
+    _NOW
+    + """
+-- KEYS: leases, then claim hashes. ARGV: their tasks. Of expired leases another replica
+-- may take over: drops each whose claim is done or not recoverable (its deadline passed:
+-- nothing left to take), and returns those still a dead claimer's fire (undone, expired).
+local out = {}
+for i = 2, #KEYS do
+  local task = ARGV[i - 1]
+  local c = redis.call('HMGET', KEYS[i], 'done', 'recover', 'lease')
+  if c[1] ~= '0' or c[2] ~= '1' then redis.call('ZREM', KEYS[1], task)
+  elseif (tonumber(c[3]) or 0) <= now then out[#out + 1] = task end
+end
+return out
+"""
+)
+
 TAKE_OVER = (
     _NOW
     + """
