@@ -23,6 +23,12 @@ async def now_ms(client: Redis) -> int:
     return int(seconds) * 1000 + int(micros) // 1000
 
 
+async def until_past(client: Redis, ms: int) -> None:
+    """Until Redis's clock (the one leases run on) is past `ms`."""
+    while await now_ms(client) <= ms:
+        await asyncio.sleep(0.02)
+
+
 def fire(task: str, at: int, *, recover: bool = True, manual: str | None = None) -> ClaimRequest:
     return ClaimRequest(task, at, f"{task}:{manual or at}", recover, manual)
 
@@ -118,8 +124,7 @@ async def test_a_replica_without_the_task_leaves_its_expired_lease_to_one_with_i
     at = await now_ms(client)
     dead, b, c = store(client, "dead", lease=0.2), store(client, "b"), store(client, "c")
     assert (await claim(dead, fire("t", at)))[0] == "won"
-    while await now_ms(client) <= at + 300:  # until Redis's clock is past the lease
-        await asyncio.sleep(0.02)
+    await until_past(client, at + 300)
     # b's application has no task `t` (a rolling deploy that adds it, another app).
     look = await b.take_over(runs=lambda task: task != "t")
     assert (look.taken, look.wait) == ([], None)
@@ -134,8 +139,7 @@ async def test_expired_leases_of_other_apps_tasks_do_not_hide_this_ones(client: 
     dead = store(client, "dead", lease=0.2)
     for task in ("a1", "a2", "a3", "t"):  # three fires of tasks this app lacks, then its own
         assert (await claim(dead, fire(task, at)))[0] == "won"
-    while await now_ms(client) <= at + 300:  # until Redis's clock is past the leases
-        await asyncio.sleep(0.02)
+    await until_past(client, at + 300)
     look = await store(client, "b").take_over(limit=2, runs=lambda task: task == "t")
     taken = look.taken
     assert sorted(look.left) == ["a1", "a2", "a3"]
@@ -151,8 +155,7 @@ async def test_a_finished_run_of_another_apps_task_is_not_left_and_leaves_the_se
     request = fire("t", at)
     assert (await claim(owner, request))[0] == "won"
     assert await owner.finish([LeaseEnd(request, "ok", (at, request.fire_id))]) == [True]
-    while await now_ms(client) <= at + 300:  # until the finished lease's deadline passed
-        await asyncio.sleep(0.02)
+    await until_past(client, at + 300)
     look = await store(client, "b").take_over(runs=lambda task: False)
     assert (look.taken, look.left) == ([], {})  # nothing a dead claimer left
     assert await client.zscore(KEYS.leases, "t") is None

@@ -92,7 +92,6 @@ class ClaimStore:
         self._renew = redis.register_script(scripts.RENEW)
         self._finish = redis.register_script(scripts.FINISH)
         self._expired = redis.register_script(scripts.EXPIRED)
-        self._undone = redis.register_script(scripts.UNDONE)
         self._take_over = redis.register_script(scripts.TAKE_OVER)
         self._replicas: int | None = None
         self._reread_at = 0.0
@@ -193,27 +192,36 @@ class ClaimStore:
             found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=args)]
         until = int(found[-1])
         expired = {found[i]: int(found[i + 1]) / 1000 for i in range(0, len(found) - 1, 2)}
-        left = {task: since for task, since in expired.items() if runs and not runs(task)}
-        taken = await self.take_over_tasks([task for task in expired if task not in left][:limit])
-        if left:  # only dead claimers' fires: finished runs' entries are dropped
-            keys = [self._keys.leases, *(self._keys.claim(task) for task in left)]
-            async with redis_deadline(self._timeout):
-                undone = {_text(t) for t in await self._undone(keys=keys, args=list(left))}
-            left = {task: since for task, since in left.items() if task in undone}
-        return Look(taken, None if until < 0 else until / 1000, left)
+        lacked = {task for task in expired if runs and not runs(task)}
+        ours = [task for task in expired if task not in lacked][:limit]
+        # Of the tasks lacked here, only dead claimers' fires are left (a finished run's
+        # entry waits in the set until its deadline; the script drops it).
+        taken, left = await self._take(ours, sorted(lacked))
+        wait = None if until < 0 else until / 1000
+        return Look(taken, wait, {task: expired[task] for task in left})
 
     async def take_over_tasks(self, tasks: Sequence[str]) -> list[TakenOver]:
         """These tasks' fires whose lease ran out, now this replica's (one taker each)."""
-        if not tasks:
-            return []
-        keys = [self._keys.leases, *(self._keys.claim(task) for task in tasks)]
+        taken, _ = await self._take(tasks, ())
+        return taken
+
+    async def _take(
+        self, tasks: Sequence[str], looked_at: Sequence[str]
+    ) -> tuple[list[TakenOver], list[str]]:
+        """Take the dead claimers' fires of `tasks`; of `looked_at`, name those left."""
+        if not tasks and not looked_at:
+            return [], []
+        marked = [(task, "1") for task in tasks] + [(task, "0") for task in looked_at]
+        keys = [self._keys.leases, *(self._keys.claim(task) for task, _ in marked)]
+        args: list[Any] = [self.owner, self._lease_ms, self._keys.control]
+        for task, take in marked:
+            args += [task, take]
         async with redis_deadline(self._timeout):
-            raw = await self._take_over(
-                keys=keys, args=[self.owner, self._lease_ms, self._keys.control, *tasks]
-            )
-        return [
+            raw, left = await self._take_over(keys=keys, args=args)
+        taken = [
             TakenOver(_text(r[0]), _text(r[1]), int(r[2]), _text(r[3]), _text(r[4])) for r in raw
         ]
+        return taken, [_text(task) for task in left]
 
     async def listed_tasks(self) -> set[str] | None:
         """The tasks the live replicas' applications have (their instance records); None

@@ -101,9 +101,7 @@ class Recovery:
         return await self._store.take_over_tasks([task for task in waited if task not in listed])
 
     def _end_orphan(self, found: TakenOver) -> None:
-        manual = found.manual_key.rpartition(":manual:")[2] if found.manual_key else None
-        request = ClaimRequest(found.task, found.at_ms, found.fire_id, True, manual or None)
-        self._gate.leases.end(request, "skipped", None)
+        self._gate.leases.end(_request(found), "skipped", None)
         logger.bind(
             task=found.task, fire=found.fire_id, previous_owner=found.previous_owner
         ).warning("fire of a task no live replica has: its lease ended, the fire not run")
@@ -122,10 +120,7 @@ class Recovery:
     def _run(self, found: TakenOver) -> None:
         assert self._runner is not None
         definition = self._runner.definition(found.task)
-        manual = found.manual_key.rpartition(":manual:")[2] if found.manual_key else None
-        request = ClaimRequest(
-            found.task, found.at_ms, found.fire_id, True, manual if manual else None
-        )
+        request = _request(found)
         if definition is None:  # removed here since the look: its lease runs out for another
             logger.bind(task=found.task).warning("lease taken over for a task unknown here")
             return
@@ -152,3 +147,9 @@ class Recovery:
 def _failed(exc: BaseException) -> None:
     if not is_redis_outage(exc):
         logger.opt(exception=exc).error("recovery look-up failed")
+
+
+def _request(found: TakenOver) -> ClaimRequest:
+    """The claim a taken-over fire stands for (a manual one keeps its token)."""
+    manual = found.manual_key.rpartition(":manual:")[2] if found.manual_key else ""
+    return ClaimRequest(found.task, found.at_ms, found.fire_id, True, manual or None)

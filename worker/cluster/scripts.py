@@ -164,43 +164,31 @@ return out
 """
 )
 
-UNDONE = (
-    _NOW
-    + """
--- KEYS: leases, then claim hashes. ARGV: their tasks. Of expired leases another replica
--- may take over: drops each whose claim is done or not recoverable (its deadline passed:
--- nothing left to take), and returns those still a dead claimer's fire (undone, expired).
-local out = {}
-for i = 2, #KEYS do
-  local task = ARGV[i - 1]
-  local c = redis.call('HMGET', KEYS[i], 'done', 'recover', 'lease')
-  if c[1] ~= '0' or c[2] ~= '1' then redis.call('ZREM', KEYS[1], task)
-  elseif (tonumber(c[3]) or 0) <= now then out[#out + 1] = task end
-end
-return out
-"""
-)
-
 TAKE_OVER = (
     _NOW
     + """
--- ARGV: owner, lease ms, control channel, then the tasks. KEYS: leases, their claim
--- hashes. One taker each; a take-over is announced (the others' next look is too late).
+-- ARGV: owner, lease ms, control channel, then per task: its name and '1' to take its fire
+-- ('0': a task this replica's application lacks, only looked at). KEYS: leases, their claim
+-- hashes. A finished or unrecoverable claim leaves the set; a dead claimer's fire (undone,
+-- its lease run out) goes to one taker each, or, not to be taken, is named in the second
+-- list. A take-over is announced (the others' next look is too late).
 local owner, lease = ARGV[1], tonumber(ARGV[2])
-local out = {}
+local out, left = {}, {}
 for i = 2, #KEYS do
-  local task = ARGV[i + 2]
+  local task, take = ARGV[2 * i], ARGV[2 * i + 1]
   local c = redis.call('HMGET', KEYS[i], 'done', 'lease', 'recover', 'fire', 'at', 'manual',
     'owner')
   if c[1] == '0' and c[3] == '1' and (tonumber(c[2]) or 0) <= now then
-    redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease, 'folds', '1')
-    redis.call('ZADD', KEYS[1], now + lease, task)
-    out[#out + 1] = {task, c[4], c[5], c[6] or '', c[7] or ''}
+    if take == '1' then
+      redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease, 'folds', '1')
+      redis.call('ZADD', KEYS[1], now + lease, task)
+      out[#out + 1] = {task, c[4], c[5], c[6] or '', c[7] or ''}
+    else left[#left + 1] = task end
   elseif c[1] ~= '0' or c[3] ~= '1' then
     redis.call('ZREM', KEYS[1], task)
   end
 end
 if #out > 0 then redis.call('PUBLISH', ARGV[3], '{"op":"lease","task":"","ms":' .. lease .. '}') end
-return out
+return {out, left}
 """
 )

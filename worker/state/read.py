@@ -73,7 +73,7 @@ class FleetReader:
             summary=_object(summary),
             runs=[_entry(entry_id, fields) for entry_id, fields in entries or ()],
             paused=_object(paused),
-            claim={_text(k): _text(v) for k, v in (claim or {}).items()},
+            claim=_texts(claim),
         )
 
     async def fleet_state(self) -> FleetState:
@@ -113,10 +113,7 @@ class FleetReader:
         for task in tasks:
             pipe.hgetall(self._keys.claim(task))
         replies = await pipe.execute()
-        return {
-            task: {_text(k): _text(v) for k, v in reply.items()}
-            for task, reply in zip(tasks, replies, strict=True)
-        }
+        return {task: _texts(reply) for task, reply in zip(tasks, replies, strict=True)}
 
     async def outcome_counts(self, tasks: list[str]) -> dict[str, dict[str, int]]:
         """Runs by outcome over each task's last RECENT_RUNS (its own stream, newest first):
@@ -231,9 +228,14 @@ def _object(raw: Any) -> dict[str, Any] | None:
 
 def _entry(entry_id: bytes | str, fields: dict[Any, Any]) -> dict[str, str]:
     """A stream entry as text fields, plus its `id`."""
-    found = {_text(k): _text(v) for k, v in fields.items()}
+    found = _texts(fields)
     found["id"] = _text(entry_id)
     return found
+
+
+def _texts(raw: dict[Any, Any] | None) -> dict[str, str]:
+    """A hash reply (bytes or text) as text fields."""
+    return {_text(k): _text(v) for k, v in (raw or {}).items()}
 
 
 def _text(value: bytes | str) -> str:
