@@ -16,6 +16,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from tests.support import RedisServer, WorkerProcess, free_port, wait_for
 from worker.run.records import OUTCOMES
 
+# The `result` labels of `worker_claims_total` and `worker_target_deliveries_total` (README
+# "Metrics"): both are counted whenever the shipped crypto-trigger fires (:00, :15, :30, :45).
+CLAIM_RESULTS = ("won", "stale", "busy", "early", "taken", "recovered")
+DELIVERY_RESULTS = ("delivered", "failed", "timeout", "folded", "dropped")
+
 Spawn = Callable[..., WorkerProcess]
 SpawnScraped = Callable[..., tuple[WorkerProcess, int]]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}
@@ -137,8 +142,12 @@ def test_failing_runs_are_counted_without_fire_ids_or_error_texts(
     assert "probe-fail:" not in found.text, "a fire id is the task, a colon and the instant"
     for name, labels in found.samples:
         if name.startswith("worker_"):
-            assert {key for key, _ in labels} <= {"task", "outcome", "le", "queue", "state"}, name
+            allowed = {"task", "outcome", "le", "queue", "state", "result", "target"}
+            assert {key for key, _ in labels} <= allowed, name
             assert dict(labels).get("outcome", "ok") in OUTCOMES, name
+            if "result" in dict(labels):
+                results = DELIVERY_RESULTS if "target" in dict(labels) else CLAIM_RESULTS
+                assert dict(labels)["result"] in results, (name, labels)
     assert worker.stop() == 0
 
 
