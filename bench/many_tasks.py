@@ -85,7 +85,7 @@ async def project(kind: str, count: int, instants: int) -> list[tuple[float, flo
     from worker.run.runner import Runner
     from worker.schedule.cron import CronSchedule
     from worker.schedule.definitions import TaskDefinition
-    from worker.schedule.orchestrator import Orchestrator
+    from worker.scheduler.orchestrator import Orchestrator
 
     logger.remove()
     logger.add(lambda message: None, level="INFO", serialize=True)  # the cost, not the text

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from worker.version import __version__
 
 _EXPORTS = {
     # writing tasks
@@ -20,7 +20,7 @@ _EXPORTS = {
     "current_fire": "worker.run.fire",
     "Fire": "worker.run.fire",
     "format_instant": "worker.run.fire",
-    "SchedulerRegistry": "worker.schedule.registry",
+    "SchedulerRegistry": "worker.scheduler.registry",
     # the application's container and settings
     "FrameworkContainer": "worker.container",
     "WorkerSettings": "worker.settings.base",
@@ -140,7 +140,7 @@ if TYPE_CHECKING:
     from worker.schedule.expressions import (
         CronExpression as CronExpression,
     )
-    from worker.schedule.registry import (
+    from worker.scheduler.registry import (
         SchedulerRegistry as SchedulerRegistry,
     )
     from worker.settings.base import (

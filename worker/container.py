@@ -27,9 +27,9 @@ from worker.queues.processors import Processors
 from worker.queues.queues import queues_resource
 from worker.queues.runs import JobRuns
 from worker.run.runner import Runner
-from worker.schedule.orchestrator import Orchestrator
-from worker.schedule.registry import SchedulerRegistry
 from worker.schedule.shared import NextFires
+from worker.scheduler.orchestrator import Orchestrator
+from worker.scheduler.registry import SchedulerRegistry
 from worker.settings.base import WorkerSettings
 from worker.settings.loading import load_settings
 from worker.state.history import RunHistory

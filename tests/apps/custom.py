@@ -15,7 +15,7 @@ from dependency_injector import providers
 
 from container import Container as AppContainer
 from worker import current_fire, interval, timeout
-from worker.schedule.registry import SchedulerRegistry
+from worker.scheduler.registry import SchedulerRegistry
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis

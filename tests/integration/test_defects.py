@@ -41,8 +41,8 @@ from worker.run.gate import AdmitAll
 from worker.run.records import RunRecord
 from worker.run.runner import Runner
 from worker.schedule.definitions import TaskDefinition
-from worker.schedule.orchestrator import Orchestrator
-from worker.schedule.registry import SchedulerRegistry
+from worker.scheduler.orchestrator import Orchestrator
+from worker.scheduler.registry import SchedulerRegistry
 
 CLIENT_NAME = "crypto-stats-worker"
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from worker import current_fire
 from worker.schedule.cron import CronSchedule
 from worker.schedule.definitions import TaskDefinition
-from worker.schedule.firing import CHUNK
+from worker.scheduler.firing import CHUNK
 
 from .test_runner import Sink, definition, scheduled
 

@@ -10,8 +10,8 @@ import pytest
 
 from tests.integration.test_runner import Sink, definition, make_runner
 from worker.errors import DefinitionError
-from worker.schedule.orchestrator import Orchestrator
-from worker.schedule.registry import SchedulerRegistry
+from worker.scheduler.orchestrator import Orchestrator
+from worker.scheduler.registry import SchedulerRegistry
 
 
 async def until(condition: object, timeout: float = 5.0) -> None:

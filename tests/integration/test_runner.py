@@ -16,7 +16,7 @@ from worker.run.gate import AdmitAll
 from worker.run.runner import Runner
 from worker.schedule.cron import IntervalSchedule
 from worker.schedule.definitions import TaskDefinition
-from worker.schedule.orchestrator import Orchestrator
+from worker.scheduler.orchestrator import Orchestrator
 from worker.testing.listeners import RecordedRuns
 
 

@@ -18,7 +18,7 @@ from worker.errors import ConfigError, WorkerError
 from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
 from worker.run.runner import Runner
-from worker.schedule.orchestrator import Orchestrator
+from worker.scheduler.orchestrator import Orchestrator
 from worker.settings.base import WorkerSettings
 
 FLEET_PARTS = ("fleet_control", "recovery", "gate")

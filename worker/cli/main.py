@@ -52,7 +52,7 @@ examples:
 def build_parser() -> argparse.ArgumentParser:
     import argparse
 
-    from worker import __version__
+    from worker.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="worker",

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from worker import __version__
 from worker.run.fire import format_instant
+from worker.version import __version__
 
 if TYPE_CHECKING:
     from worker.schedule.definitions import TaskDefinition

@@ -1,1 +1,1 @@
-"""Schedules: decorators, cron, timings on APScheduler, the orchestrator and registry."""
+"""When: decorators, cron and interval schedules, timings (DST), next fires."""

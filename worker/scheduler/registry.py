@@ -18,7 +18,7 @@ from worker.settings.durations import parse_duration
 
 if TYPE_CHECKING:
     from worker.run.records import RunRecord
-    from worker.schedule.orchestrator import Orchestrator
+    from worker.scheduler.orchestrator import Orchestrator
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,7 +162,7 @@ def _build_scheduler(runner: Runner, timezone: tzinfo, horizon: Callable[[str], 
     from apscheduler.executors.base import BaseExecutor
     from apscheduler.triggers.base import BaseTrigger
 
-    from worker.schedule.firing import PromptScheduler
+    from worker.scheduler.firing import PromptScheduler
 
     BaseTrigger.register(SharedTiming)  # an ABC: keeps shared.py free of APScheduler
 

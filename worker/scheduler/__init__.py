@@ -1,0 +1,1 @@
+"""Where fires are born: the orchestrator mounts tasks on APScheduler; the per-replica registry."""
