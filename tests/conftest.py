@@ -9,6 +9,23 @@ import pytest
 
 from tests.support import RedisServer, WorkerProcess, worker_env
 
+MISSING_TOOL = "missing tool: "
+"""How a test that needs a tool this machine lacks says so when it skips (README lists them)."""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """One line per missing tool, naming the tests it skipped: a skip must not pass unseen."""
+    skipped: dict[str, list[str]] = {}
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[2]) if isinstance(report.longrepr, tuple) else ""
+        if MISSING_TOOL in reason:
+            tool = reason.split(MISSING_TOOL, 1)[1]
+            skipped.setdefault(tool, []).append(report.nodeid)
+    for tool, tests in skipped.items():
+        terminalreporter.write_line(
+            f"missing tools: {tool} ({len(tests)} skipped: {', '.join(tests)})", yellow=True
+        )
+
 
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:

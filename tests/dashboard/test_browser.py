@@ -109,7 +109,7 @@ def dashboard(
 def browser() -> Iterator[WebDriver]:
     missing = [path for path in (CHROMIUM, CHROMEDRIVER) if shutil.which(path) is None]
     if missing:
-        pytest.skip(f"no headless browser here: {', '.join(missing)} not installed")
+        pytest.skip(f"missing tool: {', '.join(missing)} (a headless browser)")
     driver = open_browser()
     try:
         yield driver

@@ -252,7 +252,7 @@ def test_after_a_redis_outage_one_replica_sends_one_catch_up_message_with_fleet_
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not LIBFAKETIME, reason="needs Debian's faketime (libfaketime)")
+@pytest.mark.skipif(not LIBFAKETIME, reason="missing tool: Debian's faketime (libfaketime)")
 def test_replicas_with_skewed_clocks_never_double_a_fire(
     spawn_worker: Spawn, tmp_path: Path, redis_url: str, redis_server: RedisServer
 ) -> None:

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import inspect
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from tests.support import ROOT
@@ -27,3 +32,35 @@ async def test_the_readme_testing_example_passes(redis_url: str) -> None:
     for test in tests:
         arguments = {name: fixtures[name] for name in inspect.signature(test).parameters}
         await test(**arguments)
+
+
+def named_examples() -> dict[str, str]:
+    """README's python blocks that open with their file's name (`# reports.py …`)."""
+    text = (ROOT / "README.md").read_text()
+    files = {}
+    for block in re.findall(r"```python\n(.*?)```", text, re.S):
+        first = block.splitlines()[0]
+        if match := re.fullmatch(r"# ([\w/]+\.py)\b.*", first):
+            files[match.group(1)] = block
+    return files
+
+
+def test_the_readme_examples_pass_the_projects_own_type_check(tmp_path: Path) -> None:
+    """A user who copies them into a project checked with `mypy --strict` gets no error."""
+    examples = named_examples()
+    assert {"reports.py", "my_container.py", "tests/test_crypto.py", "tests/conftest.py"} <= set(
+        examples
+    )
+    for name, block in examples.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(block)
+    (tmp_path / "tests" / "__init__.py").write_text("")
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", *examples],
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(ROOT), "MYPY_CACHE_DIR": str(tmp_path / ".cache")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr

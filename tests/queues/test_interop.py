@@ -20,7 +20,7 @@ Spawn = Callable[..., WorkerProcess]
 NODE = ROOT / "tests" / "node"
 needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (NODE / "node_modules" / "bullmq").is_dir(),
-    reason="node and tests/node/node_modules (npm ci in tests/node) are needed",
+    reason="missing tool: node with tests/node/node_modules (npm ci in tests/node)",
 )
 
 
