@@ -236,3 +236,15 @@ async def test_an_overridden_redis_client_is_used_as_given(
     finally:
         await client.aclose()
     assert redis_server.client().lrange("kit:hooks", 0, -1) == [b"startup", b"shutdown"]
+
+
+async def test_two_runs_in_one_second_are_two_fires(redis_url: str) -> None:
+    """Each `run_task` is a manual fire with an id of its own, as `worker run-task` gives."""
+    fake = FakeMailbox()
+    async with kit(redis_url, overrides={"mailbox": fake}) as app:
+        first = await app.run_task("greet")
+        second = await app.run_task("greet")
+    assert first.fire_id.startswith("greet:manual:")
+    assert second.fire_id.startswith("greet:manual:")
+    assert first.fire_id != second.fire_id
+    assert fake.sent == [f"hello {first.fire_id}", f"hello {second.fire_id}"]

@@ -103,13 +103,14 @@ class WorkerTestApp:
             await stack.aclose()
 
     async def run_task(self, name: str) -> RunRecord:
-        """Run task `name` once, now, as the scheduler's fire would (fire context, time limit,
-        fire gate, run listeners); its record once it has ended. A task still running from an
-        earlier call folds this fire into that run: the record is then the `skipped` one."""
+        """Run task `name` once, now, as a fire would (fire context, time limit, fire gate,
+        run listeners); its record once it has ended. Like `worker run-task`, it is a manual
+        fire: its id is `<task>:manual:<token>`, new on every call. A task still running from
+        an earlier call folds this fire into that run: the record is then the `skipped` one."""
         context, parts = self._started()
         name = context.definition(name).name
         before = len(self.records)
-        run = parts.runner.run_now(name)
+        run = parts.runner.run_manual(name)
         if run is None:
             if len(self.records) > before:
                 return self.records[before]
