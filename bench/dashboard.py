@@ -32,7 +32,7 @@ import redis
 
 from bench.procs import BenchError, Child, clean_env, free_port, start_redis
 from worker.observe.instance import InstanceState, describe_app
-from worker.run.fire import format_instant
+from worker.protocol import format_instant
 from worker.run.records import RunRecord
 from worker.schedule.cron import parse_schedule
 from worker.schedule.definitions import TaskDefinition

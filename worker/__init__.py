@@ -19,7 +19,7 @@ _EXPORTS = {
     "CronExpression": "worker.schedule.expressions",
     "current_fire": "worker.run.fire",
     "Fire": "worker.run.fire",
-    "format_instant": "worker.run.fire",
+    "format_instant": "worker.protocol",
     "SchedulerRegistry": "worker.scheduler.registry",
     # the application's container and settings
     "FrameworkContainer": "worker.container",
@@ -92,6 +92,9 @@ if TYPE_CHECKING:
     from worker.observe.instance import (
         InstanceState as InstanceState,
     )
+    from worker.protocol import (
+        format_instant as format_instant,
+    )
     from worker.queues.decorators import (
         processor as processor,
     )
@@ -115,9 +118,6 @@ if TYPE_CHECKING:
     )
     from worker.run.fire import (
         current_fire as current_fire,
-    )
-    from worker.run.fire import (
-        format_instant as format_instant,
     )
     from worker.run.records import (
         RunListener as RunListener,

@@ -16,6 +16,7 @@ from worker.cluster.control import FleetControl
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.cluster.recovery import Recovery
+from worker.cluster.watch import LeaseWatch
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_resource
 from worker.observe.alerts import Alerts
@@ -112,6 +113,8 @@ class FrameworkContainer(containers.DeclarativeContainer):
 
     # Fleet (worker.cluster): each cluster fire claimed once, leases, recovery, control.
     pause_state = providers.Singleton(PauseState)
+    lease_watch = providers.Singleton(LeaseWatch)
+    next_fires = providers.Singleton(NextFires)
     claim_store = providers.Singleton(
         ClaimStore,
         redis,
@@ -131,9 +134,10 @@ class FrameworkContainer(containers.DeclarativeContainer):
         wait_timeout=settings.provided.redis_timeout,
         metrics=metrics,
         misfire_grace=settings.provided.misfire_grace,
+        next_fires=next_fires,
     )
     recovery = providers.Singleton(
-        Recovery, claim_store, gate, outage, lease=settings.provided.claim_lease
+        Recovery, claim_store, gate, outage, lease=settings.provided.claim_lease, watch=lease_watch
     )
     fleet_control = providers.Singleton(
         FleetControl,
@@ -144,8 +148,8 @@ class FrameworkContainer(containers.DeclarativeContainer):
         settings.provided.redis_timeout,
         gate=gate,
         instance_id=settings.provided.worker_instance_id,
+        watch=lease_watch,
     )
-    next_fires = providers.Singleton(NextFires)
     runner = providers.Singleton(
         Runner,
         instance_id=settings.provided.worker_instance_id,

@@ -5,10 +5,8 @@ drifts from its writer fails here."""
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import time
-from contextlib import redirect_stdout
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,16 +15,16 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
-from worker.cli.control import _pause
 from worker.cluster.claims import ClaimRequest, ClaimStore
 from worker.connect.outage import OutageMonitor
 from worker.observe.alerts import Alerts
 from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState, describe_app
-from worker.run.fire import format_instant
+from worker.protocol import format_instant
 from worker.run.records import RunRecord
 from worker.schedule.cron import parse_schedule
 from worker.schedule.definitions import TaskDefinition
+from worker.state.fleet import FleetClient
 from worker.state.history import RunHistory
 from worker.state.keys import Keys
 from worker.state.targets import TargetLanes
@@ -186,8 +184,7 @@ async def seed_fleet(url: str, tmp: Path) -> Seeded:
         ]
     )
 
-    with redirect_stdout(io.StringIO()):
-        await _pause(client, KEYS, "price-sync", 3600.0)
+    await FleetClient(client, KEYS).pause("price-sync", 3600.0)
     raw: Any = await client.hget(KEYS.paused, "price-sync")
 
     paused_until = float(json.loads(raw)["until"])

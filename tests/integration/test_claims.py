@@ -8,6 +8,7 @@ import json
 from redis.asyncio import Redis
 
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
+from worker.protocol import TakenOver, manual_id
 from worker.state.keys import Keys
 
 KEYS = Keys("worker:")
@@ -98,6 +99,19 @@ async def test_a_manual_fire_is_claimed_once_and_leaves_the_mark_alone(client: R
     assert await client.get(KEYS.manual_claim("abc")) == b"done:ok"
     assert await client.get(KEYS.manual_owner("abc")) == b"a"
     assert await claim(b, fire("t", at - 500)) == ("won", 0)  # the mark was not moved
+
+
+async def test_a_manual_fire_taken_over_keeps_its_token_and_claim(client: Redis) -> None:
+    at = await now_ms(client)
+    dead = store(client, "dead", lease=0.3)
+    request = ClaimRequest("t", at, manual_id("t", "abc"), True, "abc")
+    assert await claim(dead, request) == ("won", 0)
+    await until_past(client, at + 300)
+    [taken] = (await store(client, "b").take_over()).taken
+    assert taken == TakenOver("t", "t:manual:abc", at, "abc", "dead")
+    assert ClaimRequest.taken(taken) == request
+    assert await store(client, "b").finish([LeaseEnd(request, "ok", None)]) == [True]
+    assert await client.get(KEYS.manual_claim("abc")) == b"done:ok"
 
 
 async def test_an_expired_lease_is_taken_over_by_exactly_one_replica(client: Redis) -> None:

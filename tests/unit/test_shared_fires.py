@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from unittest.mock import Mock
 from zoneinfo import ZoneInfo
 
-from worker.schedule.cron import CronSchedule
-from worker.schedule.shared import NextFires
+from worker.schedule.cron import CronSchedule, IntervalSchedule
+from worker.schedule.definitions import TaskDefinition
+from worker.schedule.shared import MOST, NextFires
 from worker.schedule.timing import build_timing
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -44,3 +45,35 @@ def test_old_answers_are_let_go() -> None:
     for second in range(10):
         timing.get_next_fire_time(None, start + timedelta(seconds=second))
     assert len(fires._found) == 3
+
+
+def _task(schedule: CronSchedule | IntervalSchedule, zone: tzinfo) -> TaskDefinition:
+    return TaskDefinition(
+        name="t",
+        provider="test",
+        attribute="t",
+        schedule=schedule,
+        scope="cluster",
+        timezone=zone,
+        time_limit=0.0,
+        disabled=False,
+        is_async=True,
+    )
+
+
+def _ms(moment: datetime) -> int:
+    return round(moment.timestamp() * 1000)
+
+
+def test_the_fires_missed_between_two_instants_are_counted_from_the_shared_timing() -> None:
+    fires = NextFires()
+    quarter = _task(CronSchedule("*/15 * * * *"), BERLIN)
+    start = datetime(2026, 1, 1, 10, 0, tzinfo=UTC)
+    assert fires.instants_between(quarter, _ms(start), _ms(start + timedelta(hours=1))) == 3
+    assert fires.instants_between(quarter, _ms(start), _ms(start + timedelta(minutes=15))) == 0
+    assert fires.instants_between(quarter, 0, _ms(start)) == 0  # no previous mark
+    # The scheduler's timing of that schedule is the one counted with: one cache.
+    assert list(fires._timings) == [("*/15 * * * *", BERLIN)]
+    every = _task(IntervalSchedule(2.0), UTC)  # on multiples of 2 s since the epoch
+    assert fires.instants_between(every, _ms(start), _ms(start + timedelta(seconds=10))) == 4
+    assert fires.instants_between(every, 1, _ms(start)) == MOST

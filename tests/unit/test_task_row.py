@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from worker.state.fleet import PauseEntry
 from worker.state.views import task_row
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -15,7 +16,8 @@ NEXT = NOW + timedelta(minutes=5)
 
 def row(paused: dict[str, Any] | None) -> dict[str, Any]:
     instances = [{"next_fires": {"t": NEXT.isoformat().replace("+00:00", "Z")}}]
-    return task_row("t", {"scope": "cluster"}, {}, instances, paused, {}, NOW)
+    entry = None if paused is None else PauseEntry(until=paused["until"])
+    return task_row("t", {"scope": "cluster"}, {}, instances, entry, {}, NOW)
 
 
 @pytest.mark.parametrize(

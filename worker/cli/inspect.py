@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from worker.app.context import ApplicationContext
     from worker.schedule.definitions import TaskDefinition
     from worker.settings.base import WorkerSettings
+    from worker.state.fleet import PauseEntry
 
 REACH_TIMEOUT = 3.0
 STATUS_FIELDS = (
@@ -128,7 +129,7 @@ def _task_status(
     d: TaskDefinition,
     last: dict[str, Any],
     instances: list[dict[str, Any]],
-    fleet: tuple[dict[str, dict[str, Any]], dict[str, dict[str, str]]],
+    fleet: tuple[dict[str, PauseEntry], dict[str, dict[str, str]]],
     now: datetime,
 ) -> dict[str, Any]:
     """The dashboard's task row (`state.views.task_row`) with what only the definition knows:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.cluster import scripts
 from worker.connect.redis import redis_deadline
+from worker.protocol import ClaimResult, TakenOver, token_of_claim_key
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
@@ -29,6 +30,11 @@ class ClaimRequest:
     recover: bool
     manual: str | None
 
+    @classmethod
+    def taken(cls, takeover: TakenOver) -> ClaimRequest:
+        """The claim a taken-over fire stands for (a manual one keeps its token)."""
+        return cls(takeover.task, takeover.at_ms, takeover.fire_id, True, takeover.manual)
+
 
 @dataclass(frozen=True, slots=True)
 class LeaseEnd:
@@ -40,9 +46,8 @@ class LeaseEnd:
 
 @dataclass(frozen=True, slots=True)
 class ClaimReply:
-    status: str
-    """`won`; or refused: `stale` (not newer than the mark), `busy` (a live lease),
-    `early` (beyond CLAIM_SKEW ahead of Redis's clock), `taken` (a manual fire claimed)."""
+    status: ClaimResult
+    """`won`, or why it was refused."""
     previous_mark: int
     owner: str
     abandoned: str = ""
@@ -54,15 +59,6 @@ class ClaimReply:
     record: bool = False
     """`busy`: this replica records the refused fire (`skipped`, overlap); the owner does
     not schedule the task (it would fold and record it) and no other refuser has."""
-
-
-@dataclass(frozen=True, slots=True)
-class TakenOver:
-    task: str
-    fire_id: str
-    at_ms: int
-    manual_key: str
-    previous_owner: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,9 +214,7 @@ class ClaimStore:
             args += [task, take]
         async with redis_deadline(self._timeout):
             raw, left = await self._take_over(keys=keys, args=args)
-        taken = [
-            TakenOver(_text(r[0]), _text(r[1]), int(r[2]), _text(r[3]), _text(r[4])) for r in raw
-        ]
+        taken = [_taken_over(r) for r in raw]
         return taken, [_text(task) for task in left]
 
     async def listed_tasks(self) -> set[str] | None:
@@ -243,7 +237,13 @@ def _reply(raw: Any) -> ClaimReply:
     at = int(raw[4]) if abandoned else 0
     failures = int(raw[5]) if len(raw) > 5 else 0
     record = len(raw) > 6 and _text(raw[6]) == "1"
-    return ClaimReply(_text(raw[0]), int(raw[1]), _text(raw[2]), abandoned, at, failures, record)
+    status = ClaimResult(_text(raw[0]))
+    return ClaimReply(status, int(raw[1]), _text(raw[2]), abandoned, at, failures, record)
+
+
+def _taken_over(raw: Any) -> TakenOver:
+    manual = token_of_claim_key(_text(raw[3])) if raw[3] else None
+    return TakenOver(_text(raw[0]), _text(raw[1]), int(raw[2]), manual, _text(raw[4]))
 
 
 def _text(value: Any) -> str:

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
+from worker.cluster.watch import LeaseWatch
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
 from worker.connect.redis import redis_deadline
+from worker.protocol import LeaseGranted, Trigger, decode_control
+from worker.state.fleet import pause_entries
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
@@ -46,9 +48,11 @@ class FleetControl:
         *,
         gate: Any = None,
         instance_id: str = "",
+        watch: LeaseWatch | None = None,
     ) -> None:
         self._redis = redis
         self._gate = gate if isinstance(gate, ClusterGate) else None
+        self._watch = watch
         self._instance_id = instance_id
         self._keys = keys
         self._pause = pause
@@ -77,15 +81,12 @@ class FleetControl:
         """Read the whole pause hash; log each task whose state changed."""
         async with redis_deadline(self._timeout):
             raw = await self._redis.hgetall(self._keys.paused)
-        entries: dict[str, float | None] = {}
-        for key, value in raw.items():
-            name = key.decode() if isinstance(key, bytes) else str(key)
-            with contextlib.suppress(ValueError, TypeError, AttributeError):
-                until = json.loads(value).get("until")
-                entries[name] = None if until is None else float(until)
+        entries = pause_entries(raw)  # a field that holds no entry is no pause
         for name in self._pause.replace(entries):
-            state = "paused" if name in entries else "resumed"
-            logger.bind(task=name, until=entries.get(name)).info(f"task {state} fleet-wide")
+            entry = entries.get(name)
+            until = None if entry is None else entry.until_text
+            log = logger.bind(task=name, **({"until": until} if until else {}))
+            log.info(f"task {'paused' if entry else 'resumed'} fleet-wide")
 
     async def _loop(self) -> None:
         backoff = Backoff()
@@ -95,9 +96,10 @@ class FleetControl:
                 async with redis_deadline(self._timeout):
                     await pubsub.subscribe(self._keys.control)
                 await self.reload()  # after subscribing: nothing announced in between is lost
-                if self._gate is not None:  # leases announced while away: look for them now
+                if self._gate is not None:
                     self._gate.control_ready()
-                    self._gate.watch.look_now()
+                if self._watch is not None:  # leases announced while away: look for them now
+                    self._watch.look_now()
                 backoff.reset()
                 await self._listen(pubsub)
             except Exception as exc:
@@ -123,18 +125,15 @@ class FleetControl:
 
     async def _handle(self, data: Any) -> None:
         try:
-            command = json.loads(data)
-            op, task = command["op"], str(command["task"])
-        except (ValueError, KeyError, TypeError):
+            message = decode_control(data)
+        except ValueError:
             logger.bind(data=str(data)[:200]).warning("control message not understood")
             return
-        if op in ("pause", "resume"):
+        if isinstance(message, LeaseGranted):
+            if self._watch is not None:
+                self._watch.lease_granted(message.ms / 1000)
+        elif isinstance(message, Trigger):
+            if self._runner is not None and self._runner.definition(message.task) is not None:
+                self._runner.run_manual(message.task, message.token)
+        elif message is not None:  # pause, resume: the hash holds the state
             await self.reload()
-        elif op == "lease":
-            if self._gate is not None:
-                with contextlib.suppress(KeyError, ValueError, TypeError):
-                    self._gate.watch.lease_granted(float(command["ms"]) / 1000)
-        elif op == "trigger" and self._runner is not None:
-            if self._runner.definition(task) is None:
-                return
-            self._runner.run_manual(task, str(command.get("token") or "") or None)

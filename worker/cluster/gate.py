@@ -16,14 +16,14 @@ from loguru import logger
 
 from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore
 from worker.cluster.leases import Leases
-from worker.cluster.missed import instants_between
 from worker.cluster.pause import PauseState
-from worker.cluster.watch import LeaseWatch
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
+from worker.protocol import ClaimResult, TakenOver
 from worker.run.fire import Fire
 from worker.run.gate import Admission
 from worker.schedule.definitions import TaskDefinition
+from worker.schedule.shared import NextFires
 
 if TYPE_CHECKING:
     from worker.run.records import RunRecord
@@ -53,30 +53,27 @@ class ClusterGate:
         wait_timeout: float = 5.0,
         metrics: Any = None,
         misfire_grace: float = 60.0,
+        next_fires: NextFires | None = None,
     ) -> None:
         self._store = store
         self._outage = outage
         self._pause = pause
-        self.leases = Leases(store, outage, lease)
+        self._leases = Leases(store, outage, lease)
         self._replicated = bool(replicated)  # REDIS_SENTINELS set: WAIT for a replica
         self._wait_ms = max(int(wait_timeout * 1000) - 250, 100)
         self._metrics = metrics
         self._grace = misfire_grace
         self._queue: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
-        self._taken: dict[str, ClaimRequest] = {}
         self._unacked = False
-        self._timings: dict[Any, Any] = {}
+        self._next_fires = next_fires or NextFires()
         self._control_ready: asyncio.Event | None = None
-        self.watch = LeaseWatch()
-        """When recovery looks at the leases next (fleet control passes announcements)."""
 
     async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission:
         if task.scope != "cluster" and fire.manual is None:
             return True
-        taken = self._taken.pop(fire.id, None)
-        if taken is not None:  # a recovered fire: this replica took its lease over
-            return self._admission(taken, fire)
+        if fire.takeover is not None:  # a recovered fire: this replica took its lease over
+            return self._admission(ClaimRequest.taken(fire.takeover), fire)
         if self._control_ready is not None:  # the pause state is read before a first claim
             await self._control_ready.wait()
         backoff = Backoff()
@@ -91,12 +88,12 @@ class ClusterGate:
                 self._outage.failure(exc)
                 await asyncio.sleep(backoff.next())
         self._outage.success()
-        self.count(task.name, reply.status)
-        if reply.status == "busy" and reply.record:  # recorded here, once fleet-wide
+        self._count(task.name, reply.status)
+        if reply.status == ClaimResult.BUSY and reply.record:  # recorded here, once fleet-wide
             return Admission(
                 run=False, reason=f"overlap: previous fire still runs on {reply.owner}"
             )
-        if reply.status != "won":
+        if reply.status != ClaimResult.WON:
             logger.bind(task=task.name, fire=request.fire_id, claim=reply.status).debug(
                 "fire not claimed"
             )
@@ -105,15 +102,16 @@ class ClusterGate:
             since = self._since(reply, fire)
             # Up to the fire as it is now: a newer one may have folded in during the round trip.
             newest = round(fire.scheduled_for.timestamp() * 1000)
-            fire.missed = instants_between(task, since, newest, self._timings)
+            fire.missed = self._next_fires.instants_between(task, since, newest)
         if reply.abandoned:  # a dead claimer's fire nobody took over: this run stands for it
             fire.missed += 1
             logger.bind(task=task.name, fire=fire.id, abandoned=reply.abandoned).warning(
                 "fire of a dead claimer folded into this one (counted in missed)"
             )
         if fire.manual is None and self._pause.paused(task.name):
-            self.leases.end(request, "skipped", None)
-            return Admission(run=False, reason="paused")
+            self._leases.end(request, "skipped", None)
+            quiet = not self._pause.first_skip(task.name)
+            return Admission(run=False, reason="paused", quiet=quiet)
         return self._admission(request, fire, reply.failures)
 
     def control_starting(self) -> None:
@@ -136,27 +134,28 @@ class ClusterGate:
         floor = min(oldest - 0.001, time.time() - self._grace)
         return max(reply.previous_mark, round(floor * 1000))
 
-    def expect(self, request: ClaimRequest, run_id: str | None = None) -> None:
-        """A fire taken over from a dead claimer: its run (fire id `run_id`, when the id
-        made here differs from the claimed one) is admitted without a claim."""
-        self._taken[run_id or request.fire_id] = request
+    def recovered(self, takeover: TakenOver) -> None:
+        """Recovery took a dead claimer's fire over for this replica (counted). Its run is
+        admitted on the lease the fire carries (`Fire.takeover`), without a claim."""
+        self._count(takeover.task, "recovered")
 
-    def forget(self, request: ClaimRequest, run_id: str | None = None) -> None:
-        self._taken.pop(run_id or request.fire_id, None)
+    def release(self, takeover: TakenOver) -> None:
+        """A fire taken over here that will not run here: its lease ends now, unrun."""
+        self._leases.end(ClaimRequest.taken(takeover), "skipped", None)
 
     async def close(self, timeout: float) -> None:
-        await self.leases.close(timeout)
+        await self._leases.close(timeout)
 
     def _admission(
         self, request: ClaimRequest, fire: Fire, failures: int | None = None
     ) -> Admission:
-        self.leases.hold(request)
+        self._leases.hold(request)
 
         def finished(record: RunRecord) -> None:
             newest = None
             if fire.manual is None:
                 newest = (round(fire.scheduled_for.timestamp() * 1000), fire.id)
-            self.leases.end(request, record.outcome, newest)
+            self._leases.end(request, record.outcome, newest)
 
         return Admission(run=True, finished=finished, failures=failures)
 
@@ -203,7 +202,7 @@ class ClusterGate:
                 "(a failover now could let another replica run the fire again)"
             )
 
-    def count(self, task: str, result: str) -> None:
+    def _count(self, task: str, result: str) -> None:
         if self._metrics is not None and hasattr(self._metrics, "on_claim"):
             self._metrics.on_claim(task, result)
 

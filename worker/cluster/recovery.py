@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
-from worker.cluster.claims import ClaimRequest, ClaimStore, TakenOver
+from worker.cluster.claims import ClaimStore
 from worker.cluster.gate import ClusterGate
-from worker.cluster.watch import MARGIN
+from worker.cluster.watch import MARGIN, LeaseWatch
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import OutageMonitor
+from worker.protocol import TakenOver
 from worker.run.fire import Fire
 
 if TYPE_CHECKING:
@@ -37,9 +38,15 @@ class Recovery:
     """Watches for leases that ran out and runs their fires here."""
 
     def __init__(
-        self, store: ClaimStore, gate: ClusterGate, outage: OutageMonitor, lease: float = 5.0
+        self,
+        store: ClaimStore,
+        gate: ClusterGate,
+        outage: OutageMonitor,
+        lease: float = 5.0,
+        watch: LeaseWatch | None = None,
     ) -> None:
         self._store = store
+        self._watch = watch or LeaseWatch()
         self._lease = lease
         self._gate = gate
         self._outage = outage
@@ -66,7 +73,7 @@ class Recovery:
     async def _loop(self) -> None:
         """Look when the earliest lease deadline passes (Redis says when); with no lease
         anywhere, sleep until a claim announces one (`LeaseWatch`)."""
-        watch = self._gate.watch
+        watch = self._watch
         while True:
             await watch.wait()
             try:
@@ -101,7 +108,7 @@ class Recovery:
         return await self._store.take_over_tasks([task for task in waited if task not in listed])
 
     def _end_orphan(self, found: TakenOver) -> None:
-        self._gate.leases.end(_request(found), "skipped", None)
+        self._gate.release(found)
         logger.bind(
             task=found.task, fire=found.fire_id, previous_owner=found.previous_owner
         ).warning("fire of a task no live replica has: its lease ended, the fire not run")
@@ -120,7 +127,6 @@ class Recovery:
     def _run(self, found: TakenOver) -> None:
         assert self._runner is not None
         definition = self._runner.definition(found.task)
-        request = _request(found)
         if definition is None:  # removed here since the look: its lease runs out for another
             logger.bind(task=found.task).warning("lease taken over for a task unknown here")
             return
@@ -128,28 +134,20 @@ class Recovery:
             found.task,
             datetime.fromtimestamp(found.at_ms / 1000, UTC),
             precise=definition.precise,
-            manual=request.manual,
-            recovered=True,
+            manual=found.manual,
+            takeover=found,
         )
         if fire.id != found.fire_id:  # the schedule's precision changed since: keep the id
             logger.bind(task=found.task, fire=found.fire_id).warning("recovered fire id differs")
         logger.bind(task=found.task, fire=found.fire_id, previous_owner=found.previous_owner).info(
             "fire recovered from a dead claimer"
         )
-        self._gate.count(found.task, "recovered")
-        self._gate.expect(request, fire.id)
-        if self._runner.start_fire(fire) is None:
-            self._gate.forget(request, fire.id)
-            if self._runner.accepting:  # else: let the lease run out, another replica runs it
-                self._gate.leases.end(request, "skipped", None)
+        self._gate.recovered(found)
+        if self._runner.start_fire(fire) is None and self._runner.accepting:
+            self._gate.release(found)  # folded into a run going on here, recorded skipped
+        # Not accepting: the lease runs out and another replica runs the fire.
 
 
 def _failed(exc: BaseException) -> None:
     if not is_redis_outage(exc):
         logger.opt(exception=exc).error("recovery look-up failed")
-
-
-def _request(found: TakenOver) -> ClaimRequest:
-    """The claim a taken-over fire stands for (a manual one keeps its token)."""
-    manual = found.manual_key.rpartition(":manual:")[2] if found.manual_key else ""
-    return ClaimRequest(found.task, found.at_ms, found.fire_id, True, manual or None)

@@ -7,17 +7,35 @@ of a manual fire, else empty), `outcome` (of the last finished run), `busy_at` (
 fire refused `busy` and recorded by its refuser), `folds` (1: the owner schedules the task,
 so it records the fires it folds itself) and `failures` (the task's fleet-wide streak of
 failed runs, which a claim's winner continues). KEYS[1] is always the leases sorted set;
-every key carries the `{claims}` hash tag.
+every key carries the `{claims}` hash tag. What Python reads back (claim results, manual
+claim states, the `lease` announcement) is spelt by worker.protocol and formatted in here.
 """
 
 from __future__ import annotations
+
+from string import Template
+
+from worker.protocol import LEASE_CLOSE, LEASE_OPEN, ClaimResult, ManualState
+
+_PROTOCOL = {
+    **{result.value: result.value for result in ClaimResult},
+    **{f"manual_{state.value}": state.value for state in ManualState},
+    "lease_open": LEASE_OPEN,
+    "lease_close": LEASE_CLOSE,
+}
+
+
+def _spelt(text: str) -> str:
+    """The script with the protocol's words in place of `$name`."""
+    return Template(text).substitute(_PROTOCOL)
+
 
 _NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 """
 
-CLAIM = (
+CLAIM = _spelt(
     _NOW
     + """
 -- ARGV: owner, lease ms, skew ms, control channel, folds ('1': the owner schedules the
@@ -43,25 +61,25 @@ while a <= #ARGV do
   local abandoned = c[3] == '0' and not live and c[5] == '1' and c[6]
   local status
   if manual == '1' then
-    if redis.call('EXISTS', mkey) == 1 then status = 'taken'
+    if redis.call('EXISTS', mkey) == 1 then status = '$taken'
     elseif live or abandoned then
-      status = 'busy'
-      redis.call('SET', mkey, 'busy:' .. (c[4] or ''), 'EX', 3600)
+      status = '$busy'
+      redis.call('SET', mkey, '$manual_busy:' .. (c[4] or ''), 'EX', 3600)
     else
-      status = 'won'
-      redis.call('SET', mkey, 'claimed:' .. owner, 'EX', 3600)
+      status = '$won'
+      redis.call('SET', mkey, '$manual_claimed:' .. owner, 'EX', 3600)
     end
-  elseif at > now + skew then status = 'early'
-  elseif at <= mark then status = 'stale'
-  elseif live then status = 'busy'
-  else status = 'won' end
+  elseif at > now + skew then status = '$early'
+  elseif at <= mark then status = '$stale'
+  elseif live then status = '$busy'
+  else status = '$won' end
   -- Refused for overlap: recorded once, by the owner when it folds, else by the first refuser.
   local record = '0'
-  if status == 'busy' and manual ~= '1' and c[10] ~= '1' and (tonumber(c[8]) or 0) < at then
+  if status == '$busy' and manual ~= '1' and c[10] ~= '1' and (tonumber(c[8]) or 0) < at then
     record = '1'
     redis.call('HSET', key, 'busy_at', at)
   end
-  if status == 'won' then
+  if status == '$won' then
     local newmark = mark
     local mname = ''
     if manual == '1' then mname = mkey else newmark = at end
@@ -73,12 +91,12 @@ while a <= #ARGV do
     else redis.call('ZREM', KEYS[1], task) end
   end
   local folded = {'', '0'}
-  if status == 'won' and abandoned then folded = {c[6], c[7] or '0'} end
+  if status == '$won' and abandoned then folded = {c[6], c[7] or '0'} end
   out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2], c[9] or '0',
     record}
   k, a = k + 2, a + 5
 end
-if announce then redis.call('PUBLISH', ARGV[4], '{"op":"lease","task":"","ms":' .. lease .. '}') end
+if announce then redis.call('PUBLISH', ARGV[4], '$lease_open' .. lease .. '$lease_close') end
 return out
 """
 )
@@ -104,7 +122,8 @@ return out
 """
 )
 
-FINISH = """
+FINISH = _spelt(
+    """
 -- ARGV: owner, then per lease: claimed fire id, task, outcome, newest fire's ms ('' for a
 -- manual fire), its id. KEYS: leases, then per lease: the claim hash, the manual-claim key
 -- and its owner key (or the hash again, twice). Returns 1 per lease ended, 0 where it was
@@ -134,7 +153,7 @@ while a <= #ARGV do
     -- then): a task firing more often than CLAIM_LEASE keeps the set from emptying, so its
     -- claims are not announced each time (a lease is announced only when it is earliest).
     if mkey ~= key then
-      redis.call('SET', mkey, 'done:' .. outcome, 'EX', 3600)
+      redis.call('SET', mkey, '$manual_done:' .. outcome, 'EX', 3600)
       redis.call('SET', okey, owner, 'EX', 3600)
     end
     out[#out + 1] = 1
@@ -145,6 +164,7 @@ while a <= #ARGV do
 end
 return out
 """
+)
 
 EXPIRED = (
     _NOW
@@ -164,7 +184,7 @@ return out
 """
 )
 
-TAKE_OVER = (
+TAKE_OVER = _spelt(
     _NOW
     + """
 -- ARGV: owner, lease ms, control channel, then per task: its name and '1' to take its fire
@@ -188,7 +208,7 @@ for i = 2, #KEYS do
     redis.call('ZREM', KEYS[1], task)
   end
 end
-if #out > 0 then redis.call('PUBLISH', ARGV[3], '{"op":"lease","task":"","ms":' .. lease .. '}') end
+if #out > 0 then redis.call('PUBLISH', ARGV[3], '$lease_open' .. lease .. '$lease_close') end
 return {out, left}
 """
 )

@@ -17,7 +17,7 @@ from loguru import logger
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
 from worker.connect.redis import redis_deadline
-from worker.run.fire import format_instant
+from worker.protocol import format_instant
 from worker.run.records import FAILURES, RunRecord, StuckRun
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from worker.run.fire import format_instant
+from worker.protocol import format_instant
 from worker.version import __version__
 
 if TYPE_CHECKING:

@@ -17,9 +17,9 @@ from typing import Any
 from loguru import logger
 
 from worker.connect.errors import describe_error
+from worker.protocol import format_instant
 from worker.queues.job import Job, JobError, set_current_job
 from worker.queues.options import QueueOptions
-from worker.run.fire import format_instant
 from worker.run.records import RunListener, RunRecord
 
 Handler = Callable[[Any], Awaitable[Any]]

@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-
-def format_instant(moment: datetime, *, precise: bool) -> str:
-    """ISO 8601 UTC with a `Z`; milliseconds only when the schedule is finer than a second."""
-    moment = moment.astimezone(UTC)
-    text = moment.replace(tzinfo=None, microsecond=0).isoformat()
-    return f"{text}.{moment.microsecond // 1000:03d}Z" if precise else f"{text}Z"
+from worker.protocol import TakenOver, format_instant, manual_id, scheduled_id
 
 
 @dataclass(slots=True)
@@ -28,8 +23,8 @@ class Fire:
     precise: bool = False
     manual: str | None = None
     """A run asked for by hand (`worker trigger`, `run_now`): its token names the fire."""
-    recovered: bool = False
-    """Taken over from a replica that died mid-run (same fire id)."""
+    takeover: TakenOver | None = None
+    """The claim taken over from a replica that died mid-run: the run is admitted on it."""
     oldest: datetime | None = None
     """The oldest instant this run stands for (its first due fire, before any fold)."""
     _stamp: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
@@ -49,8 +44,13 @@ class Fire:
     @property
     def id(self) -> str:
         if self.manual is not None:
-            return f"{self.task}:manual:{self.manual}"
-        return f"{self.task}:{self.stamp}"
+            return manual_id(self.task, self.manual)
+        return scheduled_id(self.task, self.stamp)
+
+    @property
+    def recovered(self) -> bool:
+        """Taken over from a replica that died mid-run (same fire id)."""
+        return self.takeover is not None
 
     def fold(self, newer: datetime, count: int = 1) -> None:
         """Take over a newer fire that arrived while this one's run was still going."""

@@ -27,6 +27,9 @@ class Admission:
     finished: Callable[[RunRecord], None] | None = None
     failures: int | None = None
     """The task's failed runs in a row fleet-wide (a claim's): the run continues that streak."""
+    quiet: bool = False
+    """A skip that repeats what is known (a paused task's fires after the first): logged at
+    INFO, not WARNING."""
 
 
 class FireGate(Protocol):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -20,7 +19,8 @@ from loguru import logger
 from worker.concurrency import call_method, cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
-from worker.run.fire import Fire, format_instant, set_current_fire
+from worker.protocol import format_instant, new_token
+from worker.run.fire import Fire, set_current_fire
 from worker.run.gate import Admission, FireGate
 from worker.run.records import FAILURES, RunListener, RunRecord
 from worker.run.stuck import StuckAlarm
@@ -151,13 +151,11 @@ class Runner:
         return self._start(*entry, fire)
 
     def run_manual(self, name: str, token: str | None = None) -> asyncio.Task[RunRecord] | None:
-        """A run asked for by hand: fire id `<task>:manual:<token>`, claimed like any fire."""
+        """A run asked for by hand: a manual fire id (worker.protocol), claimed like any fire."""
         entry = self._tasks.get(name)
         if entry is None:
             return None
-        fire = Fire(
-            name, datetime.now(UTC), precise=entry[0].precise, manual=token or uuid.uuid4().hex
-        )
+        fire = Fire(name, datetime.now(UTC), precise=entry[0].precise, manual=token or new_token())
         return self.start_fire(fire)
 
     async def drain(
@@ -248,7 +246,7 @@ class Runner:
             if outcome == "skipped" and error is None:  # another replica has this fire
                 logger.bind(task=fire.task, fire=fire.id).debug("fire claimed elsewhere")
             else:
-                record = self._finish(record, exc_info)
+                record = self._finish(record, exc_info, admission.quiet)
             if admission.finished is not None:
                 admission.finished(record)
         return record
@@ -267,7 +265,7 @@ class Runner:
                 f"fire gate gave no answer within {self._admit_timeout:g}s"
             ) from None
 
-    def _finish(self, record: RunRecord, exc: BaseException | None) -> RunRecord:
+    def _finish(self, record: RunRecord, exc: BaseException | None, quiet: bool) -> RunRecord:
         name = record.task
         if record.outcome in FAILURES:
             self._failures[name] = self._failures.get(name, 0) + 1
@@ -282,6 +280,8 @@ class Runner:
             log.warning("run")
         elif exc is not None and not isinstance(exc, _GateTimeout):
             log.opt(exception=exc).error("run")
+        elif quiet:
+            log.info("run")
         else:
             log.warning("run")
         self._notify(record)

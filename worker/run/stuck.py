@@ -9,7 +9,8 @@ from typing import NamedTuple
 
 from loguru import logger
 
-from worker.run.fire import Fire, format_instant
+from worker.protocol import format_instant
+from worker.run.fire import Fire
 from worker.run.records import RunListener, StuckRun
 from worker.schedule.cron import IntervalSchedule, OnceSchedule
 from worker.schedule.definitions import TaskDefinition

@@ -2,21 +2,25 @@
 
 A next fire is a pure function of (expression, zone, previous fire, now), so 1,000 tasks
 on `* * * * * *` due at one instant need it computed once, not 1,000 times: the scheduler's
-next run time and the stuck alarm's gap both come from here. Nothing here imports
-APScheduler (the timing is built on first use).
+next run time, the stuck alarm's gap and a claim's fleet-wide `missed` all come from here.
+Nothing here imports APScheduler (the timing is built on first use).
 """
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from worker.schedule.cron import CronSchedule
+from worker.schedule.cron import CronSchedule, IntervalSchedule
+from worker.schedule.definitions import TaskDefinition
 from worker.schedule.timing import build_timing
 
 _Key = tuple[str, tzinfo]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MOST = 100_000
+"""`instants_between` stops counting here (a 1 s schedule after a day away): "at least"."""
 
 
 class NextFires:
@@ -47,6 +51,35 @@ class NextFires:
         if len(self._found) > self._limit:
             self._found.popitem(last=False)
         return found
+
+    def instants_between(self, task: TaskDefinition, after_ms: int, before_ms: int) -> int:
+        """How many fires of `task` fall strictly between two instants (ms since the
+        epoch): what a claim's winner reports `missed` since the previous mark."""
+        if after_ms <= 0 or before_ms <= after_ms:
+            return 0
+        schedule = task.schedule
+        if isinstance(schedule, IntervalSchedule):
+            step = round(schedule.seconds * 1000)
+            if step <= 0:
+                return 0
+            # Cluster intervals fire on multiples of the step since the epoch.
+            first = math.floor(after_ms / step) + 1
+            last = math.ceil(before_ms / step) - 1
+            return min(max(last - first + 1, 0), MOST)
+        if not isinstance(schedule, CronSchedule):
+            return 0
+        timing = self._inner((schedule.expr, task.timezone))
+        moment = datetime.fromtimestamp(after_ms / 1000, UTC)
+        end = datetime.fromtimestamp(before_ms / 1000, UTC)
+        tick = timedelta(milliseconds=1)
+        count = 0
+        while count < MOST:  # the timing itself: these answers are asked once
+            following = timing.get_next_fire_time(None, moment + tick)
+            if following is None or following >= end:
+                return count
+            count += 1
+            moment = following
+        return count
 
     def _inner(self, key: _Key) -> Any:
         timing = self._timings.get(key)

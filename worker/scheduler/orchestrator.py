@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from worker.run.fire import format_instant
+from worker.protocol import format_instant
 from worker.run.runner import Runner
 from worker.schedule.cron import CronSchedule, IntervalSchedule, Schedule
 from worker.schedule.definitions import TaskDefinition
@@ -113,7 +113,8 @@ class Orchestrator:
         return out
 
     def run_now(self, name: str) -> Any:
-        """A manual fire (`<task>:manual:<token>`), claimed like any fire: one replica runs it."""
+        """A manual fire (its id: `worker.protocol.manual_id`), claimed like any fire: one
+        replica runs it."""
         return self._runner.run_manual(name)
 
     def running(self, name: str) -> bool:

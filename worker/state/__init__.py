@@ -1,1 +1,1 @@
-"""The Redis key layout and the read model that status reads."""
+"""The Redis key layout, the read model that status reads, and fleet control (`fleet`)."""

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from worker.protocol import manual_claim_key, manual_owner_key
+
 
 @dataclass(frozen=True, slots=True)
 class Keys:
@@ -47,13 +49,14 @@ class Keys:
         return f"{self.claim_tag}:claim:{task}"
 
     def manual_claim(self, token: str) -> str:
-        """String: who claimed a manual fire (`worker trigger`, `run_now`), then its outcome."""
-        return f"{self.claim_tag}:manual:{token}"
+        """String: who claimed a manual fire (`worker trigger`, `run_now`), then its outcome
+        (a `worker.protocol.ManualClaim`)."""
+        return manual_claim_key(self.claim_tag, token)
 
     def manual_owner(self, token: str) -> str:
         """String: the replica that ran a manual fire, written when it ends (the claim's string
         then holds only `done:<outcome>`)."""
-        return f"{self.claim_tag}:manual:{token}:owner"
+        return manual_owner_key(self.claim_tag, token)
 
     @property
     def leases(self) -> str:
@@ -62,12 +65,12 @@ class Keys:
 
     @property
     def paused(self) -> str:
-        """Hash: task name → JSON `{"until": epoch s or null, "at": epoch s}` (fleet pause)."""
+        """Hash: task name → a `worker.protocol.PauseEntry` (fleet pause)."""
         return f"{self.prefix}paused"
 
     @property
     def control(self) -> str:
-        """Channel: pause, resume and trigger announcements to every live replica."""
+        """Channel: `worker.protocol.ControlMessage`s to every live replica."""
         return f"{self.prefix}control"
 
     def task_runs(self, task: str) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from worker.state.fleet import PauseEntry, pause_entries, pause_entry
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ class TaskState:
     summary: dict[str, Any] | None
     runs: list[dict[str, str]]
     """Its newest runs, newest first in the stream's order."""
-    paused: dict[str, Any] | None
+    paused: PauseEntry | None
     claim: dict[str, str]
 
 
@@ -35,7 +36,7 @@ class FleetState:
 
     replicas: list[dict[str, Any]]
     summaries: dict[str, dict[str, Any]]
-    paused: dict[str, dict[str, Any]]
+    paused: dict[str, PauseEntry]
 
 
 class FleetReader:
@@ -72,7 +73,7 @@ class FleetReader:
             replicas=_as_replicas(await self._records(ids)),
             summary=_object(summary),
             runs=[_entry(entry_id, fields) for entry_id, fields in entries or ()],
-            paused=_object(paused),
+            paused=pause_entry(paused),
             claim=_texts(claim),
         )
 
@@ -87,7 +88,7 @@ class FleetReader:
         return FleetState(
             replicas=_as_replicas(await self._records(ids)),
             summaries=_objects(summaries),
-            paused=_objects(paused),
+            paused=pause_entries(paused),
         )
 
     async def _records(self, ids: Any, *, scan: bool = False) -> list[dict[str, Any]]:
@@ -101,9 +102,9 @@ class FleetReader:
         records = [_shaped(record) for value in values if (record := _object(value)) is not None]
         return sorted(records, key=lambda record: str(record.get("id")))
 
-    async def paused(self) -> dict[str, dict[str, Any]]:
-        """The fleet's pause hash: task → `{"until": epoch s or None, "at": epoch s}`."""
-        return _objects(await self._redis.hgetall(self._keys.paused))
+    async def paused(self) -> dict[str, PauseEntry]:
+        """The fleet's pause hash: task → its entry (a field that holds none is left out)."""
+        return pause_entries(await self._redis.hgetall(self._keys.paused))
 
     async def claims(self, tasks: list[str]) -> dict[str, dict[str, str]]:
         """Each task's claim hash (mark, fire, owner, lease, done, outcome), one round trip."""

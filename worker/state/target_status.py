@@ -104,6 +104,6 @@ def merge_lanes(
 def _instant(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    from worker.run.fire import format_instant
+    from worker.protocol import format_instant
 
     return format_instant(datetime.fromtimestamp(epoch, UTC), precise=True)

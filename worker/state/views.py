@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from worker.state.fleet import PauseEntry, format_instant
 from worker.state.read import FleetReader, parse_instant
 from worker.state.target_status import merge_lanes
 
@@ -71,13 +72,7 @@ class FleetViews:
             return None
         now = datetime.now(UTC)
         row = task_row(
-            name,
-            catalog or {},
-            state.summary or {},
-            state.replicas,
-            state.paused,
-            state.claim,
-            now,
+            name, catalog or {}, state.summary or {}, state.replicas, state.paused, state.claim, now
         )
         return {
             "task": row,
@@ -122,7 +117,7 @@ def task_row(
     catalog: dict[str, Any],
     last: dict[str, Any],
     instances: list[dict[str, Any]],
-    paused: dict[str, Any] | None,
+    paused: PauseEntry | None,
     claim: dict[str, str],
     now: datetime,
 ) -> dict[str, Any]:
@@ -134,8 +129,8 @@ def task_row(
     passed = max((when for when in planned if when is not None and when <= now), default=None)
     running = [parse_instant((i.get("running") or {}).get(name)) for i in instances]
     since = min((when for when in running if when is not None), default=None)
-    until = None if paused is None else _number(paused.get("until"))
-    is_paused = paused is not None and (until is None or until > now.timestamp())
+    until = None if paused is None else paused.until
+    is_paused = paused is not None and paused.active(now.timestamp())
     in_progress = claim.get("done") == "0"
     next_fire = min(upcoming, default=None) or passed
     # A pause that ends first lets the next fire run: only one it covers is held back.
@@ -148,7 +143,7 @@ def task_row(
         "disabled": bool(catalog.get("disabled", False)),
         "running_here": bool(catalog),
         "paused": is_paused,
-        "paused_until": _epoch(until) if is_paused and until is not None else None,
+        "paused_until": paused.until_text if is_paused and paused is not None else None,
         "next_fire": iso(next_fire),
         "next_fire_passed": not upcoming and passed is not None,
         "next_fire_paused": held,
@@ -251,15 +246,4 @@ def _count(value: Any) -> int:
 
 def iso(moment: datetime | None) -> str | None:
     """An instant as records write it (`...Z`, milliseconds only when it has them)."""
-    if moment is None:
-        return None
-    from worker.run.fire import format_instant
-
-    return format_instant(moment, precise=moment.microsecond != 0)
-
-
-def _epoch(seconds: Any) -> str | None:
-    try:
-        return iso(datetime.fromtimestamp(float(seconds), UTC))
-    except (TypeError, ValueError, OverflowError, OSError):  # no instant a datetime holds
-        return None
+    return None if moment is None else format_instant(moment, precise=moment.microsecond != 0)

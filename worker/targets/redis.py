@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from worker.protocol import is_manual
 from worker.targets.base import Message
 
 if TYPE_CHECKING:
@@ -55,7 +56,8 @@ class RedisStreamTarget:
 
     Redis refuses an id not above the stream's last: a resend, or a fire another replica
     already stored, is stored once, and that refusal counts as delivered. A manual fire
-    (`:manual:` in its id) shares its second with a scheduled one: Redis picks its id (`*`).
+    (`worker.protocol.is_manual`) shares its second with a scheduled one: Redis picks its
+    id (`*`).
     """
 
     name = "redis-stream"
@@ -79,7 +81,7 @@ class RedisStreamTarget:
             await self._redis.xadd(
                 self._key,
                 fields,  # type: ignore[arg-type]
-                id="*" if ":manual:" in message.fire_id else f"{message.at_ms}-0",
+                id="*" if is_manual(message.fire_id) else f"{message.at_ms}-0",
                 maxlen=self._maxlen,
                 approximate=True,
             )
