@@ -12,10 +12,8 @@ from tasks.health import HealthTasks
 from worker import FrameworkContainer
 
 
-@containers.copy(FrameworkContainer)  # one settings object, of this class, for every provider
+@containers.copy(FrameworkContainer)  # providers of its own: the override below stays here
 class Container(FrameworkContainer):
-    settings_class = providers.Object(Settings)
-
     crypto = providers.Singleton(CryptoTasks, FrameworkContainer.publisher)
     health = providers.Singleton(
         HealthTasks,
@@ -37,3 +35,11 @@ class Container(FrameworkContainer):
         price_api_url=FrameworkContainer.settings.provided.price_api_url,
         max_delay=FrameworkContainer.settings.provided.sync_max_delay,
     )
+
+
+# One settings object, of the application's class, for every provider. An override rather
+# than a `settings_class` line in the class: `containers.copy` leaves `settings` on the
+# class's provider but `settings_class` on a copy of it, so an application that extends
+# this container with `@containers.copy(Container)` and a `settings_class` of its own
+# would miss `settings` (README "Your own settings").
+Container.settings_class.override(providers.Object(Settings))

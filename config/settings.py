@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from worker import WorkerSettings
+from worker import Duration, WorkerSettings
 
 
 class Settings(WorkerSettings):
     """Every env var of crypto-stats-worker; load it with `worker.load_settings`.
 
-    CRYPTO_CHANNEL and the other trigger target settings are the framework's (its targets).
+    The trigger target settings (CRYPTO_CHANNEL, CRYPTO_SUBJECT, JETSTREAM_STREAM, ...) are
+    the framework's: its targets deliver what `TriggerPublisher` is given.
     """
 
+    # health-check
     health_memory_limit_mb: int = Field(default=500, gt=0)
+    # cleanup
     cleanup_retention_days: int = Field(default=30, ge=1)
+    # coin-sync
+    coins: str = "bitcoin,ethereum"
+    price_api_url: str = "https://api.coingecko.com/api/v3"
+    sync_max_delay: Duration = 30.0
+
+    # Validator names must not repeat one of WorkerSettings': the subclass's would hide it.
+    @field_validator("coins")
+    @classmethod
+    def _some_coin(cls, value: str) -> str:
+        if not any(coin.strip() for coin in value.split(",")):
+            raise ValueError("must name at least one coin (comma-separated ids, e.g. bitcoin)")
+        return value
+
+    @field_validator("price_api_url")
+    @classmethod
+    def _price_api_http(cls, value: str) -> str:
+        if not value.strip().lower().startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.strip().rstrip("/")
+
+    @property
+    def coin_list(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(c.strip().lower() for c in self.coins.split(",") if c.strip()))

@@ -24,6 +24,7 @@ _EXPORTS = {
     # the application's container and settings
     "FrameworkContainer": "worker.container",
     "WorkerSettings": "worker.settings.base",
+    "Duration": "worker.settings.fields",
     "load_settings": "worker.settings.loading",
     "WorkerError": "worker.errors",
     "ConfigError": "worker.errors",
@@ -145,6 +146,9 @@ if TYPE_CHECKING:
     )
     from worker.settings.base import (
         WorkerSettings as WorkerSettings,
+    )
+    from worker.settings.fields import (
+        Duration as Duration,
     )
     from worker.settings.loading import (
         load_settings as load_settings,

@@ -102,13 +102,13 @@ def test_an_override_of_no_known_queue_names_the_variable_and_the_queues() -> No
 
 
 def test_queue_settings_read_roles_coins_and_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
-    from worker.settings.base import WorkerSettings
+    from config import Settings  # COINS is the shipped coin-sync's setting
     from worker.settings.loading import load_settings
 
     monkeypatch.setenv("WORKER_ROLES", " Processor ")
     monkeypatch.setenv("COINS", "Bitcoin, solana,,bitcoin")
     monkeypatch.setenv("QUEUE_COIN_SYNC_BACKOFF", "500ms")
-    settings = load_settings(WorkerSettings, env_file=None)
+    settings = load_settings(Settings, env_file=None)
     assert settings.roles == ("processor",)
     assert settings.coin_list == ("bitcoin", "solana")
     assert settings.queue_overrides == {"COIN_SYNC": {"backoff": 0.5}}
@@ -127,9 +127,9 @@ def test_queue_settings_read_roles_coins_and_overrides(monkeypatch: pytest.Monke
 def test_a_bad_queue_setting_is_one_configuration_error(
     monkeypatch: pytest.MonkeyPatch, name: str, value: str, message: str
 ) -> None:
-    from worker.settings.base import WorkerSettings
+    from config import Settings  # PRICE_API_URL is the shipped coin-sync's setting
     from worker.settings.loading import load_settings
 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
-        load_settings(WorkerSettings, env_file=None)
+        load_settings(Settings, env_file=None)

@@ -46,8 +46,8 @@ def make_redis(
     word; every caller retries in its own loop instead, with its own backoff.
     """
     from redis.asyncio import Redis
+    from redis.asyncio.retry import Retry  # an asyncio client's (redis.retry's is for sync ones)
     from redis.backoff import NoBackoff
-    from redis.retry import Retry
 
     tcp: dict[str, Any] = {}
     if not url.lower().startswith("unix:"):
@@ -93,10 +93,10 @@ def make_client(
     `extra`: client options replacing the defaults (bullmq's `decode_responses`)."""
     if not sentinels:
         return make_redis(url, timeout=timeout, name=name, **extra)
+    from redis.asyncio.retry import Retry
     from redis.asyncio.sentinel import Sentinel
     from redis.backoff import NoBackoff
     from redis.connection import parse_url
-    from redis.retry import Retry
 
     options = parse_url(url)  # type: ignore[no-untyped-call]
     auth = {k: options[k] for k in ("username", "password", "db") if options.get(k) is not None}

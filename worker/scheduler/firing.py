@@ -1,3 +1,4 @@
+# Private APScheduler 3.11 names, here only: no public hook starts due runs before bookkeeping.
 """APScheduler's AsyncIOScheduler, except that an instant's runs start before its bookkeeping.
 
 APScheduler 3 works out every due job's next fire before the loop can start any run, so

@@ -8,7 +8,7 @@ import socket
 from pathlib import Path
 from secrets import token_hex
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
 from pydantic import Field, SecretStr, field_validator
@@ -20,32 +20,28 @@ from pydantic_settings import (
 
 from worker.errors import ConfigError
 from worker.settings.cluster import ClusterSettings
-from worker.settings.durations import is_duration, parse_duration
+from worker.settings.durations import duration_setting
 from worker.settings.network import BindAddress, Port
 from worker.settings.per_task import PerTaskSource
 from worker.settings.queues import QueueSettings
 from worker.settings.targets import TargetSettings
+from worker.settings.urls import (
+    masked_redis_url,
+    redis_url_secrets,
+    redis_url_setting,
+    webhook_url_secrets,
+    webhook_url_setting,
+)
+
+# `duration_setting` lives in worker.settings.durations; importable from here as well.
+__all__ = ["LOG_LEVELS", "WorkerSettings", "duration_setting"]
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
-_REDIS_SCHEMES = ("redis", "rediss", "unix")
 _IMPORT_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
-_QUERY_PASSWORD = re.compile(r"(^|&)(password=)([^&]*)", re.IGNORECASE)
 
 
 def _default_instance_id() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{token_hex(2)}"
-
-
-def duration_setting(value: object, *, positive: bool) -> float:
-    """Seconds from a number or `500ms/30s/15m/1h`; a sign error says which bound applies."""
-    bound = "must be > 0" if positive else "must be >= 0"
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str | int | float):
-        raise ValueError("not a duration (expected seconds or Nms/Ns/Nm/Nh)")
-    negative = text.startswith("-") and is_duration(text[1:]) if isinstance(text, str) else text < 0
-    if negative or (positive and parse_duration(text) == 0):
-        raise ValueError(bound)
-    return parse_duration(text)
 
 
 class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSettings):
@@ -142,38 +138,14 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: SecretStr) -> SecretStr:
-        # Messages here must never quote the URL: it may carry the password.
-        url = value.get_secret_value().strip()
-        try:
-            parts = urlsplit(url)
-            _ = parts.port  # raises on a non-numeric or out-of-range port
-        except ValueError:
-            raise ValueError("not a valid URL (bad host or port)") from None
-        if parts.scheme.lower() not in _REDIS_SCHEMES:
-            raise ValueError("must start with redis://, rediss:// or unix://")
-        database = parts.path.strip("/")
-        if (
-            parts.scheme.lower() != "unix"
-            and database
-            and not (database.isascii() and database.isdigit())
-        ):
-            raise ValueError("the database (the path after the host) must be a number")
-        if parts.query:
-            _check_query_options(url)
-        return SecretStr(url)
+        return SecretStr(redis_url_setting(value.get_secret_value()))
 
     @field_validator("alert_webhook_url", mode="before")
     @classmethod
     def _webhook_scheme(cls, value: object) -> object:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
-        url = str(value or "").strip()
-        if not url:
-            return None  # ALERT_WEBHOOK_URL= (empty) means no webhook
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
-            raise ValueError("must start with http:// or https://")
-        return url
+        return webhook_url_setting(str(value or ""))  # empty: no webhook
 
     @field_validator("worker_app")
     @classmethod
@@ -223,36 +195,13 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
 
     def safe_redis_url(self) -> str:
         """The URL fit for logs: any password (userinfo or `?password=`) shown as `***`."""
-        parts = urlsplit(self.redis_url_value())
-        netloc, query = parts.netloc, _QUERY_PASSWORD.sub(r"\1\2***", parts.query)
-        if parts.password is not None:
-            userinfo, _, host = netloc.rpartition("@")
-            netloc = f"{userinfo.partition(':')[0]}:***@{host}"
-        # Built by hand: urlunsplit drops the empty authority of `unix:///path`.
-        query = f"?{query}" if query else ""
-        fragment = f"#{parts.fragment}" if parts.fragment else ""
-        return f"{parts.scheme}://{netloc}{parts.path}{query}{fragment}"
+        return masked_redis_url(self.redis_url_value())
 
     def secrets(self) -> tuple[str, ...]:
         """Every string that must never be printed (as written and percent-decoded)."""
-        redis = urlsplit(self.redis_url_value())
-        found = [redis.password or "", *(m[3] for m in _QUERY_PASSWORD.finditer(redis.query))]
+        found = redis_url_secrets(self.redis_url_value())
         if self.alert_webhook_url is not None:
-            hook = urlsplit(self.alert_webhook_url.get_secret_value())
-            tail = hook.path + (f"?{hook.query}" if hook.query else "")  # tokens live here
-            found += [hook.geturl(), hook.password or "", tail if len(tail) > 1 else ""]
+            found += webhook_url_secrets(self.alert_webhook_url.get_secret_value())
         found += self.nats_secrets()
         found += [unquote(secret) for secret in found]
         return tuple(dict.fromkeys(secret for secret in found if secret))
-
-
-def _check_query_options(url: str) -> None:
-    """Options after `?` are parsed by redis-py when the client is built: parse them now,
-    so a bad one is a one-line error here, not a traceback (with the URL) later."""
-    from redis.connection import parse_url
-
-    try:
-        parse_url(url)  # type: ignore[no-untyped-call]
-    except (ValueError, TypeError) as exc:
-        reason = str(exc).split(" in connection URL")[0]  # redis-py's text, URL-free
-        raise ValueError(f"bad option after '?': {reason}") from None

@@ -45,3 +45,15 @@ def format_duration(seconds: float) -> str:
     if millis == int(millis):
         return f"{int(millis)}ms"
     return f"{seconds:g}s"
+
+
+def duration_setting(value: object, *, positive: bool) -> float:
+    """Seconds from a number or `500ms/30s/15m/1h`; a sign error says which bound applies."""
+    bound = "must be > 0" if positive else "must be >= 0"
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str | int | float):
+        raise ValueError("not a duration (expected seconds or Nms/Ns/Nm/Nh)")
+    negative = text.startswith("-") and is_duration(text[1:]) if isinstance(text, str) else text < 0
+    if negative or (positive and parse_duration(text) == 0):
+        raise ValueError(bound)
+    return parse_duration(text)

@@ -1,4 +1,4 @@
-"""Queue settings (BullMQ): roles, the key prefix, per-queue overrides, the coin sync.
+"""Queue settings (BullMQ): roles, the key prefix, the job lock, per-queue overrides.
 
 `QUEUE_<NAME>_ATTEMPTS/_BACKOFF/_CONCURRENCY` are read by prefix from `.env` and the
 environment (pydantic-settings has no wildcard fields); which queue a name means is checked
@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 
 from worker.errors import ConfigError
 from worker.settings.durations import parse_duration
+from worker.settings.fields import Duration
 
 ROLES = ("scheduler", "processor")
 OVERRIDE = re.compile(r"^QUEUE_(?P<queue>.+)_(?P<field>ATTEMPTS|BACKOFF|CONCURRENCY)$")
@@ -27,10 +28,7 @@ class QueueSettings(BaseModel):
 
     worker_roles: str = "scheduler,processor"
     queue_prefix: str = "bull"
-    queue_lock_duration: float = 30.0
-    coins: str = "bitcoin,ethereum"
-    price_api_url: str = "https://api.coingecko.com/api/v3"
-    sync_max_delay: float = 30.0
+    queue_lock_duration: Duration = 30.0
     # QUEUE_<NAME>_* by <NAME> (upper case, `-` → `_`), then by field (attempts, ...).
     queue_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
 
@@ -50,13 +48,6 @@ class QueueSettings(BaseModel):
             raise ValueError(f"roles are {', '.join(ROLES)} (comma-separated), not {value!r}")
         return ",".join(dict.fromkeys(roles))
 
-    @field_validator("coins")
-    @classmethod
-    def _some_coin(cls, value: str) -> str:
-        if not any(coin.strip() for coin in value.split(",")):
-            raise ValueError("must name at least one coin (comma-separated ids, e.g. bitcoin)")
-        return value
-
     @field_validator("queue_prefix")
     @classmethod
     def _prefix(cls, value: str) -> str:
@@ -64,28 +55,9 @@ class QueueSettings(BaseModel):
             raise ValueError("must be non-empty, without ':'")
         return value.strip()
 
-    @field_validator("queue_lock_duration", "sync_max_delay", mode="before")
-    @classmethod
-    def _queue_duration(cls, value: object) -> float:
-        seconds = parse_duration(value if isinstance(value, str | int | float) else "x")
-        if seconds < 0:
-            raise ValueError("must be >= 0")
-        return seconds
-
-    @field_validator("price_api_url")
-    @classmethod
-    def _http(cls, value: str) -> str:
-        if not value.strip().lower().startswith(("http://", "https://")):
-            raise ValueError("must start with http:// or https://")
-        return value.strip().rstrip("/")
-
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(self.worker_roles.split(","))
-
-    @property
-    def coin_list(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(c.strip().lower() for c in self.coins.split(",") if c.strip()))
 
 
 def _overrides() -> dict[str, dict[str, float]]:

@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
 from worker.errors import ConfigError
+from worker.settings.durations import duration_setting
 
 TARGET_NAMES = ("redis-pubsub", "redis-stream", "nats", "jetstream")
 NATS_TARGETS = ("nats", "jetstream")
@@ -34,8 +35,6 @@ class TargetSettings(BaseModel):
 
     @model_validator(mode="after")
     def _check_targets(self) -> Any:
-        from worker.settings.base import duration_setting
-
         names = [name.strip().lower() for name in self.trigger_targets.split(",") if name.strip()]
         unknown = [name for name in names if name not in TARGET_NAMES]
         if unknown or not names:
