@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from redis.asyncio import Redis
 
 from tests.support import RedisServer, WorkerProcess, worker_env
 
@@ -45,9 +46,23 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def fault_redis(own_redis: RedisServer) -> RedisServer:
+    """The fault tests' name for `own_redis`: a server they may kill, freeze or demote."""
+    return own_redis
+
+
+@pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     redis_server.client().flushall()
     return redis_server.url
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Redis]:
+    """An asyncio client of the suite's redis-server, flushed for the test."""
+    redis = Redis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from datetime import datetime
 
 import pytest
 
-from tests.faults.test_freeze import LONE
+from tests.connect.test_freeze import LONE
 from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
 from tests.targets.support import NatsServer, NatsSubscriber, stream_messages
 

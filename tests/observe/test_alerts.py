@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from tests.faults.conftest import Webhook
+from tests.observe.conftest import Webhook
 from tests.support import RedisServer, WorkerProcess, status_when, subscribed, task_of, wait_for
 
 Spawn = Callable[..., WorkerProcess]

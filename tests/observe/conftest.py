@@ -1,4 +1,4 @@
-"""Fault fixtures: a redis-server of the test's own (so killing it hurts no other test)."""
+"""Fixtures of the observe tests: a webhook that records the alerts POSTed to it."""
 
 from __future__ import annotations
 
@@ -10,15 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import RedisServer, free_port
-
-
-@pytest.fixture
-def fault_redis() -> Iterator[RedisServer]:
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
+from tests.support import free_port
 
 
 class Webhook:

@@ -1,6 +1,6 @@
 """The shipped tasks (crypto trigger, health check, cleanup), run through worker.testing on a
 real Redis. What only a running process shows (the heartbeat's instance record) is in
-tests/e2e/test_shipped_tasks.py."""
+tests/tasks/test_shipped_tasks_process.py."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from dependency_injector import containers, providers
 from loguru import logger
 from redis.asyncio import Redis
 
-from tests.integration.test_runner import Sink, definition, make_runner
+from tests.run.test_runner import Sink, definition, make_runner
 from tests.support import RedisServer
 from worker import FrameworkContainer, interval
 from worker.app.context import ApplicationContext

@@ -8,12 +8,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from tests.run.test_runner import Sink, definition, scheduled
 from worker import current_fire
 from worker.schedule.cron import CronSchedule
 from worker.schedule.definitions import TaskDefinition
 from worker.scheduler.firing import CHUNK
-
-from .test_runner import Sink, definition, scheduled
 
 TASKS = 250  # several chunks of a round
 

@@ -1,6 +1,6 @@
 """The shipped tasks as a running worker process shows them. Their behaviour run by run
 (payload, figures, warnings, cleanup) is tested through worker.testing in
-tests/integration/test_shipped_tasks.py."""
+tests/tasks/test_shipped_tasks.py."""
 
 from __future__ import annotations
 

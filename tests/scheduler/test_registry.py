@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.integration.test_runner import Sink, definition, make_runner
+from tests.run.test_runner import Sink, definition, make_runner
 from worker.errors import DefinitionError
 from worker.scheduler.orchestrator import Orchestrator
 from worker.scheduler.registry import SchedulerRegistry
