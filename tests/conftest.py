@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from redis.asyncio import Redis
 
+from tests.price_api import PriceApi, price_api
 from tests.support import RedisServer, WorkerProcess, worker_env
 
 MISSING_TOOL = "missing tool: "
@@ -63,6 +64,13 @@ async def client(redis_url: str) -> AsyncIterator[Redis]:
     redis = Redis.from_url(redis_url)
     yield redis
     await redis.aclose()
+
+
+@pytest.fixture
+def api() -> Iterator[PriceApi]:
+    """A local price API (tests/price_api.py) the shipped sync-coin processor calls."""
+    with price_api() as server:
+        yield server
 
 
 @pytest.fixture

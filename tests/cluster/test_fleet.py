@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.connect.test_outages import covered_seconds
+from tests.fires import covered_seconds
 from tests.support import (
     RedisServer,
     WorkerProcess,

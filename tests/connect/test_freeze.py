@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from tests.apps.lone import LONE
 from tests.support import (
     RedisServer,
     WorkerProcess,
@@ -20,8 +21,6 @@ from tests.support import (
 Spawn = Callable[..., WorkerProcess]
 CUSTOM = ("--app", "tests.apps.custom:Container")
 REDIS_TIMEOUT = 1.0
-LONE = ("--app", "tests.apps.lone:Container")
-"""crypto-trigger as an instance task: it runs (and reaches its lanes) while Redis is away."""
 FROZEN = {
     "REDIS_TIMEOUT": f"{REDIS_TIMEOUT:g}",
     "SCHEDULE_CRYPTO_TRIGGER": "* * * * * *",

@@ -9,23 +9,11 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from tests.support import Message, RedisServer, WorkerProcess, subscribed, wait_for
+from tests.fires import covered_seconds, second
+from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *", "OUTAGE_LOG_INTERVAL": "1"}
-
-
-def second(stamp: str) -> int:
-    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
-
-
-def covered_seconds(messages: list[Message]) -> list[int]:
-    """Every scheduled second the messages stand for (a message covers itself and `missed`)."""
-    seconds: list[int] = []
-    for message in messages:
-        newest = second(message.data["scheduled_for"])
-        seconds += [newest - k for k in range(message.data.get("missed", 0), -1, -1)]
-    return seconds
 
 
 REDIS_OUTAGE = re.compile(r"outage started .*service=redis(?![-\w])")

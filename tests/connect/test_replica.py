@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.connect.test_freeze import LONE
+from tests.apps.lone import LONE
 from tests.support import (
     RedisServer,
     WorkerProcess,

@@ -6,14 +6,12 @@ import signal
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
-import httpx
 import psutil
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import RedisServer, WorkerProcess, free_port, wait_for
+from tests.metrics_support import RUNS, Exposition, scrape, scrape_until
+from tests.support import RedisServer, WorkerProcess, free_port
 from worker.run.records import OUTCOMES
 
 # The `result` labels of `worker_claims_total` and `worker_target_deliveries_total` (README
@@ -26,50 +24,8 @@ SpawnScraped = Callable[..., tuple[WorkerProcess, int]]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}
 CUSTOM = ("--app", "tests.apps.custom:Container")
 TRIGGER = "crypto-trigger"
-RUNS = "worker_runs_total"
-RAN = ("ok", "failed", "timeout", "cancelled")
 PAUSE = 4.0
 """Seconds the worker is stopped for: with MISFIRE_GRACE=1, at least two fires are too late."""
-
-
-@dataclass(frozen=True)
-class Exposition:
-    text: str
-    samples: dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-    def value(self, name: str, default: float = 0.0, **labels: str) -> float:
-        return self.samples.get((name, frozenset(labels.items())), default)
-
-    def ran(self, task: str) -> float:
-        """Records of fires whose method ran: what the histograms must have seen."""
-        return sum(self.value(RUNS, task=task, outcome=outcome) for outcome in RAN)
-
-
-def scrape(port: int) -> Exposition:
-    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    samples = {
-        (sample.name, frozenset(sample.labels.items())): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-    return Exposition(text, samples)
-
-
-def scrape_until(
-    port: int, ready: Callable[[Exposition], bool], what: str, timeout: float = 15.0
-) -> Exposition:
-    """Scrape until `ready` holds (refused connections while the worker starts count as no)."""
-
-    def attempt() -> Exposition | None:
-        try:
-            found = scrape(port)
-        except httpx.TransportError:
-            return None
-        return found if ready(found) else None
-
-    found = wait_for(attempt, timeout=timeout, interval=0.05, what=what)
-    assert found is not None
-    return found
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from tests.price_api import PriceApi, price_api
+from tests.price_api import PriceApi
 from tests.queue_support import in_state, queue_env, stats
 from tests.support import RedisServer, WorkerProcess, free_port, wait_for
 
@@ -57,12 +57,6 @@ def sentinel(primary: RedisServer) -> Iterator[str]:
         process.kill()
         process.wait(timeout=10)
         shutil.rmtree(folder, ignore_errors=True)
-
-
-@pytest.fixture
-def api() -> Iterator[PriceApi]:
-    with price_api() as server:
-        yield server
 
 
 def test_enqueue_and_processing_go_through_sentinel(

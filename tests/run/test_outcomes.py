@@ -12,7 +12,7 @@ import json
 import signal
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import FrameType
@@ -24,8 +24,8 @@ from dependency_injector import containers, providers
 from loguru import logger
 from redis.asyncio import Redis
 
-from tests.run.test_runner import Sink, definition, make_runner
-from tests.support import RedisServer
+from tests.run_support import Sink, definition, make_runner, run_once
+from tests.support import RedisServer, until
 from worker import FrameworkContainer, interval
 from worker.app.context import ApplicationContext
 from worker.app.deadline import Deadline
@@ -45,13 +45,6 @@ from worker.scheduler.orchestrator import Orchestrator
 from worker.scheduler.registry import SchedulerRegistry
 
 CLIENT_NAME = "crypto-stats-worker"
-
-
-async def until(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -86,12 +79,6 @@ def runner_with(sink: Sink, gate: Any, admit_timeout: float) -> Runner:
         gate=gate,
         admit_timeout=admit_timeout,
     )
-
-
-async def run_once(runner: Runner, name: str, timeout: float = 5.0) -> RunRecord:
-    run = runner.run_now(name)
-    assert run is not None
-    return await asyncio.wait_for(run, timeout)
 
 
 def named_clients(server: RedisServer) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 
-from tests.connect.test_outages import covered_seconds
+from tests.fires import covered_seconds
 from tests.support import RedisServer, WorkerProcess, run_records, subscribed, wait_for
 
 Spawn = Callable[..., WorkerProcess]

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from tests.run.test_runner import Sink, definition, scheduled
+from tests.run_support import Sink, definition, scheduled
 from worker import current_fire
 from worker.schedule.cron import CronSchedule
 from worker.schedule.definitions import TaskDefinition

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.run.test_runner import Sink, definition, make_runner
+from tests.run_support import Sink, definition, make_runner
+from tests.support import until
 from worker.errors import DefinitionError
 from worker.scheduler.orchestrator import Orchestrator
 from worker.scheduler.registry import SchedulerRegistry
-
-
-async def until(condition: object, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline
-        await asyncio.sleep(0.01)
 
 
 async def test_registry_adds_runs_now_and_removes_a_task() -> None:

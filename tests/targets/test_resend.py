@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from tasks.crypto import CryptoTasks, update_payload
-from tests.run.test_runner import make_runner
+from tests.run_support import make_runner
 from tests.support import RedisServer, subscribed
 from worker.connect.redis import make_redis
 from worker.run.fire import Fire

@@ -4,22 +4,13 @@ shipped coin-sync task and sync-coin processor tested through it."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
-
 from container import Container
-from tests.price_api import PriceApi, price_api
+from tests.price_api import PriceApi
 from tests.support import RedisServer
 from worker import JobError
 from worker.testing import WorkerTestApp
-
-
-@pytest.fixture
-def api() -> Iterator[PriceApi]:
-    with price_api() as server:
-        yield server
 
 
 def kit(redis_url: str, api: PriceApi, **env: str) -> WorkerTestApp:
