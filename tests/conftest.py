@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from loguru import logger
 from redis.asyncio import Redis
 
 from tests.price_api import PriceApi, price_api
@@ -50,6 +51,15 @@ def own_redis() -> Iterator[RedisServer]:
 def fault_redis(own_redis: RedisServer) -> RedisServer:
     """The fault tests' name for `own_redis`: a server they may kill, freeze or demote."""
     return own_redis
+
+
+@pytest.fixture
+def logs() -> Iterator[list[str]]:
+    """Every log line (with its fields and any traceback) while the test runs."""
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="DEBUG", format="{level} {message} {extra}\n{exception}")
+    yield lines
+    logger.remove(sink)
 
 
 @pytest.fixture

@@ -271,6 +271,15 @@ def texts(values: Any) -> list[str]:
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
 
 
+def finished(
+    spawn: Callable[..., WorkerProcess], *args: str, redis: str | None = None, **env: str
+) -> WorkerProcess:
+    """Spawn `python -m worker ARGS` and wait for it to end."""
+    process = spawn(*args, redis=redis, **env)
+    process.wait(timeout=30)
+    return process
+
+
 def run_records(client: redis.Redis, key: str = "worker:runs") -> list[dict[str, str]]:
     """The run history stream's entries, decoded."""
     entries: Any = client.xrange(key)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from dependency_injector import containers, providers
 
-from worker import CronExpression, cron, interval, timeout
+from tests.app.support import context_of
+from worker import CronExpression, FrameworkContainer, cron, interval, timeout
 from worker.app.discovery import discover
 from worker.app.overrides import Overrides, resolve
 from worker.errors import ConfigError, DefinitionError
@@ -196,3 +197,49 @@ def test_per_task_time_limit_on_a_plain_method_is_a_config_error() -> None:
 def test_task_timezone_defaults_to_worker_timezone() -> None:
     found = definitions(default_timezone="Europe/Berlin")
     assert str(found["build-report"].timezone) == "Europe/Berlin"
+
+
+class StaticTasks:
+    ran: ClassVar[list[str]] = []
+
+    @staticmethod
+    @interval("1h", name="static-below")
+    async def below() -> None:
+        StaticTasks.ran.append("static-below")
+
+    @interval("1h", name="static-above")
+    @staticmethod
+    async def above() -> None:
+        StaticTasks.ran.append("static-above")
+
+
+@containers.copy(FrameworkContainer)
+class StaticContainer(FrameworkContainer):
+    statics = providers.Singleton(StaticTasks)
+
+
+@pytest.mark.parametrize("name", ["static-below", "static-above"])
+async def test_a_static_task_method_is_discovered_and_runs(app_env: str, name: str) -> None:
+    """Discovery used to count plain functions only: a staticmethod object was passed over,
+    so the task was never found (in either decorator order)."""
+    StaticTasks.ran.clear()
+    context = context_of(StaticContainer())
+    assert {d.name for d in context.definitions} == {"static-below", "static-above"}
+    assert await context.run_task(name) == 0
+    assert StaticTasks.ran == [name]
+
+
+def test_a_static_task_method_with_a_required_argument_is_a_definition_error() -> None:
+    """The decorator's check leaves room for one required argument (`self`), which a static
+    method does not have: the bad definition was accepted instead of exiting 78."""
+
+    class NeedsArgument:
+        @staticmethod
+        @interval("1h")
+        async def needs(value: int) -> None: ...
+
+    class Holder(containers.DeclarativeContainer):
+        needs = providers.Singleton(NeedsArgument)
+
+    with pytest.raises(DefinitionError, match="takes no arguments"):
+        discover(Holder())

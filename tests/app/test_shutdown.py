@@ -107,3 +107,24 @@ def test_a_signal_repeated_at_once_is_one_request_not_a_forced_stop(
     assert worker.wait() == 0
     assert "second signal" not in worker.stderr
     assert client.lrange("probe:slow", 0, -1) == [b"started", b"finished"]
+
+
+def test_a_second_signal_cuts_a_hanging_shutdown_hook_within_a_second(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    """Before, the second signal was looked at once, before the hooks: a hook hanging on
+    the way out held the process for the rest of SHUTDOWN_TIMEOUT."""
+    worker = spawn_worker(
+        "--app", "tests.apps.custom:Container", PROBE_BLOCK_SHUTDOWN="1", SHUTDOWN_TIMEOUT="30"
+    )
+    worker.wait_for_log(" ready ")
+    client = redis_server.client()
+    worker.signal(signal.SIGTERM)
+    worker.wait_for_log("shutdown started")  # the window opens when the worker took the signal
+    first = time.monotonic()
+    wait_for(lambda: b"second-shutdown" in client.lrange("probe:hooks", 0, -1), what="the hook")
+    wait_for(lambda: time.monotonic() - first > REPEAT_WINDOW, what="the repeat window")
+    forced = time.monotonic()
+    worker.signal(signal.SIGINT)
+    assert worker.wait(timeout=10) == 1
+    assert time.monotonic() - forced < 1.5

@@ -1,14 +1,18 @@
-"""Defects that need a real `python -m worker` process; each docstring says what used to happen."""
+"""A service or resource that fails at start-up: one line naming it, exit 78, Redis closed;
+as a real `python -m worker` process and in-process. Each docstring says what used to happen."""
 
 from __future__ import annotations
 
-import signal
-import time
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
-from tests.support import RedisServer, WorkerProcess, run_records, wait_for
-from worker.app.signals import REPEAT_WINDOW
+import pytest
+
+from tests.app.support import context_of
+from tests.support import RedisServer, WorkerProcess, wait_for
+from worker.app.deadline import Deadline
+from worker.app.parts import Parts
+from worker.errors import ConfigError
 
 Spawn = Callable[..., WorkerProcess]
 CLIENT_NAME = "crypto-stats-worker"
@@ -50,53 +54,21 @@ def test_a_resource_whose_start_fails_exits_78_naming_it(spawn_worker: Spawn) ->
     assert "RuntimeError: handshake refused" in lines[0]
 
 
-def test_run_task_longer_than_shutdown_timeout_keeps_its_record(
-    spawn_worker: Spawn, redis_server: RedisServer
+def named_clients(server: RedisServer) -> list[dict[str, Any]]:
+    return [c for c in server.client().client_list() if c.get("name") == CLIENT_NAME]
+
+
+async def test_a_service_that_cannot_be_built_is_a_config_error_and_redis_is_closed(
+    app_env: str, redis_server: RedisServer
 ) -> None:
-    """Before, the deadline of `run-task` started at start-up: a run longer than
-    SHUTDOWN_TIMEOUT left nothing for flushing its record, which was dropped."""
-    task = spawn_worker(
-        "run-task",
-        "probe-slow",
-        "--app",
-        "tests.apps.custom:Container",
-        PROBE_SLOW_SECONDS="1.5",
-        SHUTDOWN_TIMEOUT="1",
-    )
-    assert task.wait(timeout=20) == 0
-    records = run_records(redis_server.client())
-    assert [r["outcome"] for r in records if r["task"] == "probe-slow"] == ["ok"]
+    """The old start-up let the constructor's exception escape with a traceback and left the
+    Redis resource open."""
+    from tests.apps.broken import Container as BrokenContainer
 
-
-def test_a_second_signal_cuts_a_hanging_shutdown_hook_within_a_second(
-    spawn_worker: Spawn, redis_server: RedisServer
-) -> None:
-    """Before, the second signal was looked at once, before the hooks: a hook hanging on
-    the way out held the process for the rest of SHUTDOWN_TIMEOUT."""
-    worker = spawn_worker(
-        "--app", "tests.apps.custom:Container", PROBE_BLOCK_SHUTDOWN="1", SHUTDOWN_TIMEOUT="30"
-    )
-    worker.wait_for_log(" ready ")
-    client = redis_server.client()
-    worker.signal(signal.SIGTERM)
-    worker.wait_for_log("shutdown started")  # the window opens when the worker took the signal
-    first = time.monotonic()
-    wait_for(lambda: b"second-shutdown" in client.lrange("probe:hooks", 0, -1), what="the hook")
-    wait_for(lambda: time.monotonic() - first > REPEAT_WINDOW, what="the repeat window")
-    forced = time.monotonic()
-    worker.signal(signal.SIGINT)
-    assert worker.wait(timeout=10) == 1
-    assert time.monotonic() - forced < 1.5
-
-
-def test_a_leftover_heartbeat_file_with_bad_figures_does_not_stop_the_start(
-    spawn_worker: Spawn, tmp_path: Path
-) -> None:
-    """Before, the check for a second worker read the figures unguarded: a TypeError and a
-    traceback at start-up."""
-    heartbeat = tmp_path / "worker.heartbeat"
-    heartbeat.write_text('{"pid": 1, "time": null}')
-    worker = spawn_worker(HEARTBEAT_FILE=str(heartbeat))
-    worker.wait_for_log(" ready ")
-    assert worker.stop() == 0
-    assert "Traceback" not in worker.stderr
+    container = BrokenContainer()
+    discovery = context_of(container).discovery
+    with pytest.raises(ConfigError, match="'unbuildable'") as raised:
+        await Parts.start(container, discovery, Deadline(5.0))
+    assert "RuntimeError: missing API key" in str(raised.value)
+    assert raised.value.__cause__ is None
+    assert named_clients(redis_server) == []

@@ -56,3 +56,21 @@ def test_enqueue_jobs_are_named_by_a_manual_fire(
     assert len(jobs) == 1
     assert jobs[0].startswith("coin-sync:manual:")
     assert jobs[0].endswith(":bitcoin")
+
+
+def test_run_task_longer_than_shutdown_timeout_keeps_its_record(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    """Before, the deadline of `run-task` started at start-up: a run longer than
+    SHUTDOWN_TIMEOUT left nothing for flushing its record, which was dropped."""
+    task = spawn_worker(
+        "run-task",
+        "probe-slow",
+        "--app",
+        "tests.apps.custom:Container",
+        PROBE_SLOW_SECONDS="1.5",
+        SHUTDOWN_TIMEOUT="1",
+    )
+    assert task.wait(timeout=20) == 0
+    records = run_records(redis_server.client())
+    assert [r["outcome"] for r in records if r["task"] == "probe-slow"] == ["ok"]

@@ -11,6 +11,7 @@ from datetime import datetime
 
 from tests.fires import covered_seconds, second
 from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
+from worker.connect.outage import Backoff
 
 Spawn = Callable[..., WorkerProcess]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *", "OUTAGE_LOG_INTERVAL": "1"}
@@ -122,3 +123,17 @@ def test_trigger_outage_sends_exactly_one_message_for_the_newest_fire_with_misse
             newest = second(message.data["scheduled_for"])
             assert newest - message.data["missed"] >= int(stopped) - 1, message.data
             assert newest - 1 <= resumed, message.data
+
+
+def test_backoff_instances_jitter_independently_within_the_upper_half() -> None:
+    """The old Backoff returned the nominal 0.1, 0.2, 0.4 … exactly: replicas that lost Redis
+    together reconnected in lockstep."""
+    nominal = [min(0.1 * 2**n, 1.0) for n in range(8)]
+    sequences = []
+    for _ in range(2):
+        backoff = Backoff()
+        delays = [backoff.next() for _ in nominal]
+        for delay, expected in zip(delays, nominal, strict=True):
+            assert expected / 2 <= delay <= expected
+        sequences.append(delays)
+    assert sequences[0] != sequences[1]

@@ -3,10 +3,22 @@ recovery, on the Redis channel and a real webhook; a failing webhook never break
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 
 from tests.observe.conftest import Webhook
-from tests.support import RedisServer, WorkerProcess, status_when, subscribed, task_of, wait_for
+from tests.support import (
+    RedisServer,
+    WorkerProcess,
+    status_when,
+    subscribed,
+    task_of,
+    wait_for,
+)
+from worker.connect.redis import make_redis
+from worker.observe.alerts import Alerts
+from worker.run.records import RunRecord
 
 Spawn = Callable[..., WorkerProcess]
 FAILING = {"PROBE_FAIL_EVERY": "200ms", "ALERT_AFTER_FAILURES": "3"}
@@ -79,3 +91,48 @@ def test_alerts_off_when_alert_after_failures_is_zero(
         assert worker.stop() == 0
     assert alerts.messages == []
     assert " alert " not in worker.stderr
+
+
+async def test_alerts_report_missing_after_consecutive_missed_fires(redis_url: str) -> None:
+    """Alerts counted only failures: a task whose fires were all missed (a stalled loop, a
+    paused host) never raised an alert."""
+    client = make_redis(redis_url)
+    alerts = Alerts(
+        client,
+        channel="defects:alerts",
+        after=3,
+        webhook_url=None,
+        instance_id="test",
+        redis_timeout=5,
+    )
+    pubsub = client.pubsub(ignore_subscribe_messages=True)
+    await pubsub.subscribe("defects:alerts")
+    try:
+        for n in range(3):
+            alerts.on_run(missed_record("late-task", n))
+        message = None
+        deadline = time.monotonic() + 5
+        while message is None and time.monotonic() < deadline:
+            message = await pubsub.get_message(timeout=0.1)
+        assert message is not None, "no alert published"
+        event = json.loads(message["data"])
+        assert (event["state"], event["task"], event["failures"]) == ("missing", "late-task", 3)
+    finally:
+        await alerts.close(1.0)
+        await pubsub.aclose()  # type: ignore[no-untyped-call]
+        await client.aclose()
+
+
+def missed_record(task: str, n: int) -> RunRecord:
+    return RunRecord(
+        task=task,
+        fire_id=f"{task}:{n}",
+        scheduled_for=f"2026-01-01T00:0{n}:00Z",
+        started_at="2026-01-01T01:00:00Z",
+        outcome="missed",
+        duration_ms=0.0,
+        lag_ms=0.0,
+        missed=1,
+        instance="test",
+        error="1 fire(s) older than MISFIRE_GRACE",
+    )
