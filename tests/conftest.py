@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import pytest
+from loguru import logger
+from redis.asyncio import Redis
 
+from tests.price_api import PriceApi, price_api
 from tests.support import RedisServer, WorkerProcess, worker_env
 
 MISSING_TOOL = "missing tool: "
@@ -45,9 +48,39 @@ def own_redis() -> Iterator[RedisServer]:
 
 
 @pytest.fixture
+def fault_redis(own_redis: RedisServer) -> RedisServer:
+    """The fault tests' name for `own_redis`: a server they may kill, freeze or demote."""
+    return own_redis
+
+
+@pytest.fixture
+def logs() -> Iterator[list[str]]:
+    """Every log line (with its fields and any traceback) while the test runs."""
+    lines: list[str] = []
+    sink = logger.add(lines.append, level="DEBUG", format="{level} {message} {extra}\n{exception}")
+    yield lines
+    logger.remove(sink)
+
+
+@pytest.fixture
 def redis_url(redis_server: RedisServer) -> str:
     redis_server.client().flushall()
     return redis_server.url
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[Redis]:
+    """An asyncio client of the suite's redis-server, flushed for the test."""
+    redis = Redis.from_url(redis_url)
+    yield redis
+    await redis.aclose()
+
+
+@pytest.fixture
+def api() -> Iterator[PriceApi]:
+    """A local price API (tests/price_api.py) the shipped sync-coin processor calls."""
+    with price_api() as server:
+        yield server
 
 
 @pytest.fixture

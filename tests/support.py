@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
@@ -32,6 +33,14 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+async def until(condition: Callable[[], object], timeout: float = 5.0, what: str = "") -> None:
+    """Poll `condition()` on the running loop until it is truthy; fail after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what or condition}"
+        await asyncio.sleep(0.01)
 
 
 def wait_for(
@@ -260,6 +269,15 @@ def subscribed(server: RedisServer, channel: str) -> Iterator[Subscriber]:
 def texts(values: Any) -> list[str]:
     """A Redis list reply as text (the sync client's replies are typed loosely)."""
     return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+
+
+def finished(
+    spawn: Callable[..., WorkerProcess], *args: str, redis: str | None = None, **env: str
+) -> WorkerProcess:
+    """Spawn `python -m worker ARGS` and wait for it to end."""
+    process = spawn(*args, redis=redis, **env)
+    process.wait(timeout=30)
+    return process
 
 
 def run_records(client: redis.Redis, key: str = "worker:runs") -> list[dict[str, str]]:

@@ -22,3 +22,8 @@ class InstanceCryptoTasks(CryptoTasks):
 
 class Container(AppContainer):
     crypto = providers.Singleton(InstanceCryptoTasks, AppContainer.publisher)
+
+
+LONE = ("--app", "tests.apps.lone:Container")
+"""The arguments that run this application: crypto-trigger runs (and reaches its lanes) while
+Redis is away."""

@@ -151,7 +151,7 @@ async def test_jobs_run_concurrently_up_to_the_setting_and_never_above(
 async def test_metrics_count_job_attempts_and_queue_jobs_by_state(
     spawn_worker: Spawn, api: PriceApi, redis_url: str
 ) -> None:
-    from tests.e2e.test_metrics import scrape_until
+    from tests.metrics_support import scrape_until
     from tests.support import free_port
     from worker.queues.queues import Queues
 

@@ -8,9 +8,9 @@ from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeoutError
 
-from tests.faults.test_resend import fanout_of, fire_at
 from tests.support import RedisServer
 from tests.targets.support import NatsServer, stream_messages
+from tests.targets.test_resend import fanout_of, fire_at
 from worker.connect.nats import NatsConnection
 from worker.connect.redis import make_redis
 from worker.targets.base import Message

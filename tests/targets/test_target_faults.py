@@ -6,11 +6,11 @@ import asyncio
 import json
 import signal
 from collections.abc import Callable
-from datetime import datetime
 
 import pytest
 
-from tests.faults.test_freeze import LONE
+from tests.apps.lone import LONE
+from tests.fires import second
 from tests.support import RedisServer, WorkerProcess, subscribed, wait_for
 from tests.targets.support import NatsServer, NatsSubscriber, stream_messages
 
@@ -20,10 +20,6 @@ EVERY_SECOND = {
     "REDIS_TIMEOUT": "1",
     "OUTAGE_LOG_INTERVAL": "1",
 }
-
-
-def second(stamp: str) -> int:
-    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
 
 
 def covered(payloads: list[dict[str, object]]) -> list[int]:

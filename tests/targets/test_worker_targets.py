@@ -6,8 +6,8 @@ import json
 import time
 import urllib.request
 from collections.abc import Callable
-from datetime import datetime
 
+from tests.fires import second
 from tests.support import RedisServer, WorkerProcess, free_port, run_records, wait_for
 from tests.targets.support import NatsServer, NatsSubscriber
 
@@ -17,10 +17,6 @@ EVERY_SECOND = {
     "REDIS_TIMEOUT": "1",
     "OUTAGE_LOG_INTERVAL": "1",
 }
-
-
-def second(stamp: str) -> int:
-    return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
 
 
 def consecutive(seconds: list[int]) -> bool:

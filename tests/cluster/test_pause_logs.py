@@ -1,0 +1,97 @@
+"""What a fleet pause logs: `until` as ISO 8601 UTC (none when it has none), and one
+WARNING for the first fire it skips, INFO for the rest."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from loguru import logger
+from redis.asyncio import Redis
+
+from tests.cluster.test_claim_gate import second_ago, store, task
+from worker.cluster.control import FleetControl
+from worker.cluster.gate import ClusterGate
+from worker.cluster.pause import PauseState
+from worker.connect.outage import OutageMonitor
+from worker.run.runner import Runner
+from worker.state.fleet import FleetClient, PauseEntry, epoch_instant
+from worker.state.keys import Keys
+from worker.testing.listeners import RecordedRuns
+
+ISO = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z")
+
+
+@pytest.fixture
+def logged() -> Iterator[list[dict[str, Any]]]:
+    """Every log record while the test runs."""
+    records: list[dict[str, Any]] = []
+    sink = logger.add(lambda message: records.append(dict(message.record)), level="DEBUG")
+    yield records
+    logger.remove(sink)
+
+
+async def test_a_pause_logs_its_until_in_iso_8601_and_none_when_it_has_none(
+    client: Redis, logged: list[dict[str, Any]]
+) -> None:
+    keys = Keys("pauselog:")
+    fleet = FleetClient(client, keys)
+    control = FleetControl(client, keys, PauseState(), OutageMonitor(), 5.0)
+    timed = await fleet.pause("timed", 3600.0)
+    await fleet.pause("forever", None)
+    await control.reload()
+    await fleet.resume("timed")
+    await control.reload()
+    lines = [(r["message"], r["extra"]) for r in logged if "fleet-wide" in r["message"]]
+    assert [(message, extra["task"]) for message, extra in lines] == [
+        ("task paused fleet-wide", "forever"),
+        ("task paused fleet-wide", "timed"),
+        ("task resumed fleet-wide", "timed"),
+    ]
+    assert timed.until is not None
+    assert lines[1][1]["until"] == epoch_instant(timed.until)
+    assert ISO.fullmatch(lines[1][1]["until"])
+    assert "until" not in lines[0][1], "a pause until resumed has no `until`"
+    assert "until" not in lines[2][1]
+
+
+async def test_the_first_fire_a_pause_skips_is_a_warning_and_the_rest_are_info(
+    client: Redis, logged: list[dict[str, Any]]
+) -> None:
+    pause = PauseState()
+    pause.replace({"t": PauseEntry(None, 1.0)})
+    gate = ClusterGate(store(client, "a"), outage=OutageMonitor(), pause=pause, lease=5.0)
+    records = RecordedRuns()
+    runner = Runner(
+        instance_id="a",
+        misfire_grace=60.0,
+        outage=OutageMonitor(),
+        listeners=[records],
+        gate=gate,
+        admit_timeout=5.0,
+    )
+
+    async def probe() -> None:
+        raise AssertionError("a paused task does not run")
+
+    runner.add(task(), probe)
+    at = await second_ago(client) - 3000
+
+    async def fire(step: int) -> None:
+        run = runner.submit("t", [datetime.fromtimestamp((at + step * 1000) / 1000, UTC)])
+        assert run is not None
+        await run
+
+    try:
+        for step in range(3):
+            await fire(step)
+        pause.replace({"t": PauseEntry(None, 2.0)})  # paused again: a new pause
+        await fire(3)
+    finally:
+        await gate.close(1.0)
+    assert [(r.outcome, r.error) for r in records.records] == [("skipped", "paused")] * 4
+    levels = [r["level"].name for r in logged if r["message"] == "run"]
+    assert levels == ["WARNING", "INFO", "INFO", "WARNING"]
