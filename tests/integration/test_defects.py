@@ -37,7 +37,7 @@ from worker.connect.redis import make_redis
 from worker.errors import ConfigError, DefinitionError
 from worker.observe.alerts import Alerts
 from worker.run.fire import Fire
-from worker.run.gate import AdmitAll
+from worker.run.gate import ADMITTED, Admission, AdmitAll
 from worker.run.records import RunRecord
 from worker.run.runner import Runner
 from worker.schedule.definitions import TaskDefinition
@@ -104,13 +104,15 @@ def named_clients(server: RedisServer) -> list[dict[str, Any]]:
 class SilentGate:
     """A gate whose `admit()` never answers (a claim stuck on a dead connection)."""
 
+    waits_out_outages = False
+
     def __init__(self) -> None:
         self.asked = 0
 
-    async def admit(self, task: TaskDefinition, fire: Fire) -> bool:
+    async def admit(self, task: TaskDefinition, fire: Fire) -> Admission:
         self.asked += 1
         await asyncio.Event().wait()
-        return True
+        return ADMITTED
 
 
 async def test_a_gate_that_never_answers_ends_the_run_within_admit_timeout() -> None:

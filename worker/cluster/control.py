@@ -21,6 +21,7 @@ from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
 from worker.connect.redis import redis_deadline
+from worker.lifecycle import Service, Stage
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
@@ -33,8 +34,11 @@ REREAD_EVERY = 30.0
 a connection was being replaced)."""
 
 
-class FleetControl:
-    """Keeps `PauseState` current and runs the manual fires announced to the fleet."""
+class FleetControl(Service):
+    """Keeps `PauseState` current and runs the manual fires announced to the fleet (`run`
+    with the scheduler role only)."""
+
+    stage = Stage.SCHEDULING
 
     def __init__(
         self,
@@ -44,7 +48,8 @@ class FleetControl:
         outage: OutageMonitor,
         timeout: float,
         *,
-        gate: Any = None,
+        runner: Runner,
+        gate: object = None,
         instance_id: str = "",
     ) -> None:
         self._redis = redis
@@ -54,11 +59,10 @@ class FleetControl:
         self._pause = pause
         self._outage = outage
         self._timeout = timeout
-        self._runner: Runner | None = None
+        self._runner = runner
         self._task: asyncio.Task[None] | None = None
 
-    def start(self, runner: Runner) -> None:
-        self._runner = runner
+    async def start(self) -> None:
         if self._gate is not None:
             self._gate.control_starting()
         self._task = asyncio.create_task(self._loop(), name="fleet-control")
@@ -134,7 +138,7 @@ class FleetControl:
             if self._gate is not None:
                 with contextlib.suppress(KeyError, ValueError, TypeError):
                     self._gate.watch.lease_granted(float(command["ms"]) / 1000)
-        elif op == "trigger" and self._runner is not None:
+        elif op == "trigger":
             if self._runner.definition(task) is None:
                 return
             self._runner.run_manual(task, str(command.get("token") or "") or None)
