@@ -46,10 +46,10 @@ async def test_heartbeat_stops_promptly_whenever_the_stop_lands(
             redis_timeout=5,
             outage=OutageMonitor(),
         )
-        heartbeat.start()
+        await heartbeat.start()
         await asyncio.sleep((attempt % 20) * 0.0001)
         started = time.monotonic()
-        await heartbeat.stop(timeout=2)
+        await heartbeat.close(timeout=2)
         assert time.monotonic() - started < 2.5
         assert not (tmp_path / "hb").exists()
         await client.aclose()

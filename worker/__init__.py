@@ -40,6 +40,9 @@ _EXPORTS = {
     "RunRecord": "worker.run.records",
     "StuckRun": "worker.run.records",
     "RunListener": "worker.run.records",
+    # long-running services of the application's own (`app_services`)
+    "Service": "worker.lifecycle",
+    "Stage": "worker.lifecycle",
     # queues (BullMQ)
     "processor": "worker.queues.decorators",
     "current_job": "worker.queues.job",
@@ -86,6 +89,12 @@ if TYPE_CHECKING:
     )
     from worker.errors import (
         WorkerError as WorkerError,
+    )
+    from worker.lifecycle import (
+        Service as Service,
+    )
+    from worker.lifecycle import (
+        Stage as Stage,
     )
     from worker.observe.instance import (
         CpuMeter as CpuMeter,

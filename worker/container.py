@@ -136,20 +136,6 @@ class FrameworkContainer(containers.DeclarativeContainer):
         misfire_grace=settings.provided.misfire_grace,
         next_fires=next_fires,
     )
-    recovery = providers.Singleton(
-        Recovery, claim_store, gate, outage, lease=settings.provided.claim_lease, watch=lease_watch
-    )
-    fleet_control = providers.Singleton(
-        FleetControl,
-        redis,
-        keys,
-        pause_state,
-        outage,
-        settings.provided.redis_timeout,
-        gate=gate,
-        instance_id=settings.provided.worker_instance_id,
-        watch=lease_watch,
-    )
     runner = providers.Singleton(
         Runner,
         instance_id=settings.provided.worker_instance_id,
@@ -164,6 +150,35 @@ class FrameworkContainer(containers.DeclarativeContainer):
         Orchestrator, runner, timezone=settings.provided.tz, next_fires=next_fires
     )
     scheduler_registry = providers.Singleton(SchedulerRegistry, orchestrator)
+    recovery = providers.Singleton(
+        Recovery,
+        claim_store,
+        gate,
+        outage,
+        runner,
+        lease=settings.provided.claim_lease,
+        watch=lease_watch,
+    )
+    fleet_control = providers.Singleton(
+        FleetControl,
+        redis,
+        keys,
+        pause_state,
+        outage,
+        settings.provided.redis_timeout,
+        runner=runner,
+        gate=gate,
+        instance_id=settings.provided.worker_instance_id,
+        watch=lease_watch,
+    )
+
+    # The long-running services in start order, each started at its stage (worker.lifecycle);
+    # the way out closes them in reverse: publisher lanes, fleet, listeners, heartbeat last.
+    # An application lists its own in `app_services`: started after these, closed before.
+    services = providers.List(
+        heartbeat, recorder, alerts, metrics, gate, recovery, fleet_control, publisher
+    )
+    app_services = providers.List()
 
     # queues (BullMQ): enqueueing, and the processors started after bootstrap
     queues = providers.Resource(

@@ -142,8 +142,8 @@ async def test_a_fire_taken_over_under_an_id_made_otherwise_here_still_runs(
         ran.append("yes")
 
     runner.add(task(), probe)
-    recovery = Recovery(store(client, "b"), here, OutageMonitor(), lease=0.3)
-    recovery.start(runner)
+    recovery = Recovery(store(client, "b"), here, OutageMonitor(), runner, lease=0.3)
+    await recovery.start()
     try:
         async with asyncio.timeout(5):
             while not records.records:

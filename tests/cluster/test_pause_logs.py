@@ -13,6 +13,7 @@ from loguru import logger
 from redis.asyncio import Redis
 
 from tests.cluster.test_claim_gate import second_ago, store, task
+from tests.run_support import Sink, make_runner
 from worker.cluster.control import FleetControl
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
@@ -39,7 +40,8 @@ async def test_a_pause_logs_its_until_in_iso_8601_and_none_when_it_has_none(
 ) -> None:
     keys = Keys("pauselog:")
     fleet = FleetClient(client, keys)
-    control = FleetControl(client, keys, PauseState(), OutageMonitor(), 5.0)
+    runner = make_runner(Sink())
+    control = FleetControl(client, keys, PauseState(), OutageMonitor(), 5.0, runner=runner)
     timed = await fleet.pause("timed", 3600.0)
     await fleet.pause("forever", None)
     await control.reload()

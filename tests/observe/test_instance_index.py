@@ -38,8 +38,8 @@ async def test_a_beat_indexes_the_record_and_a_stop_removes_both(
     await beat.beat()
     assert await client.zscore(KEYS.instances, "replica-a") is not None
     assert [r["id"] for r in await FleetReader(client, KEYS).instances()] == ["replica-a"]
-    beat.start()
-    await beat.stop(timeout=2.0)
+    await beat.start()
+    await beat.close(timeout=2.0)
     assert await client.exists(KEYS.instance("replica-a")) == 0
     assert await client.zscore(KEYS.instances, "replica-a") is None
 

@@ -18,7 +18,7 @@ from tests.run_support import Sink, definition, make_runner, run_once
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import make_redis
 from worker.run.fire import Fire
-from worker.run.gate import AdmitAll
+from worker.run.gate import ADMITTED, Admission, AdmitAll
 from worker.run.runner import Runner
 from worker.schedule.definitions import TaskDefinition
 
@@ -40,13 +40,15 @@ def runner_with(sink: Sink, gate: Any, admit_timeout: float) -> Runner:
 class SilentGate:
     """A gate whose `admit()` never answers (a claim stuck on a dead connection)."""
 
+    waits_out_outages = False
+
     def __init__(self) -> None:
         self.asked = 0
 
-    async def admit(self, task: TaskDefinition, fire: Fire) -> bool:
+    async def admit(self, task: TaskDefinition, fire: Fire) -> Admission:
         self.asked += 1
         await asyncio.Event().wait()
-        return True
+        return ADMITTED
 
 
 async def test_a_gate_that_never_answers_ends_the_run_within_admit_timeout() -> None:

@@ -40,7 +40,7 @@ async def test_a_durable_consumer_created_after_n_fires_reads_each_once_after_a_
     )
     client = make_redis(redis_server.url)
     fanout = fanout_of(target, client)
-    fanout.start()
+    await fanout.start()
     first = datetime.now(UTC).replace(microsecond=0)
     fires = [fire_at(first + timedelta(seconds=k)) for k in range(5)]
     try:

@@ -107,7 +107,7 @@ async def test_a_starting_fanout_retires_the_lanes_of_restarts_long_gone(
         {f"old-{n}": lane(f"old-{n}", 1000.0 + n, f"t:{n}") for n in range(50)},
     )
     fanout = fanout_of(RedisPubSubTarget(client, "crypto-update"), client, KEYS, "new")
-    fanout.start()
+    await fanout.start()
     try:
         await asyncio.to_thread(wait_for, lambda: _count(redis_server) == 1, 5.0)
         assert await fields(client) == {"old-49"}

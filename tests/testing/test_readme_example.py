@@ -1,7 +1,8 @@
-"""The README's "Testing your tasks" example, run exactly as it is printed."""
+"""The README's examples, run exactly as they are printed."""
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import os
 import re
@@ -10,15 +11,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dependency_injector import providers
+
 from tests.support import ROOT
+from worker import FrameworkContainer, Service
+from worker.testing import WorkerTestApp
 
 SECTION = "## Testing your tasks"
+SERVICES = "### Long-running services"
 
 
-def readme_example() -> str:
+def readme_example(section: str = SECTION) -> str:
     """The first python block of the section."""
     text = (ROOT / "README.md").read_text()
-    section = text[text.index(SECTION) :]
+    section = text[text.index(section) :]
     start = section.index("```python\n") + len("```python\n")
     return section[start : section.index("```", start)]
 
@@ -41,6 +47,7 @@ def named_examples() -> dict[str, str]:
     for block in re.findall(r"```python\n(.*?)```", text, re.S):
         first = block.splitlines()[0]
         if match := re.fullmatch(r"# ([\w/]+\.py)\b.*", first):
+            assert match.group(1) not in files, f"two README examples named {match.group(1)}"
             files[match.group(1)] = block
     return files
 
@@ -48,9 +55,10 @@ def named_examples() -> dict[str, str]:
 def test_the_readme_examples_pass_the_projects_own_type_check(tmp_path: Path) -> None:
     """A user who copies them into a project checked with `mypy --strict` gets no error."""
     examples = named_examples()
-    assert {"reports.py", "my_container.py", "tests/test_crypto.py", "tests/conftest.py"} <= set(
-        examples
-    )
+    assert {
+        *("reports.py", "my_container.py", "archive.py", "archive_container.py"),
+        *("feeds.py", "feeds_container.py", "tests/test_crypto.py", "tests/conftest.py"),
+    } <= set(examples)
     for name, block in examples.items():
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text(block)
@@ -64,3 +72,28 @@ def test_the_readme_examples_pass_the_projects_own_type_check(tmp_path: Path) ->
         timeout=240,
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+async def test_the_readme_service_example_runs_beside_the_tasks_until_closed(
+    redis_url: str,
+) -> None:
+    namespace: dict[str, Any] = {"__name__": "readme_service"}
+    exec(compile(readme_example(SERVICES), "README.md", "exec"), namespace)
+    feed_class = namespace["PriceFeed"]
+    assert issubclass(feed_class, Service)
+
+    class Container(FrameworkContainer):
+        feed = providers.Singleton(feed_class, FrameworkContainer.redis)
+        app_services = providers.List(feed)
+
+    async with WorkerTestApp(Container, env={"REDIS_URL": redis_url}) as app:
+        feed = await app.service("feed")
+        client = await app.service("redis")
+        await client.set("prices:latest", "42")
+        async with asyncio.timeout(5):
+            while feed.latest != b"42":
+                await asyncio.sleep(0.02)
+        following = feed._task
+        assert following is not None
+        assert not following.done()
+    assert following.done(), "closed with the application"

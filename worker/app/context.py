@@ -1,10 +1,11 @@
 """The application context: bootstrap the container's services, schedule, drain, close.
 
 Order (NestJS's, one way in and back out): init resources → instantiate task services →
-on_startup hooks → mount tasks → ready … signal → stop firing → wait for runs →
-on_shutdown hooks (reverse) → close listeners (alerts, records) → heartbeat off → shut
-resources down. The whole way out is bounded by one SHUTDOWN_TIMEOUT deadline. Every part
-comes from the container; the context builds none of them.
+start the services (listeners, publisher, the app's) → on_startup hooks → mount tasks →
+fleet services, heartbeat → ready … signal → stop intake, stop firing → wait for runs →
+on_shutdown hooks (reverse) → close the services in reverse (the app's, publisher lanes,
+fleet, listeners, heartbeat) → shut resources down. The whole way out is bounded by one
+SHUTDOWN_TIMEOUT deadline. Every part comes from the container; the context builds none.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from worker.app.manual import explain_refusal
 from worker.app.overrides import Overrides, resolve
 from worker.app.parts import Parts
 from worker.app.queueing import bound_processors, queue_options
-from worker.app.shutdown import close_all
 from worker.app.signals import StopSignals
 from worker.errors import UsageError
+from worker.lifecycle import Stage
 from worker.observe.heartbeat import check_writable
 from worker.observe.metrics import DisabledMetrics
 from worker.run.records import RunRecord
@@ -77,10 +78,10 @@ class ApplicationContext:
                     self._mount(parts, schedule=scheduler)
                     if scheduler:  # a processor-only replica never claims nor serves control
                         parts.orchestrator.start()
-                        parts.start_fleet()
+                        await parts.start_services(Stage.SCHEDULING)
                     parts.instance.roles = roles
                     parts.instance.catalog = self._catalog()
-                    parts.heartbeat.start()
+                    await parts.start_services(Stage.READY)
                     self._log_ready(parts.orchestrator.next_fires())
                     if on_ready is not None:
                         on_ready()
@@ -88,14 +89,14 @@ class ApplicationContext:
                         processors.start_soon()
                 await signals.should_exit.wait()
                 started = self._begin_stop(signals)
-                parts.stop_fleet_intake()  # before the drain: nothing taken over and dropped
+                parts.lifecycle.stop_intake()  # before the drain: nothing taken over and dropped
                 parts.orchestrator.stop()
                 await asyncio.gather(
                     self._drain(parts, signals),
                     processors.close(self._deadline.for_runs(), signals.force_exit),
                 )
             finally:
-                await close_all(parts, self._deadline, signals.force_exit)
+                await parts.close(self._deadline, signals.force_exit)
             forced = signals.force_exit.is_set()
             logger.bind(duration_ms=round((time.monotonic() - started) * 1000, 1)).info(
                 "shutdown complete" if not forced else "shutdown forced"
@@ -128,7 +129,7 @@ class ApplicationContext:
                     if run is not None and run.done() and not run.cancelled():
                         record = run.result()
             finally:
-                await close_all(parts, self._deadline, signals.force_exit)
+                await parts.close(self._deadline, signals.force_exit)
         return 0 if record is not None and record.outcome == "ok" else 1
 
     @asynccontextmanager
@@ -155,7 +156,7 @@ class ApplicationContext:
                     self._deadline.for_runs(), cancel_wait=self._deadline.for_cancelled_runs
                 )
             finally:
-                await close_all(parts, self._deadline, asyncio.Event())
+                await parts.close(self._deadline, asyncio.Event())
 
     async def _drain(self, parts: Parts, signals: StopSignals) -> None:
         deadline = self._deadline
@@ -209,7 +210,9 @@ class ApplicationContext:
         ).info("ready")
 
 
-async def _until_done_or_signal(run: Any, signals: StopSignals) -> RunRecord | None:
+async def _until_done_or_signal(
+    run: asyncio.Task[RunRecord], signals: StopSignals
+) -> RunRecord | None:
     """The run's record when it ends first; None when a signal came first."""
     stop = asyncio.ensure_future(signals.should_exit.wait())
     try:

@@ -94,10 +94,14 @@ def _processor(
 
 
 def _provider_classes(container: Any) -> Iterator[tuple[str, type]]:
+    """The class each Factory or Singleton provider builds (the others build no service)."""
+    from dependency_injector import providers
+
     for name, provider in container.providers.items():
-        cls = getattr(provider, "cls", None)
-        if inspect.isclass(cls):
-            yield name, cls
+        if isinstance(provider, providers.Factory | providers.BaseSingleton):
+            cls = provider.cls
+            if inspect.isclass(cls):
+                yield name, cls
 
 
 def _members(cls: type) -> Iterator[tuple[str, Callable[..., Any]]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from loguru import logger
@@ -18,7 +19,7 @@ async def resolve_provided(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
 
-async def run_hooks(hook: str, services: list[Any], budget: Any) -> None:
+async def run_hooks(hook: str, services: Sequence[object], budget: Callable[[], float]) -> None:
     """Call `hook` on each service in order, each within `budget()` seconds.
 
     A failing on_startup stops the start-up (one line naming it); a failing on_shutdown

@@ -1,27 +1,28 @@
-"""The parts a running application needs, taken from its container, and their start-up."""
+"""The parts a running application needs, taken from its container; its way in and out."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from loguru import logger
 
 from worker.app.deadline import Deadline
 from worker.app.discovery import Discovery
 from worker.app.hooks import resolve_provided, run_hooks
+from worker.app.shutdown import closing, shut_resources, step
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import check_primary, reach, redis_deadline
 from worker.errors import ConfigError, WorkerError
-from worker.observe.heartbeat import Heartbeat
+from worker.lifecycle import Service, Services, Stage
 from worker.observe.instance import InstanceState
 from worker.run.runner import Runner
 from worker.scheduler.orchestrator import Orchestrator
 from worker.settings.base import WorkerSettings
 
-FLEET_PARTS = ("fleet_control", "recovery", "gate")
+T = TypeVar("T")
 
 
 @dataclass(slots=True)
@@ -31,14 +32,12 @@ class Parts:
     outage: OutageMonitor
     runner: Runner
     orchestrator: Orchestrator
-    heartbeat: Heartbeat
     instance: InstanceState
-    listeners: list[Any]
-    services: dict[str, Any] = field(default_factory=dict)
-    fleet: list[Any] = field(default_factory=list)
-    """Recovery, fleet control, the gate: started with the scheduler, closed after runs."""
-    publisher: Any = None
-    """The trigger fan-out (lanes start with the listeners, close after the hooks)."""
+    lifecycle: Services
+    """The container's `services` then `app_services`: started a stage at a time (APP and
+    TASKS here, SCHEDULING and READY by `run`), all closed in reverse on the way out."""
+    services: dict[str, object] = field(default_factory=dict)
+    """The application's task services (tasks, processors, hooks) by provider name."""
 
     @classmethod
     async def start(
@@ -54,16 +53,16 @@ class Parts:
         """Resources, framework parts, the services (once), their on_startup hooks.
 
         `check_redis=False` skips the role check (a test's stand-in for Redis has no ROLE).
-        On any failure what was opened is closed again before the error goes up.
+        `publish=False` (a processor-only replica) leaves the TASKS services out: no trigger
+        lanes, no NATS, no stream. On any failure what was opened is closed again before the
+        error goes up.
         """
-        from worker.app.shutdown import close_all, shut_resources
-
         deadline.start()
         try:
             await _init_resources(container)
             parts = await cls._resolve(container)
-            if not publish:  # a processor-only replica: no trigger lanes, no NATS, no stream
-                parts.publisher = None
+            if not publish:
+                parts.lifecycle = parts.lifecycle.without(Stage.TASKS)
             if check_redis:
                 await _check_redis(container, parts, require=require_redis)
             await parts._create_services(discovery)
@@ -71,50 +70,67 @@ class Parts:
             await shut_resources(container, deadline)
             raise
         try:
-            for listener in [*parts.listeners, parts.publisher]:
-                if hasattr(listener, "start"):
-                    listener.start()
+            await parts.start_services(Stage.APP, Stage.TASKS)
             await run_hooks("on_startup", list(parts.services.values()), deadline.step)
         except BaseException:
-            await close_all(parts, deadline, asyncio.Event())
+            await parts.close(deadline, asyncio.Event())
             raise
         return parts
 
+    async def start_services(self, *stages: Stage) -> None:
+        """Start the services of `stages` in order; one that fails ends the start-up, named
+        in one line (a ConfigError, e.g. a metrics port taken, keeps its exit code 78)."""
+        for service in self.lifecycle.at(*stages):
+            try:
+                await service.start()
+            except WorkerError:
+                raise
+            except Exception as exc:
+                name = f"{type(service).__name__}.start"
+                logger.opt(exception=exc).bind(service=name).error("service failed to start")
+                raise WorkerError(f"{name} failed: {describe_error(exc)}") from None
+
+    async def close(self, deadline: Deadline, force: asyncio.Event) -> None:
+        """The way out: on_shutdown hooks (reverse), every service in reverse (the app's,
+        publisher lanes, fleet, listeners, heartbeat), then the resources. Each step gets
+        its share of what is left of the deadline; a second signal (`force`) cuts them."""
+        deadline.stop()  # counted from the signal when one came; from now otherwise
+        if force.is_set():
+            deadline.force()
+        hooked = list(reversed(self.services.values()))
+        await step(lambda: run_hooks("on_shutdown", hooked, deadline.share), deadline, force)
+        for service in self.lifecycle.closing_order():
+            await step(closing(service, deadline), deadline, force)
+        self.orchestrator.deactivate()
+        await shut_resources(self.container, deadline)
+
     @classmethod
     async def _resolve(cls, container: Any) -> Parts:
-        async def get(name: str) -> Any:
-            return await resolve_provided(getattr(container, name)())
-
+        framework = await resolve_provided(container.services())
+        try:
+            own = await resolve_provided(container.app_services())
+        except WorkerError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"app_services could not be created: {describe_error(exc)}") from None
         return cls(
             container=container,
-            settings=await get("settings"),
-            outage=await get("outage"),
-            runner=await get("runner"),
-            orchestrator=await get("orchestrator"),
-            heartbeat=await get("heartbeat"),
-            instance=await get("instance"),
-            listeners=list(await get("run_listeners")),
-            fleet=[await get(name) for name in FLEET_PARTS if hasattr(container, name)],
-            publisher=await get("publisher") if hasattr(container, "publisher") else None,
+            settings=await _provided(container, "settings", WorkerSettings),
+            outage=await _provided(container, "outage", OutageMonitor),
+            runner=await _provided(container, "runner", Runner),
+            orchestrator=await _provided(container, "orchestrator", Orchestrator),
+            instance=await _provided(container, "instance", InstanceState),
+            # A stand-in that is no Service (a test's fake publisher) takes no part.
+            lifecycle=Services(
+                [s for s in framework if isinstance(s, Service)] + [_service(s) for s in own]
+            ),
         )
-
-    def start_fleet(self) -> None:
-        """Recovery and fleet control: for `run` only (`run-task` claims, nothing more)."""
-        for part in self.fleet:
-            if hasattr(part, "start"):
-                part.start(self.runner)
-
-    def stop_fleet_intake(self) -> None:
-        """The stop has begun: recovery and fleet control take in no more fires."""
-        for part in self.fleet:
-            if hasattr(part, "stop_intake"):
-                part.stop_intake()
 
     async def _create_services(self, discovery: Discovery) -> None:
         for provider in discovery.services:
             try:
                 self.services[provider] = await resolve_provided(
-                    getattr(self.container, provider)()
+                    self.container.providers[provider]()
                 )
             except WorkerError:
                 raise
@@ -122,6 +138,23 @@ class Parts:
                 raise ConfigError(
                     f"service {provider!r} could not be created: {describe_error(exc)}"
                 ) from None
+
+
+async def _provided(container: Any, name: str, kind: type[T]) -> T:
+    """The container's `name`, which the framework needs to be a `kind`."""
+    value = await resolve_provided(container.providers[name]())
+    if not isinstance(value, kind):
+        got = type(value).__name__
+        raise ConfigError(f"the container's {name!r} is a {got}, not a {kind.__name__}")
+    return value
+
+
+def _service(value: object) -> Service:
+    if not isinstance(value, Service):
+        raise ConfigError(
+            f"app_services: a {type(value).__name__} is not a worker.Service (subclass it)"
+        )
+    return value
 
 
 async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:

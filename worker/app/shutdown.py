@@ -1,43 +1,22 @@
-"""The way out: hooks in reverse, listeners flushed, heartbeat off, resources closed.
+"""The steps of the way out, each within its share of the one deadline.
 
-Every step gets its share of what is left of the deadline, and a second signal cuts the
-step in progress (and every later one) to what the forced stop allows.
+A second signal cuts the step in progress (and every later one) to what the forced stop
+allows. `Parts.close` puts them in order.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from loguru import logger
 
 from worker.app.deadline import MIN_STEP, Deadline
-from worker.app.hooks import resolve_provided, run_hooks
+from worker.app.hooks import resolve_provided
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
-
-if TYPE_CHECKING:
-    from worker.app.parts import Parts
-
-
-async def close_all(parts: Parts, deadline: Deadline, force: asyncio.Event) -> None:
-    deadline.stop()  # counted from the signal when one came; from now otherwise
-    if force.is_set():
-        deadline.force()
-    services = list(reversed(parts.services.values()))
-    await _step(lambda: run_hooks("on_shutdown", services, deadline.share), deadline, force)
-    if hasattr(parts.publisher, "close"):  # trigger lanes deliver what they hold, or log it
-        await _step(lambda: parts.publisher.close(deadline.share()), deadline, force)
-    for part in parts.fleet:  # control and recovery stop; the gate ends the leases it holds
-        if hasattr(part, "close"):
-            await _step(_closing(part, deadline), deadline, force)
-    for listener in reversed(parts.listeners):
-        if hasattr(listener, "close"):
-            await _step(_closing(listener, deadline), deadline, force)
-    await _step(lambda: parts.heartbeat.stop(deadline.share()), deadline, force)
-    parts.orchestrator.deactivate()
-    await shut_resources(parts.container, deadline)
+from worker.lifecycle import Service
 
 
 async def shut_resources(container: Any, deadline: Deadline) -> None:
@@ -48,30 +27,31 @@ async def shut_resources(container: Any, deadline: Deadline) -> None:
         logger.bind(error=describe_error(exc)).warning("resources not closed cleanly")
 
 
-def _closing(listener: Any, deadline: Deadline) -> Callable[[], Awaitable[Any]]:
-    def start() -> Awaitable[Any]:
-        closing: Awaitable[Any] = listener.close(deadline.share())
-        return closing
+def closing(service: Service, deadline: Deadline) -> Callable[[], Awaitable[None]]:
+    """A step closing `service` within its share of the deadline, taken when the step starts."""
+
+    def start() -> Awaitable[None]:
+        return service.close(deadline.share())
 
     return start
 
 
-async def _step(
-    start: Callable[[], Awaitable[Any]], deadline: Deadline, force: asyncio.Event
+async def step(
+    start: Callable[[], Awaitable[object]], deadline: Deadline, force: asyncio.Event
 ) -> None:
     """Run one closing step; a second signal during it leaves it what the forced stop has."""
-    step = asyncio.ensure_future(start())
+    running = asyncio.ensure_future(start())
     forced = asyncio.ensure_future(force.wait())
     try:
-        await asyncio.wait({step, forced}, return_when="FIRST_COMPLETED")
-        if not step.done():
+        await asyncio.wait({running, forced}, return_when="FIRST_COMPLETED")
+        if not running.done():
             deadline.force()
-            await asyncio.wait({step}, timeout=deadline.remaining())
+            await asyncio.wait({running}, timeout=deadline.remaining())
     finally:
         forced.cancel()
-    if not step.done():
-        await cancel_and_wait([step], MIN_STEP)
-    elif not step.cancelled() and step.exception() is not None:
-        error = step.exception()
+    if not running.done():
+        await cancel_and_wait([running], MIN_STEP)
+    elif not running.cancelled() and running.exception() is not None:
+        error = running.exception()
         assert error is not None
         logger.opt(exception=error).error("shutdown step failed")

@@ -21,6 +21,7 @@ from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
 from worker.connect.redis import redis_deadline
+from worker.lifecycle import Service, Stage
 from worker.protocol import LeaseGranted, Trigger, decode_control
 from worker.state.fleet import pause_entries
 from worker.state.keys import Keys
@@ -35,8 +36,11 @@ REREAD_EVERY = 30.0
 a connection was being replaced)."""
 
 
-class FleetControl:
-    """Keeps `PauseState` current and runs the manual fires announced to the fleet."""
+class FleetControl(Service):
+    """Keeps `PauseState` current and runs the manual fires announced to the fleet (`run`
+    with the scheduler role only)."""
+
+    stage = Stage.SCHEDULING
 
     def __init__(
         self,
@@ -46,7 +50,8 @@ class FleetControl:
         outage: OutageMonitor,
         timeout: float,
         *,
-        gate: Any = None,
+        runner: Runner,
+        gate: object = None,
         instance_id: str = "",
         watch: LeaseWatch | None = None,
     ) -> None:
@@ -58,11 +63,10 @@ class FleetControl:
         self._pause = pause
         self._outage = outage
         self._timeout = timeout
-        self._runner: Runner | None = None
+        self._runner = runner
         self._task: asyncio.Task[None] | None = None
 
-    def start(self, runner: Runner) -> None:
-        self._runner = runner
+    async def start(self) -> None:
         if self._gate is not None:
             self._gate.control_starting()
         self._task = asyncio.create_task(self._loop(), name="fleet-control")
@@ -133,7 +137,7 @@ class FleetControl:
             if self._watch is not None:
                 self._watch.lease_granted(message.ms / 1000)
         elif isinstance(message, Trigger):
-            if self._runner is not None and self._runner.definition(message.task) is not None:
+            if self._runner.definition(message.task) is not None:
                 self._runner.run_manual(message.task, message.token)
         elif message is not None:  # pause, resume: the hash holds the state
             await self.reload()

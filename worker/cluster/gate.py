@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loguru import logger
 
@@ -19,9 +19,11 @@ from worker.cluster.leases import Leases
 from worker.cluster.pause import PauseState
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
+from worker.lifecycle import Service, Stage
 from worker.protocol import ClaimResult, TakenOver
 from worker.run.fire import Fire
-from worker.run.gate import Admission
+from worker.run.gate import ADMITTED, Admission
+from worker.run.records import RunListener
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.shared import NextFires
 
@@ -37,9 +39,13 @@ UNACKED_WAIT_MS = 20
 _Pending = tuple[ClaimRequest, "asyncio.Future[ClaimReply]"]
 
 
-class ClusterGate:
-    """Claims cluster fires (and every manual fire) for this replica; admits the rest."""
+class ClusterGate(Service):
+    """Claims cluster fires (and every manual fire) for this replica; admits the rest.
 
+    Started only by `run` with the scheduler role; closed by every command (it ends the
+    leases it holds, a manual run's too)."""
+
+    stage = Stage.SCHEDULING
     waits_out_outages = True
 
     def __init__(
@@ -51,7 +57,7 @@ class ClusterGate:
         lease: float,
         replicated: object = False,
         wait_timeout: float = 5.0,
-        metrics: Any = None,
+        metrics: RunListener | None = None,
         misfire_grace: float = 60.0,
         next_fires: NextFires | None = None,
     ) -> None:
@@ -61,7 +67,7 @@ class ClusterGate:
         self._leases = Leases(store, outage, lease)
         self._replicated = bool(replicated)  # REDIS_SENTINELS set: WAIT for a replica
         self._wait_ms = max(int(wait_timeout * 1000) - 250, 100)
-        self._metrics = metrics
+        self._metrics = metrics if metrics is not None else RunListener()
         self._grace = misfire_grace
         self._queue: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
@@ -69,9 +75,9 @@ class ClusterGate:
         self._next_fires = next_fires or NextFires()
         self._control_ready: asyncio.Event | None = None
 
-    async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission:
+    async def admit(self, task: TaskDefinition, fire: Fire) -> Admission:
         if task.scope != "cluster" and fire.manual is None:
-            return True
+            return ADMITTED
         if fire.takeover is not None:  # a recovered fire: this replica took its lease over
             return self._admission(ClaimRequest.taken(fire.takeover), fire)
         if self._control_ready is not None:  # the pause state is read before a first claim
@@ -122,7 +128,7 @@ class ClusterGate:
         if self._control_ready is not None:
             self._control_ready.set()
 
-    def start(self, runner: object) -> None:
+    async def start(self) -> None:
         """`run`: this replica schedules, so it folds (and records) fires due while its own
         claimed run goes on; refusers of those fires record nothing."""
         self._store.schedules = True
@@ -203,8 +209,7 @@ class ClusterGate:
             )
 
     def _count(self, task: str, result: str) -> None:
-        if self._metrics is not None and hasattr(self._metrics, "on_claim"):
-            self._metrics.on_claim(task, result)
+        self._metrics.on_claim(task, result)
 
 
 def _request(task: TaskDefinition, fire: Fire) -> ClaimRequest:

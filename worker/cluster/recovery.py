@@ -20,6 +20,7 @@ from worker.cluster.watch import MARGIN, LeaseWatch
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import OutageMonitor
+from worker.lifecycle import Service, Stage
 from worker.protocol import TakenOver
 from worker.run.fire import Fire
 
@@ -34,14 +35,18 @@ default), its lease run out, for a replica that has the task; then, when no live
 record lists the task (it was removed, or its app is gone), one replica ends it unrun."""
 
 
-class Recovery:
-    """Watches for leases that ran out and runs their fires here."""
+class Recovery(Service):
+    """Watches for leases that ran out and runs their fires here (`run` with the scheduler
+    role only: `run-task` claims, nothing more)."""
+
+    stage = Stage.SCHEDULING
 
     def __init__(
         self,
         store: ClaimStore,
         gate: ClusterGate,
         outage: OutageMonitor,
+        runner: Runner,
         lease: float = 5.0,
         watch: LeaseWatch | None = None,
     ) -> None:
@@ -51,12 +56,11 @@ class Recovery:
         self._gate = gate
         self._outage = outage
         self._task: asyncio.Task[None] | None = None
-        self._runner: Runner | None = None
+        self._runner = runner
         self._orphan_after = ORPHAN_LEASES * lease
         self._left: set[str] = set()
 
-    def start(self, runner: Runner) -> None:
-        self._runner = runner
+    async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="claim-recovery")
 
     def stop_intake(self) -> None:
@@ -122,10 +126,9 @@ class Recovery:
         self._left = set(left)
 
     def _runs_here(self, task: str) -> bool:
-        return self._runner is not None and self._runner.definition(task) is not None
+        return self._runner.definition(task) is not None
 
     def _run(self, found: TakenOver) -> None:
-        assert self._runner is not None
         definition = self._runner.definition(found.task)
         if definition is None:  # removed here since the look: its lease runs out for another
             logger.bind(task=found.task).warning("lease taken over for a task unknown here")

@@ -17,8 +17,9 @@ from loguru import logger
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
 from worker.connect.redis import redis_deadline
+from worker.lifecycle import Service
 from worker.protocol import format_instant
-from worker.run.records import FAILURES, RunRecord, StuckRun
+from worker.run.records import FAILURES, RunListener, RunRecord, StuckRun
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -28,7 +29,7 @@ ALERTS_MAXLEN = 1000
 """The alerts stream keeps about this many events (the dashboard reads it)."""
 
 
-class Alerts:
+class Alerts(RunListener, Service):
     """A run-result listener; `after=0` turns alerts off."""
 
     def __init__(

@@ -23,6 +23,7 @@ from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_deadline
 from worker.errors import ConfigError
+from worker.lifecycle import Service, Stage
 from worker.observe.heartbeat_file import STALE_AFTER, read_heartbeat
 from worker.observe.instance import InstanceState
 from worker.state.keys import Keys
@@ -37,8 +38,12 @@ clock sees it: another replica's clock may be that far off without its live id b
 dropped (readers skip ids whose record is gone)."""
 
 
-class Heartbeat:
-    """Touches the heartbeat file and refreshes the instance record every `interval`."""
+class Heartbeat(Service):
+    """Touches the heartbeat file and refreshes the instance record every `interval`.
+
+    Alive means ready: it starts just before the `ready` line, and closes last."""
+
+    stage = Stage.READY
 
     def __init__(
         self,
@@ -63,7 +68,7 @@ class Heartbeat:
         self._beating = False
         self._file_failing = False
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._warn_if_shared()
         self._beating = True
         self._touch_logged()
@@ -138,7 +143,7 @@ class Heartbeat:
             return
         self._outage.success()
 
-    async def stop(self, timeout: float) -> None:
+    async def close(self, timeout: float) -> None:
         """Stop beating, delete the file, and remove the record if Redis answers in time.
 
         A heartbeat that never started (`run-task`) touches nothing: the file may be a

@@ -9,33 +9,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from worker.lifecycle import Service
+from worker.run.records import RunListener
+
 if TYPE_CHECKING:
     from worker.connect.nats import NatsConnection
     from worker.connect.outage import OutageMonitor
-    from worker.run.records import RunListener, RunRecord, StuckRun
+    from worker.observe.prometheus import PrometheusMetrics
 
 
-class DisabledMetrics:
-    """The metrics listener while METRICS_PORT is unset: nothing to start, close or count."""
+class DisabledMetrics(RunListener, Service):
+    """The metrics listener while METRICS_PORT is unset: every hook and the lifecycle are
+    the no-op defaults."""
 
     __slots__ = ()
-
-    def on_run(self, record: RunRecord) -> None:
-        return None
-
-    def on_stuck(self, stuck: StuckRun) -> None:
-        return None
-
-    def on_claim(self, task: str, result: str) -> None:
-        return None
-
-    def on_delivery(self, target: str, result: str) -> None:
-        return None
 
 
 def metrics_listener(
     *, port: int | None, addr: str, outage: OutageMonitor, nats: NatsConnection | None = None
-) -> RunListener:
+) -> DisabledMetrics | PrometheusMetrics:
     """The listener the settings ask for; its endpoint opens in `start()`, not here."""
     if port is None:
         return DisabledMetrics()

@@ -28,7 +28,8 @@ from prometheus_client import (
 
 from worker.connect.outage import OutageMonitor
 from worker.errors import ConfigError
-from worker.run.records import OUTCOMES, RunRecord, StuckRun
+from worker.lifecycle import Service
+from worker.run.records import OUTCOMES, RunListener, RunRecord, StuckRun
 
 if TYPE_CHECKING:
     from worker.connect.nats import NatsConnection
@@ -43,8 +44,10 @@ NOT_RUN = ("skipped", "missed")
 """Outcomes of fires whose method never ran: counted, but no duration or lag to observe."""
 
 
-class PrometheusMetrics:
+class PrometheusMetrics(RunListener, Service):
     """A run listener that counts into its registry and serves it on `addr:port`."""
+
+    wants_queue_counts = True
 
     def __init__(
         self, *, port: int, addr: str, outage: OutageMonitor, nats: NatsConnection | None = None
@@ -136,7 +139,7 @@ class PrometheusMetrics:
     def on_delivery(self, target: str, result: str) -> None:
         self._deliveries.labels(target, result).inc()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Listen now; a port taken or an address that is not this host's ends start-up."""
         where = f"{self._addr}:{self._port}"
         try:

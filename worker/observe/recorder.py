@@ -14,7 +14,8 @@ from loguru import logger
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import is_redis_outage
 from worker.connect.outage import Backoff, OutageMonitor
-from worker.run.records import RunRecord, StuckRun
+from worker.lifecycle import Service
+from worker.run.records import RunListener, RunRecord, StuckRun
 from worker.state.history import RunHistory
 
 BATCH = 500
@@ -25,7 +26,7 @@ WRITE_INTERVAL = 5.0
 """At most one write per interval: a lone record goes out at once, a steady stream in batches."""
 
 
-class RunRecorder:
+class RunRecorder(RunListener, Service):
     """Queues records in memory and writes them in the background; a run never waits on Redis.
 
     During an outage the queue keeps the newest `capacity` records and counts the dropped ones.
@@ -56,7 +57,7 @@ class RunRecorder:
         self._idle.clear()
         self._wake.set()
 
-    def start(self) -> None:
+    async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name="run-recorder")
 
     async def close(self, timeout: float) -> None:

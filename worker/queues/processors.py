@@ -12,16 +12,21 @@ import asyncio
 import contextlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
 from worker.connect.redis import DEFAULT_TIMEOUT
+from worker.lifecycle import Service
 from worker.queues.job import Job, JobError
 from worker.queues.queues import bullmq_client, load_bullmq
 from worker.queues.runs import BoundProcessor, JobRuns
+from worker.run.records import RunListener
+
+if TYPE_CHECKING:
+    from worker.state.queues import QueueReader
 
 FORCE_CLOSE_WAIT = 0.3
 """What each step of a force close may take (force-closing cancels, it does not wait)."""
@@ -32,8 +37,10 @@ BLOCKING_READ_TIMEOUT = 15.0
 so a wait ends with Redis's answer; a frozen Redis still shows within it."""
 
 
-class Processors:
-    """The queue side of a running worker (a container provider)."""
+class Processors(Service):
+    """The queue side of a running worker (a container provider). Not one of the container's
+    `services`: bound to the discovered processors, it starts after `ready` (`start_soon`)
+    and closes while the runs drain, until a second signal (`force`)."""
 
     def __init__(
         self,
@@ -42,8 +49,8 @@ class Processors:
         prefix: str,
         lock_duration: float,
         runs: JobRuns,
-        metrics: Any = None,
-        reader: Any = None,
+        metrics: RunListener | None = None,
+        reader: QueueReader | None = None,
         sentinels: tuple[tuple[str, int], ...] = (),
         master: str = "mymaster",
     ) -> None:
@@ -57,7 +64,8 @@ class Processors:
         self._clients: list[Any] = []
         self._loops: list[asyncio.Task[Any]] = []
         self._starting: asyncio.Task[None] | None = None
-        self._metrics: Any = metrics if hasattr(metrics, "queue_counts") else None
+        counting = metrics is not None and metrics.wants_queue_counts
+        self._metrics = metrics if counting else None
         self._reader = reader
 
     @property
@@ -95,7 +103,7 @@ class Processors:
                 queue=bound.queue, processor=bound.name, concurrency=bound.options.concurrency
             ).info("processor started")
         if self._metrics is not None and self._reader is not None:
-            await self._refresh_counts()
+            await self._refresh_counts(self._metrics, self._reader)
 
     def _connection(self) -> dict[str, Any]:
         """bullmq's `connection` for one Worker: a pool of ours (following the master with
@@ -120,18 +128,18 @@ class Processors:
         self._clients.append(client)
         return {"connection_pool": client.connection_pool}
 
-    async def _refresh_counts(self) -> None:
+    async def _refresh_counts(self, metrics: RunListener, reader: QueueReader) -> None:
         """Until closed (this runs in the start task, which `close` cancels)."""
         while True:
             for bound in self._bound:
                 try:
-                    counts = await self._reader.counts(bound.queue)
+                    counts = await reader.counts(bound.queue)
                 except Exception as exc:
                     logger.bind(queue=bound.queue, error=describe_error(exc)).debug(
                         "queue counts not read"
                     )
                     continue
-                self._metrics.queue_counts(bound.queue, counts)
+                metrics.queue_counts(bound.queue, counts)
             await asyncio.sleep(COUNTS_INTERVAL)
 
     async def close(self, timeout: float, force: asyncio.Event | None = None) -> None:

@@ -32,12 +32,24 @@ class Admission:
     INFO, not WARNING."""
 
 
+ADMITTED = Admission(run=True)
+"""Run it, nothing more to it (every fire of a single worker, instance-scoped tasks)."""
+
+
 class FireGate(Protocol):
-    async def admit(self, task: TaskDefinition, fire: Fire) -> bool | Admission: ...
+    @property
+    def waits_out_outages(self) -> bool:
+        """True: `admit` retries through Redis outages itself (the claim), so the runner sets
+        it no deadline and newer fires fold into the waiting run; False: REDIS_TIMEOUT."""
+        ...
+
+    async def admit(self, task: TaskDefinition, fire: Fire) -> Admission: ...
 
 
 class AdmitAll:
     """Every fire runs here: a single worker, or instance-scoped tasks."""
 
-    async def admit(self, task: TaskDefinition, fire: Fire) -> bool:
-        return True
+    waits_out_outages = False
+
+    async def admit(self, task: TaskDefinition, fire: Fire) -> Admission:
+        return ADMITTED

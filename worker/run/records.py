@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 OUTCOMES = ("ok", "failed", "timeout", "cancelled", "skipped", "missed", "retrying")
 FAILURES = ("failed", "timeout")
@@ -67,12 +67,34 @@ class StuckRun:
     limit_s: float
 
 
-class RunListener(Protocol):
-    """Told of every outcome (ok, failed, timeout, cancelled, skipped, missed) and stuck run.
+class RunListener:
+    """An observer of the worker: every run outcome (ok, failed, timeout, cancelled, skipped,
+    missed, retrying), stuck runs, claims, trigger deliveries, target health, queue sizes.
 
-    Called on the loop, after the run's log line: must return at once (queue, don't await).
+    Every hook does nothing here: a listener overrides those it wants. Hooks are called on
+    the loop (after the run's log line for `on_run`) and must return at once (queue, don't
+    await).
     """
 
-    def on_run(self, record: RunRecord) -> None: ...
+    __slots__ = ()
 
-    def on_stuck(self, stuck: StuckRun) -> None: ...
+    wants_queue_counts: ClassVar[bool] = False
+    """True: the queue processors read their queues' job counts for `queue_counts`."""
+
+    def on_run(self, record: RunRecord) -> None:
+        """A fire's or a job attempt's record."""
+
+    def on_stuck(self, stuck: StuckRun) -> None:
+        """A run going on well past what its task should take."""
+
+    def on_claim(self, task: str, result: str) -> None:
+        """A cluster claim answered (`won`, `busy`, `done`, …) or a fire `recovered`."""
+
+    def on_delivery(self, target: str, result: str) -> None:
+        """A trigger send ended (`delivered`, `failed`, `timeout`, `folded`, `dropped`)."""
+
+    def on_target(self, target: str, state: str, failures: int, error: str | None) -> None:
+        """A trigger target's lane started `failing` (ALERT_AFTER_FAILURES sends) or `recovered`."""
+
+    def queue_counts(self, queue: str, counts: dict[str, int]) -> None:
+        """A queue's jobs by state (only while `wants_queue_counts`)."""

@@ -253,13 +253,10 @@ class Runner:
 
     async def _admit(self, definition: TaskDefinition, fire: Fire) -> Admission:
         # A gate that waits out outages itself (the claim) folds newer fires meanwhile.
-        patient = getattr(self._gate, "waits_out_outages", False)
+        patient = self._gate.waits_out_outages
         try:
             async with asyncio.timeout(None if patient else self._admit_timeout):
-                answer = await self._gate.admit(definition, fire)
-            if isinstance(answer, Admission):
-                return answer
-            return Admission(run=True) if answer else Admission(False, "not admitted by the gate")
+                return await self._gate.admit(definition, fire)
         except TimeoutError:
             raise _GateTimeout(
                 f"fire gate gave no answer within {self._admit_timeout:g}s"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from worker.run.records import RunListener
 from worker.state.keys import Keys
 from worker.state.targets import TargetLanes
 from worker.targets.fanout import TriggerFanout
@@ -73,28 +74,22 @@ def trigger_fanout(
     redis: Redis,
     nats: NatsConnection | None,
     keys: Keys,
-    alerts: Any,
-    metrics: Any,
+    alerts: RunListener,
+    metrics: RunListener,
 ) -> TriggerFanout:
     """`providers.Singleton(trigger_fanout, ...)`: the `publisher` of FrameworkContainer."""
     state = TargetLanes(redis, keys=keys, timeout=settings.redis_timeout)
     fanout = TriggerFanout(state=state, instance_id=settings.worker_instance_id)
-    on_result = getattr(metrics, "on_delivery", None) or _ignore
-    alert = getattr(alerts, "on_target", None) or _ignore
     fanout.lanes = tuple(
         DeliveryLane(
             target,
             send_timeout=settings.redis_timeout,
             log_interval=settings.outage_log_interval,
             on_change=fanout.report,
-            on_result=on_result,
+            on_result=metrics.on_delivery,
             alert_after=settings.alert_after_failures,
-            alert=alert,
+            alert=alerts.on_target,
         )
         for target in make_targets(settings, redis, nats)
     )
     return fanout
-
-
-def _ignore(*args: Any) -> None:
-    return None

@@ -17,6 +17,7 @@ from loguru import logger
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
+from worker.lifecycle import Service, Stage
 from worker.run.fire import Fire, current_fire
 from worker.state.targets import TargetLanes
 from worker.targets.base import Message
@@ -31,8 +32,12 @@ cost a trigger every second more CPU than its own publish)."""
 STATE_DEBOUNCE = 0.2
 
 
-class TriggerFanout:
-    """A `TriggerPublisher` over one `DeliveryLane` per configured target."""
+class TriggerFanout(Service):
+    """A `TriggerPublisher` over one `DeliveryLane` per configured target.
+
+    Only where tasks run: a processor-only replica has no lanes, no NATS, no stream."""
+
+    stage = Stage.TASKS
 
     def __init__(
         self,
@@ -48,7 +53,7 @@ class TriggerFanout:
         self._news = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
+    async def start(self) -> None:
         """Lanes prepare their targets now (e.g. the JetStream stream), not at the first fire."""
         for lane in self.lanes:
             lane.start()

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-from worker.run.records import RunRecord, StuckRun
+from worker.run.records import RunListener, RunRecord, StuckRun
 
 
-class RecordedRuns:
+class RecordedRuns(RunListener):
     """Keeps every run record and stuck-run notice the runner hands to its listeners."""
 
     def __init__(self) -> None:
@@ -22,7 +21,7 @@ class RecordedRuns:
         self.stuck.append(stuck)
 
 
-class NoHistory:
+class NoHistory(RunListener):
     """Stands in for the recorder so that a test's runs leave no run history in Redis."""
 
     def on_run(self, record: RunRecord) -> None:
@@ -32,6 +31,6 @@ class NoHistory:
         """Dropped: the kit's `RecordedRuns` keeps it."""
 
 
-def followed_by(listeners: Sequence[Any], last: Any) -> list[Any]:
+def followed_by(listeners: Sequence[RunListener], last: RunListener) -> list[RunListener]:
     """The container's run listeners, then the kit's."""
     return [*listeners, last]
