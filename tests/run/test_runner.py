@@ -182,3 +182,25 @@ async def test_run_now_is_not_subject_to_misfire_grace() -> None:
     assert run is not None
     await run
     assert calls == ["ran"]
+
+
+async def test_a_fold_into_a_run_keeps_its_lag_from_the_fire_it_started_for() -> None:
+    """The lag is the run's start minus the instant it started for, never negative, even when
+    a newer fire (one due after the start) folds into the run and moves its fire."""
+    sink = Sink()
+    runner = make_runner(sink)
+    release = asyncio.Event()
+
+    async def slow() -> None:
+        await release.wait()
+
+    runner.add(definition("slow"), slow)
+    now = datetime.now(UTC)
+    run = runner.submit("slow", [now - timedelta(seconds=1)])
+    assert run is not None
+    runner.submit("slow", [now + timedelta(seconds=2)])  # folds into the run in flight
+    release.set()
+    record = await asyncio.wait_for(run, 5)
+    assert record.missed == 1
+    assert record.scheduled_for > record.started_at  # the fire moved past the start
+    assert 900 <= record.lag_ms < 5000

@@ -130,7 +130,10 @@ class Runner:
     def _start(
         self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire
     ) -> asyncio.Task[RunRecord]:
-        task = asyncio.create_task(self._execute(definition, method, fire), name=f"run:{fire.task}")
+        # The instant the run starts for: a fold may move `fire` on before the task begins.
+        instant = fire.scheduled_for.timestamp()
+        run = self._execute(definition, method, fire, instant)
+        task = asyncio.create_task(run, name=f"run:{fire.task}")
         self._active[fire.task] = _ActiveRun(fire, task, datetime.now(UTC))
         return task
 
@@ -196,7 +199,7 @@ class Runner:
         return len(pending)
 
     async def _execute(
-        self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire
+        self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire, instant: float
     ) -> RunRecord:
         set_current_fire(fire)
         started, clock = time.time(), time.perf_counter()
@@ -235,7 +238,7 @@ class Runner:
                 started_at=format_instant(datetime.fromtimestamp(started, UTC), precise=True),
                 outcome=outcome,
                 duration_ms=round((time.perf_counter() - clock) * 1000, 3),
-                lag_ms=round((started - fire.scheduled_for.timestamp()) * 1000, 3),
+                lag_ms=round(max(started - instant, 0.0) * 1000, 3),  # a clock behind: 0
                 missed=fire.missed,
                 instance=self._instance_id,
                 error=error,
