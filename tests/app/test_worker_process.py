@@ -173,3 +173,16 @@ def test_a_plain_hook_that_blocks_cannot_hold_the_process(spawn_worker: Spawn) -
     worker = spawn_worker(*CUSTOM, PROBE_BLOCK_STARTUP="1", SHUTDOWN_TIMEOUT="1")
     assert worker.wait(timeout=10) == 1
     assert "SecondService.on_startup failed: TimeoutError" in worker.stderr
+
+
+def test_the_ready_line_names_the_redis_it_reached_without_its_password(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    url = redis_server.url.replace("redis://", "redis://:hunter22@")  # a password it ignores
+    worker = spawn_worker(LOG_FORMAT="json", redis=url)
+    worker.wait_for_log('"message": "ready"')
+    assert worker.stop() == 0
+    ready = next(r for r in worker.log_records() if r["message"] == "ready")
+    assert ready["redis"] == url.replace("hunter22", "***")
+    assert ready["redis_state"] == "up"
+    assert "hunter22" not in worker.stderr

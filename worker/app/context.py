@@ -82,7 +82,7 @@ class ApplicationContext:
                     parts.instance.roles = roles
                     parts.instance.catalog = self._catalog()
                     await parts.start_services(Stage.READY)
-                    self._log_ready(parts.orchestrator.next_fires())
+                    self._log_ready(parts.orchestrator.next_fires(), parts.outage.down)
                     if on_ready is not None:
                         on_ready()
                     if "processor" in roles:  # after ready: bullmq is off its path
@@ -199,11 +199,18 @@ class ApplicationContext:
             targets=self.settings.targets,
         )
 
-    def _log_ready(self, next_fires: dict[str, str | None]) -> None:
+    def _log_ready(self, next_fires: dict[str, str | None], redis_down: bool) -> None:
         active = [d.name for d in self.definitions if not d.disabled]
+        settings = self.settings
+        where = settings.safe_redis_url()  # which Redis (a password shown as ***)
+        if settings.redis_sentinels:
+            master, sentinels = settings.redis_sentinel_master, settings.redis_sentinels
+            where = f"{where} (primary {master!r} via sentinels {sentinels})"
         logger.bind(
-            instance=self.settings.worker_instance_id,
-            roles=",".join(self.settings.roles),
+            instance=settings.worker_instance_id,
+            redis=where,
+            redis_state="unreachable" if redis_down else "up",
+            roles=",".join(settings.roles),
             tasks=",".join(active) or "none",
             disabled=",".join(d.name for d in self.definitions if d.disabled) or "none",
             next_fire=min((v for v in next_fires.values() if v), default="none"),
