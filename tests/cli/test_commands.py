@@ -221,6 +221,13 @@ def test_bad_app_given_with_the_flag_exits_78(spawn_worker: Spawn) -> None:
     assert "--app: cannot import" in process.stderr
 
 
+def test_an_app_that_is_no_container_exits_78_naming_it(spawn_worker: Spawn) -> None:
+    process = run(spawn_worker, "--app", "tests.apps.custom:ProbeTasks", "list")
+    assert process.process.returncode == 78
+    assert "is not a dependency-injector container" in process.stderr
+    assert "Traceback" not in process.stderr
+
+
 def test_dotenv_in_the_working_directory_is_read(spawn_worker: Spawn, tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("SCHEDULE_CRYPTO_TRIGGER=45s\nDISABLED_TASKS=cleanup\n")
     listed = run(spawn_worker, "list", "--json")

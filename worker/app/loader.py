@@ -49,8 +49,8 @@ def _import_container(import_string: str, source: str) -> Any:
         raise ConfigError(
             f"{source}: cannot import {import_string!r}: {type(exc).__name__}: {exc}"
         ) from None
-    if isinstance(target, type):
-        target = target()
-    if not hasattr(target, "providers"):
+    from dependency_injector.containers import is_container
+
+    if not is_container(target):
         raise ConfigError(f"{source}: {import_string!r} is not a dependency-injector container")
-    return target
+    return target() if isinstance(target, type) else target
