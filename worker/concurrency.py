@@ -77,3 +77,25 @@ async def call_method(method: Callable[[], Any], *, is_async: bool | None = None
     result = method() if is_async else await run_in_thread(method)
     if inspect.isawaitable(result):
         await result
+
+
+async def wait_for_all(
+    pending: set[asyncio.Future[Any]], timeout: float, force: asyncio.Event | None = None
+) -> set[asyncio.Future[Any]]:
+    """Wait up to `timeout` seconds for every one of `pending`, or until `force` is set;
+    those still pending then."""
+    pending = set(pending)
+    forced = asyncio.ensure_future(force.wait()) if force is not None else None
+    deadline = asyncio.get_running_loop().time() + max(timeout, 0)
+    try:
+        while pending and not (forced and forced.done()):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            waiters = pending | ({forced} if forced else set())
+            done, _ = await asyncio.wait(waiters, timeout=remaining, return_when="FIRST_COMPLETED")
+            pending -= done
+    finally:
+        if forced is not None:
+            forced.cancel()
+    return pending

@@ -10,19 +10,20 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
 
-from worker.concurrency import call_method, cancel_and_wait
-from worker.connect.errors import describe_error, is_redis_outage
+from worker.concurrency import call_method, cancel_and_wait, wait_for_all
+from worker.connect.errors import describe_error
 from worker.connect.outage import OutageMonitor
 from worker.protocol import format_instant, new_token
 from worker.run.fire import Fire, set_current_fire
 from worker.run.gate import Admission, FireGate
-from worker.run.records import FAILURES, RunListener, RunRecord
+from worker.run.records import RunListener, RunRecord
+from worker.run.reports import GateTimeout, RunReports
 from worker.run.stuck import StuckAlarm
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.shared import NextFires
@@ -52,16 +53,13 @@ class Runner:
         admit_timeout: float,
         next_fires: NextFires | None = None,
     ) -> None:
-        self._instance_id = instance_id
         self._misfire_grace = misfire_grace
-        self._outage = outage
-        self._listeners = tuple(listeners)
+        self._reports = RunReports(instance_id, listeners, outage)
         self._gate = gate
         self._admit_timeout = admit_timeout
-        self._stuck = StuckAlarm(self._listeners, next_fires or NextFires())
+        self._stuck = StuckAlarm(tuple(listeners), next_fires or NextFires())
         self._tasks: dict[str, tuple[TaskDefinition, Callable[[], Any]]] = {}
         self._active: dict[str, _ActiveRun] = {}
-        self._failures: dict[str, int] = {}
         self._accepting = True
 
     def add(self, definition: TaskDefinition, method: Callable[[], Any]) -> None:
@@ -71,7 +69,7 @@ class Runner:
         self._tasks.pop(name, None)
 
     def consecutive_failures(self, name: str) -> int:
-        return self._failures.get(name, 0)
+        return self._reports.consecutive_failures(name)
 
     @property
     def accepting(self) -> bool:
@@ -110,7 +108,7 @@ class Runner:
             late_s = (now - run_times[late - 1]).total_seconds()
             fire = Fire(name, run_times[late - 1].astimezone(UTC), precise=definition.precise)
             error = f"{late} fire(s) older than MISFIRE_GRACE ({late_s:.1f}s late), not run"
-            self._report(fire, "missed", error, missed=late)
+            self._reports.report(fire, "missed", error, missed=late)
         if not due:
             return None
         newest = due[-1].astimezone(UTC)
@@ -121,7 +119,7 @@ class Runner:
             error = (
                 f"previous run still going, folded into it (now {into.id}, missed={into.missed})"
             )
-            self._report(Fire(name, newest, precise=definition.precise), "skipped", error)
+            self._reports.report(Fire(name, newest, precise=definition.precise), "skipped", error)
             return None
         fire = Fire(name, newest, missed=len(due) - 1, precise=definition.precise)
         fire.oldest = due[0].astimezone(UTC)
@@ -149,7 +147,7 @@ class Runner:
         if active is not None:
             active.fire.fold(fire.scheduled_for)
             error = f"previous run still going, folded into it (now {active.fire.id})"
-            self._report(fire, "skipped", error)
+            self._reports.report(fire, "skipped", error)
             return None
         return self._start(*entry, fire)
 
@@ -177,21 +175,7 @@ class Runner:
         if not pending:
             return 0
         logger.bind(runs=len(pending)).info("waiting for runs in flight")
-        forced = asyncio.ensure_future(force.wait()) if force is not None else None
-        deadline = asyncio.get_running_loop().time() + max(timeout, 0)
-        try:
-            while pending and not (forced and forced.done()):
-                remaining = deadline - asyncio.get_running_loop().time()
-                if remaining <= 0:
-                    break
-                waiters = pending | ({forced} if forced else set())
-                done, _ = await asyncio.wait(
-                    waiters, timeout=remaining, return_when="FIRST_COMPLETED"
-                )
-                pending -= done
-        finally:
-            if forced is not None:
-                forced.cancel()
+        pending = await wait_for_all(pending, timeout, force)
         if not pending:
             return 0
         logger.bind(runs=len(pending)).warning("cancelling runs in flight")
@@ -212,7 +196,7 @@ class Runner:
             async with limit:  # the admission counts against the time limit too
                 admission = await self._admit(definition, fire)
                 if admission.failures is not None:  # a claim: the fleet-wide streak
-                    self._failures[definition.name] = admission.failures
+                    self._reports.continue_streak(definition.name, admission.failures)
                 if not admission.run:
                     outcome, error = "skipped", admission.reason
                 else:
@@ -231,25 +215,18 @@ class Runner:
             if watch is not None:
                 watch.cancel()
             self._active.pop(definition.name, None)
-            record = RunRecord(
-                task=definition.name,
-                fire_id=fire.id,
-                scheduled_for=fire.stamp,
-                started_at=format_instant(datetime.fromtimestamp(started, UTC), precise=True),
-                outcome=outcome,
+            record = self._reports.record(
+                fire,
+                outcome,
+                error,
+                started=started,
                 duration_ms=round((time.perf_counter() - clock) * 1000, 3),
                 lag_ms=round(max(started - instant, 0.0) * 1000, 3),  # a clock behind: 0
-                missed=fire.missed,
-                instance=self._instance_id,
-                error=error,
-                recovered=fire.recovered,
-                targets_delivered=_targets(fire, "delivered"),
-                targets_pending=_targets(fire, "pending"),
             )
             if outcome == "skipped" and error is None:  # another replica has this fire
                 logger.bind(task=fire.task, fire=fire.id).debug("fire claimed elsewhere")
             else:
-                record = self._finish(record, exc_info, admission.quiet)
+                record = self._reports.finish(record, exc_info, admission.quiet)
             if admission.finished is not None:
                 admission.finished(record)
         return record
@@ -261,62 +238,4 @@ class Runner:
             async with asyncio.timeout(None if patient else self._admit_timeout):
                 return await self._gate.admit(definition, fire)
         except TimeoutError:
-            raise _GateTimeout(
-                f"fire gate gave no answer within {self._admit_timeout:g}s"
-            ) from None
-
-    def _finish(self, record: RunRecord, exc: BaseException | None, quiet: bool) -> RunRecord:
-        name = record.task
-        if record.outcome in FAILURES:
-            self._failures[name] = self._failures.get(name, 0) + 1
-        elif record.outcome == "ok":
-            self._failures[name] = 0
-        record = replace(record, consecutive_failures=self._failures.get(name, 0))
-        log = logger.bind(**record.log_fields())
-        if record.outcome == "ok":
-            log.info("run")
-        elif exc is not None and is_redis_outage(exc):
-            self._outage.failure(exc)
-            log.warning("run")
-        elif exc is not None and not isinstance(exc, _GateTimeout):
-            log.opt(exception=exc).error("run")
-        elif quiet:
-            log.info("run")
-        else:
-            log.warning("run")
-        self._notify(record)
-        return record
-
-    def _report(self, fire: Fire, outcome: str, error: str, missed: int = 0) -> None:
-        """A fire that did not run (skipped, missed): one line and one record, like a run."""
-        record = RunRecord(
-            task=fire.task,
-            fire_id=fire.id,
-            scheduled_for=fire.stamp,
-            started_at=format_instant(datetime.now(UTC), precise=True),
-            outcome=outcome,
-            duration_ms=0.0,
-            lag_ms=0.0,
-            missed=missed,
-            instance=self._instance_id,
-            error=error,
-            consecutive_failures=self._failures.get(fire.task, 0),
-        )
-        logger.bind(**record.log_fields()).warning("run")
-        self._notify(record)
-
-    def _notify(self, record: RunRecord) -> None:
-        for listener in self._listeners:
-            try:
-                listener.on_run(record)
-            except Exception as exc:
-                logger.opt(exception=exc).bind(task=record.task).error("run listener failed")
-
-
-def _targets(fire: Fire, state: str) -> str:
-    """Trigger targets whose lane had `state` for this run's fire when it ended (a comma list)."""
-    return ",".join(name for name, seen in fire.targets.items() if seen == state)
-
-
-class _GateTimeout(Exception):
-    """The gate did not answer in time: the fire is not run here (recorded `failed`)."""
+            raise GateTimeout(f"fire gate gave no answer within {self._admit_timeout:g}s") from None
