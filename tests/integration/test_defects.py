@@ -33,7 +33,7 @@ from worker.app.discovery import discover
 from worker.app.parts import Parts
 from worker.app.signals import REPEAT_WINDOW, StopSignals
 from worker.connect.outage import Backoff, OutageMonitor
-from worker.connect.redis import make_redis
+from worker.connect.redis import make_client
 from worker.errors import ConfigError, DefinitionError
 from worker.observe.alerts import Alerts
 from worker.run.fire import Fire
@@ -312,7 +312,7 @@ async def test_a_tasks_own_wait_for_timeout_is_a_failed_run_not_an_outage(
     sink = Sink()
     outage = OutageMonitor()
     runner = make_runner(sink, outage=outage)
-    client = make_redis(redis_url)
+    client = make_client(redis_url)
 
     async def waits_too_little() -> None:
         await asyncio.wait_for(client.blpop(["defects:never"], timeout=5), 0.05)
@@ -498,7 +498,7 @@ async def test_skipped_and_missed_records_reach_every_listener() -> None:
 async def test_alerts_report_missing_after_consecutive_missed_fires(redis_url: str) -> None:
     """Alerts counted only failures: a task whose fires were all missed (a stalled loop, a
     paused host) never raised an alert."""
-    client = make_redis(redis_url)
+    client = make_client(redis_url)
     alerts = Alerts(
         client,
         channel="defects:alerts",
