@@ -1,5 +1,5 @@
 """The container probes (`health`, `health --ready`), a shared heartbeat file, and how
-configuration errors, schedule settings and help read to an operator."""
+configuration errors and schedule settings read to an operator (help: test_help.py)."""
 
 from __future__ import annotations
 
@@ -334,24 +334,3 @@ def test_schedule_setting_of_a_second_is_accepted(
     assert listed.process.returncode == 0, listed.stderr
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["health-check"]["schedule"] == shown
-
-
-# --- help -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("args", [("--help",), ("run-task", "--help")], ids=["worker", "run-task"])
-def test_help_ends_with_examples_and_points_at_the_settings(
-    spawn_worker: Spawn, args: tuple[str, ...]
-) -> None:
-    helped = finished(spawn_worker, *args)
-
-    assert helped.process.returncode == 0
-    text = helped.stdout
-    tail = text.rstrip().splitlines()
-    examples = tail.index("examples:")
-    assert all(line.startswith("  ") and "worker" in line for line in tail[examples + 1 :])
-    assert "worker run-task crypto-trigger" in text[text.index("examples:") :]
-    before_examples = " ".join(text[: text.index("examples:")].split())
-    assert "applies to every command" in before_examples
-    assert "--app" in before_examples
-    assert "settings table in README.md" in before_examples
