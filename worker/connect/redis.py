@@ -103,11 +103,22 @@ def make_client(
     }
     if sentinels or not url.lower().startswith("unix:"):
         options.update(socket_keepalive=True, socket_keepalive_options=_keepalive_options())
-    if not sentinels:
-        from redis.asyncio import Redis
+    if sentinels:
+        return _master_client(url, sentinels, master, timeout, options)
+    from redis.asyncio import Redis
 
-        client: Redis = Redis.from_url(url, **options)
-        return client
+    client: Redis = Redis.from_url(url, **options)
+    return client
+
+
+def _master_client(
+    url: str,
+    sentinels: tuple[tuple[str, int], ...],
+    master: str,
+    timeout: float,
+    options: dict[str, Any],
+) -> Redis:
+    """The master `sentinels` name, with `options` and REDIS_URL's credentials and TLS."""
     from redis.asyncio.sentinel import Sentinel
     from redis.connection import parse_url
 
@@ -121,7 +132,7 @@ def make_client(
         socket_connect_timeout=timeout,
         sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
     )
-    client = sentinel.master_for(master, **{**options, **auth})
+    client: Redis = sentinel.master_for(master, **{**options, **auth})
     return client
 
 
