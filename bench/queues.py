@@ -47,10 +47,10 @@ async def _sleep_10ms(data: Any) -> None:
 async def _fill(url: str, queue: str, count: int) -> None:
     from bullmq import Queue
 
+    from worker.connect.redis import make_client
     from worker.queues.options import QueueOptions
-    from worker.queues.queues import bullmq_client
 
-    client = bullmq_client(url, 5.0)
+    client = make_client(url, retry="bullmq", decode=True)
     target = Queue(queue, {"connection": client, "prefix": "bull"})
     options = QueueOptions().job_options()
     for start in range(0, count, 1000):

@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.support import RedisServer
 from worker.concurrency import cancel_and_wait
 from worker.connect.outage import OutageMonitor
-from worker.connect.redis import make_redis
+from worker.connect.redis import make_client
 from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
 from worker.state.keys import Keys
@@ -36,7 +36,7 @@ async def test_heartbeat_stops_promptly_whenever_the_stop_lands(
     redis_server: RedisServer, tmp_path: Path
 ) -> None:
     for attempt in range(40):
-        client = make_redis(redis_server.url)
+        client = make_client(redis_server.url)
         heartbeat = Heartbeat(
             state=InstanceState("t"),
             redis=client,

@@ -16,7 +16,7 @@ from tests.support import (
     task_of,
     wait_for,
 )
-from worker.connect.redis import make_redis
+from worker.connect.redis import make_client
 from worker.observe.alerts import Alerts
 from worker.run.records import RunRecord
 
@@ -96,7 +96,7 @@ def test_alerts_off_when_alert_after_failures_is_zero(
 async def test_alerts_report_missing_after_consecutive_missed_fires(redis_url: str) -> None:
     """Alerts counted only failures: a task whose fires were all missed (a stalled loop, a
     paused host) never raised an alert."""
-    client = make_redis(redis_url)
+    client = make_client(redis_url)
     alerts = Alerts(
         client,
         channel="defects:alerts",

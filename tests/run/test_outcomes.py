@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from tests.run_support import Sink, definition, make_runner, run_once
 from worker.connect.outage import OutageMonitor
-from worker.connect.redis import make_redis
+from worker.connect.redis import make_client
 from worker.run.fire import Fire
 from worker.run.gate import ADMITTED, Admission, AdmitAll
 from worker.run.runner import Runner
@@ -136,7 +136,7 @@ async def test_a_tasks_own_wait_for_timeout_is_a_failed_run_not_an_outage(
     sink = Sink()
     outage = OutageMonitor()
     runner = make_runner(sink, outage=outage)
-    client = make_redis(redis_url)
+    client = make_client(redis_url)
 
     async def waits_too_little() -> None:
         await asyncio.wait_for(client.blpop(["defects:never"], timeout=5), 0.05)

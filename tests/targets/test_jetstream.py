@@ -12,7 +12,7 @@ from tests.support import RedisServer
 from tests.targets.support import NatsServer, stream_messages
 from tests.targets.test_resend import fanout_of, fire_at
 from worker.connect.nats import NatsConnection
-from worker.connect.redis import make_redis
+from worker.connect.redis import make_client
 from worker.targets.base import Message
 from worker.targets.nats import JetStreamTarget
 
@@ -38,7 +38,7 @@ async def test_a_durable_consumer_created_after_n_fires_reads_each_once_after_a_
     target = AckLostOnce(
         connection, subject="crypto.updates", stream="CRYPTO", max_age=3600, timeout=2.0
     )
-    client = make_redis(redis_server.url)
+    client = make_client(redis_server.url)
     fanout = fanout_of(target, client)
     await fanout.start()
     first = datetime.now(UTC).replace(microsecond=0)

@@ -14,7 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tasks.crypto import CryptoTasks, update_payload
 from tests.run_support import make_runner
 from tests.support import RedisServer, subscribed
-from worker.connect.redis import make_redis
+from worker.connect.redis import make_client
 from worker.run.fire import Fire
 from worker.run.records import RunRecord
 from worker.schedule.cron import CronSchedule
@@ -106,7 +106,7 @@ def fire_at(moment: datetime) -> dict[str, Any]:
 
 
 async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisServer) -> None:
-    client = make_redis(redis_server.url)
+    client = make_client(redis_server.url)
     target = ReplyLostOnce(client, "crypto-update")
     fanout = fanout_of(target, client)
     sink = Records()
@@ -130,7 +130,7 @@ async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisSe
 async def test_fire_folded_after_a_lost_reply_names_it_in_maybe_delivered_not_in_missed(
     redis_server: RedisServer,
 ) -> None:
-    client = make_redis(redis_server.url)
+    client = make_client(redis_server.url)
     target = ReplyLostOnce(client, "crypto-update", hold=True)
     fanout = fanout_of(target, client)
     first = datetime.now(UTC).replace(microsecond=0)
@@ -155,7 +155,7 @@ async def test_fire_folded_after_a_lost_reply_names_it_in_maybe_delivered_not_in
 async def test_fire_folded_after_a_refused_send_is_counted_in_missed(
     redis_server: RedisServer,
 ) -> None:
-    client = make_redis(redis_server.url)
+    client = make_client(redis_server.url)
     target = ReplyLostOnce(client, "crypto-update", hold=True, refuse=True)
     fanout = fanout_of(target, client)
     first = datetime.now(UTC).replace(microsecond=0)
@@ -179,7 +179,7 @@ async def test_fire_folded_after_a_refused_send_is_counted_in_missed(
 async def test_fire_arriving_while_a_message_is_on_its_way_gets_its_own_message(
     redis_server: RedisServer,
 ) -> None:
-    client = make_redis(redis_server.url)
+    client = make_client(redis_server.url)
     fanout = fanout_of(SlowTarget(client, "crypto-update"), client)
     first = datetime.now(UTC).replace(microsecond=0)
     try:

@@ -8,12 +8,13 @@ Exit: 0 enqueued, 1 the task failed, 2 not a queue task, 69 Redis unreachable.
 
 from __future__ import annotations
 
-import argparse
 from typing import TYPE_CHECKING
 
 from worker.errors import UsageError
 
 if TYPE_CHECKING:
+    import argparse
+
     from worker.app.context import ApplicationContext
 
 
@@ -22,13 +23,8 @@ def queue_tasks(app: ApplicationContext) -> list[str]:
     return [d.name for d in app.definitions if d.name in queues]
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("name", metavar="QUEUE-TASK", help="the task feeding a queue (coin-sync)")
-    parser.add_argument("args", metavar="ARG", nargs="*", help="what to enqueue (e.g. coins)")
-
-
 def enqueue(app: ApplicationContext, args: argparse.Namespace) -> int:
-    from worker.cli.commands import run_loop
+    from worker.cli.loop import run_loop
     from worker.observe.logs import configure_logging
     from worker.queues.job import set_enqueue_args
 

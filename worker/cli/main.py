@@ -14,29 +14,18 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import argparse
 
-COMMANDS = {
-    "run": "run the scheduler until SIGINT/SIGTERM (the default)",
-    "list": "list the tasks: name, schedule, scope, time limit, next fire",
-    "run-task": "run one task once, now, and exit (0 ok, 1 failed, 2 unknown task, 69 no redis, "
-    "78 bad config)",
-    "status": "instances alive and each task's last run, from Redis (69 if unreachable)",
-    "health": "exit 0 when this host's heartbeat file is fresh (--ready: and redis reachable); "
-    "reads only that file",
-    "check": "validate settings and the application, reach Redis within 3 s",
-    "enqueue": "run a queue task once now, with arguments (enqueue coin-sync bitcoin); 0 ok, "
-    "2 unknown queue task, 69 no redis",
-    "dev": "run, restarting on each save of a .py file under the application's directory "
-    "(= run --reload; needs the reload extra)",
-    # fleet control (worker.cli.control)
-    "pause": "pause a task fleet-wide (--for D: for that long); 0, 2 unknown task, 69 no redis",
-    "resume": "resume a paused task fleet-wide; 0, 2 unknown task, 69 no redis",
-    "trigger": "run a task now on exactly one live replica (--wait: exit with its outcome); "
-    "0, 2 unknown task, 69 no replica",
-}
 APP_HELP = "the application's container as MODULE:ATTR (default: WORKER_APP or container:Container)"
-EPILOG = """\
+SETTINGS = """\
 --app (or WORKER_APP) applies to every command. Settings are environment variables (or a
-.env file in the working directory): see the settings table in README.md.
+.env file in the working directory): see the settings table in README.md."""
+NO_APP = """\
+It reads only the heartbeat file (HEARTBEAT_FILE, from the environment or a .env file in
+the working directory): no application is loaded, no Redis is reached."""
+EPILOG = f"""\
+{SETTINGS}
+
+Exit codes: 0 ok, 1 failure, 2 usage error, 69 a required service unreachable, 78 bad
+configuration; each command's --help gives its own.
 
 examples:
   worker                                   run the shipped application
@@ -50,8 +39,11 @@ examples:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """`worker`'s parser, one sub-parser per entry of the command table."""
     import argparse
+    import textwrap
 
+    from worker.cli.commands import COMMANDS
     from worker.version import __version__
 
     parser = argparse.ArgumentParser(
@@ -62,47 +54,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     parser.add_argument("--app", metavar="MODULE:ATTR", help=APP_HELP)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, help_text in COMMANDS.items():
-        sub = commands.add_parser(
-            name,
-            help=help_text,
-            description=help_text,
-            epilog=EPILOG,
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.set_defaults(command="run", reload=False)  # no command: `run`
+    for command in COMMANDS:
+        exits = textwrap.fill(f"exit codes: {command.exits}", 88, subsequent_indent="  ")
+        sub = subparsers.add_parser(
+            command.name,
+            help=command.summary,
+            description=command.summary,
+            epilog=f"{exits}\n\n{SETTINGS if command.uses_app else NO_APP}\n",
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        sub.add_argument("--app", metavar="MODULE:ATTR", help=APP_HELP, default=argparse.SUPPRESS)
-        if name in ("list", "status"):
-            sub.add_argument("--json", action="store_true", help="machine-readable output")
-        if name == "run-task":
-            sub.add_argument("name", metavar="NAME", help="the task's name (see `list`)")
-        if name == "enqueue":
-            from worker.cli.enqueue import add_arguments
-
-            add_arguments(sub)
-        if name == "run":
-            sub.add_argument(
-                "--reload", action="store_true", help="restart on save (= `worker dev`)"
-            )
-        if name == "health":
-            sub.add_argument(
-                "--ready", action="store_true", help="also fail while redis is unreachable"
-            )
-        if name in ("pause", "resume", "trigger"):
-            _control_arguments(name, sub)
+        # Accepted after the command too; not offered where it changes nothing (health).
+        shown = APP_HELP if command.uses_app else argparse.SUPPRESS
+        sub.add_argument("--app", metavar="MODULE:ATTR", help=shown, default=argparse.SUPPRESS)
+        command.arguments(sub)
     return parser
-
-
-def _control_arguments(name: str, sub: argparse.ArgumentParser) -> None:
-    sub.add_argument("name", metavar="TASK", help="the task's name (see `list`)")
-    if name == "pause":
-        sub.add_argument(
-            "--for", dest="duration", metavar="D", help="resume by itself after D (30s, 15m, 1h)"
-        )
-    if name == "trigger":
-        sub.add_argument(
-            "--wait", action="store_true", help="wait for the run; exit 0 ok, 1 otherwise"
-        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -116,24 +83,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     # application context freezes what start-up built once it is ready.
     gc.disable()
     args = build_parser().parse_args(arguments)
-    command = args.command or "run"
     # Until the settings say otherwise: loguru's default handler prints local variables
     # (a URL with its password) in tracebacks; ours never does and scrubs URL passwords.
+    from worker.cli.commands import BY_NAME
     from worker.observe.logs import configure_logging
 
     configure_logging()
     try:
-        if command == "health":
-            from worker.cli.health import main as health
-
-            return health(ready=args.ready)
-        if command == "dev" or getattr(args, "reload", False):
-            from worker.cli.dev import main as dev
-
-            return dev(args.app)
-        from worker.cli.commands import dispatch
-
-        return dispatch(command, args)
+        return BY_NAME[args.command].run(args)
     except Exception as exc:
         return _failed(exc)
     except KeyboardInterrupt:

@@ -1,4 +1,23 @@
-"""Redis clients: bounded everywhere a socket can hang, no silent re-sends, closed at shutdown."""
+"""Redis clients: one factory (`make_client`) for every client the worker makes.
+
+Pool policy, the same for the framework's `redis` (which the tasks get from the container),
+bullmq's Queue and Worker connections and the read model's (`status`, the dashboard):
+
+- Connecting and every reply: within `timeout` (REDIS_TIMEOUT, 5 s by default; 3 s for the
+  commands' reach). bullmq's Worker connections wait up to 15 s for a reply (above the 10 s
+  BZPOPMIN they block on), still connecting within DEFAULT_TIMEOUT.
+- Connections: at most MAX_CONNECTIONS per client, opened on first use (a Redis outage does
+  not stop start-up), each TCP one with KEEPALIVE and PINGed when idle IDLE_CHECK_INTERVAL.
+- Retry (`retry=`): "none" by default: a lost PUBLISH reply is never re-sent without a
+  word, every loop retries in its own way (`worker.connect.retry`). "read": a read is
+  sent once more on a dropped connection (reads are safe to send twice). "bullmq": what
+  bullmq gives the connections it makes itself (20 attempts, 1 s doubling up to 20 s).
+- Sentinel: with REDIS_SENTINELS, the master they name, followed across a failover; the
+  user, password, database and TLS (`rediss://`) still come from REDIS_URL.
+- Replies: bytes (`text()` reads one as text); decoded (`decode=True`) only for bullmq,
+  which needs it (a shared client breaks it silently).
+- Name: CLIENT_NAME, or the caller's (the dashboard names its own).
+"""
 
 from __future__ import annotations
 
@@ -6,16 +25,21 @@ import asyncio
 import contextlib
 import socket
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
 DEFAULT_TIMEOUT = 5.0
+MAX_CONNECTIONS = 100
+"""Per client: a command that finds them all busy fails at once (redis-py 8's default,
+stated so that every redis-py the range allows behaves the same)."""
 IDLE_CHECK_INTERVAL = 30.0
 """A connection idle this long is PINGed before its next command: a half-open one shows then."""
 KEEPALIVE = {"idle": 10, "interval": 5, "count": 3}
 """TCP keepalive: a peer that vanished (host lost, cable cut) is noticed in ~25 s when idle."""
+CLIENT_NAME = "crypto-stats-worker"
+RetryPolicy = Literal["none", "read", "bullmq"]
 
 
 @contextlib.asynccontextmanager
@@ -37,41 +61,14 @@ async def redis_deadline(seconds: float = DEFAULT_TIMEOUT) -> AsyncIterator[None
         raise RedisTimeoutError(f"no reply from redis within {seconds:g}s") from None
 
 
-def make_redis(
-    url: str, *, timeout: float = DEFAULT_TIMEOUT, name: str | None = None, **extra: Any
-) -> Redis:
-    """A client whose every command and connect gives up after `timeout` seconds.
-
-    redis-py's own retry is off: it would re-send a PUBLISH after a lost reply without a
-    word; every caller retries in its own loop instead, with its own backoff.
-    """
-    from redis.asyncio import Redis
-    from redis.asyncio.retry import Retry  # an asyncio client's (redis.retry's is for sync ones)
-    from redis.backoff import NoBackoff
-
-    tcp: dict[str, Any] = {}
-    if not url.lower().startswith("unix:"):
-        tcp = {"socket_keepalive": True, "socket_keepalive_options": _keepalive_options()}
-    options: dict[str, Any] = {
-        "retry": Retry(NoBackoff(), 0),
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "health_check_interval": IDLE_CHECK_INTERVAL,
-        "client_name": name or "crypto-stats-worker",
-        **tcp,
-    }
-    client: Redis = Redis.from_url(url, **{**options, **extra})
-    return client
-
-
 async def redis_resource(
     url: str,
     timeout: float = DEFAULT_TIMEOUT,
     sentinels: tuple[tuple[str, int], ...] = (),
     master: str = "mymaster",
 ) -> AsyncIterator[Redis]:
-    """`providers.Resource(redis_resource, url=...)`: no connection is made until first use,
-    so a Redis outage does not stop start-up."""
+    """`providers.Resource(redis_resource, url=...)`: the framework's client (and the tasks'),
+    closed at shutdown."""
     client = make_client(url, timeout=timeout, sentinels=sentinels, master=master)
     try:
         yield client
@@ -86,39 +83,81 @@ def make_client(
     sentinels: tuple[tuple[str, int], ...] = (),
     master: str = "mymaster",
     name: str | None = None,
-    **extra: Any,
+    retry: RetryPolicy = "none",
+    decode: bool = False,
+    read_timeout: float | None = None,
 ) -> Redis:
-    """`make_redis`, or with REDIS_SENTINELS the master Sentinel names (followed across a
-    failover); the password, user, database and TLS (`rediss://`) still come from REDIS_URL.
-    `extra`: client options replacing the defaults (bullmq's `decode_responses`)."""
-    if not sentinels:
-        return make_redis(url, timeout=timeout, name=name, **extra)
-    from redis.asyncio.retry import Retry
+    """A client for `url` (or the master `sentinels` name) under the module's pool policy.
+
+    `timeout` bounds connecting and every reply; `read_timeout`, when given, replaces it for
+    replies only (bullmq's blocking reads).
+    """
+    options: dict[str, Any] = {
+        "socket_timeout": timeout if read_timeout is None else read_timeout,
+        "socket_connect_timeout": timeout,
+        "health_check_interval": IDLE_CHECK_INTERVAL,
+        "max_connections": MAX_CONNECTIONS,
+        "client_name": name or CLIENT_NAME,
+        "decode_responses": decode,
+        **_retry_options(retry),
+    }
+    if sentinels or not url.lower().startswith("unix:"):
+        options.update(socket_keepalive=True, socket_keepalive_options=_keepalive_options())
+    if sentinels:
+        return _master_client(url, sentinels, master, timeout, options)
+    from redis.asyncio import Redis
+
+    client: Redis = Redis.from_url(url, **options)
+    return client
+
+
+def _master_client(
+    url: str,
+    sentinels: tuple[tuple[str, int], ...],
+    master: str,
+    timeout: float,
+    options: dict[str, Any],
+) -> Redis:
+    """The master `sentinels` name, with `options` and REDIS_URL's credentials and TLS."""
     from redis.asyncio.sentinel import Sentinel
-    from redis.backoff import NoBackoff
     from redis.connection import parse_url
 
-    options = parse_url(url)  # type: ignore[no-untyped-call]
-    auth = {k: options[k] for k in ("username", "password", "db") if options.get(k) is not None}
+    parsed = parse_url(url)  # type: ignore[no-untyped-call]
+    auth = {k: parsed[k] for k in ("username", "password", "db") if parsed.get(k) is not None}
     if url.lower().startswith("rediss:"):  # TLS to the master too, with the URL's ssl_* options
-        auth.update({k: v for k, v in options.items() if k.startswith("ssl_")}, ssl=True)
+        auth.update({k: v for k, v in parsed.items() if k.startswith("ssl_")}, ssl=True)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinels),
         socket_timeout=timeout,
         socket_connect_timeout=timeout,
         sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
     )
-    options = {
-        "retry": Retry(NoBackoff(), 0),
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-        "socket_keepalive": True,
-        "socket_keepalive_options": _keepalive_options(),
-        "health_check_interval": IDLE_CHECK_INTERVAL,
-        "client_name": name or "crypto-stats-worker",
-    }
-    client: Redis = sentinel.master_for(master, **{**options, **auth, **extra})
+    client: Redis = sentinel.master_for(master, **{**options, **auth})
     return client
+
+
+def _retry_options(policy: RetryPolicy) -> dict[str, Any]:
+    """The client options of a retry policy (the asyncio `Retry`: the synchronous one would
+    not await what it retries)."""
+    from redis.asyncio.retry import Retry
+    from redis.backoff import ExponentialBackoff, NoBackoff
+    from redis.exceptions import BusyLoadingError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    if policy == "read":
+        return {"retry": Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))}
+    if policy == "bullmq":
+        return {
+            "retry": Retry(ExponentialBackoff(cap=20, base=1), 20),
+            "retry_on_error": [BusyLoadingError, RedisConnectionError, RedisTimeoutError],
+        }
+    return {"retry": Retry(NoBackoff(), 0)}
+
+
+def text(value: object) -> str:
+    """A Redis reply as text: bytes decoded (UTF-8), anything else as `str()` gives it."""
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _keepalive_options() -> dict[int, int]:
@@ -143,7 +182,7 @@ async def check_primary(client: Redis, where: str) -> None:
         if "NOPERM" in str(exc) or "unknown command" in str(exc):
             return  # an ACL user without ROLE, or a proxy: nothing to tell
         raise
-    name = role[0].decode() if isinstance(role[0], bytes) else str(role[0])
+    name = text(role[0])
     if name != "master":
         raise ConfigError(
             f"REDIS_URL: {where} is a read-only {name}, not the primary (point it at the primary)"

@@ -12,8 +12,8 @@ from collections import deque
 from loguru import logger
 
 from worker.concurrency import cancel_and_wait
-from worker.connect.errors import is_redis_outage
-from worker.connect.outage import Backoff, OutageMonitor
+from worker.connect.outage import OutageMonitor
+from worker.connect.retry import OutageRetry
 from worker.lifecycle import Service
 from worker.run.records import RunListener, RunRecord, StuckRun
 from worker.state.history import RunHistory
@@ -81,7 +81,7 @@ class RunRecorder(RunListener, Service):
             )
 
     async def _write_loop(self) -> None:
-        backoff = Backoff()
+        retry = OutageRetry(self._outage)
         loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
@@ -95,20 +95,14 @@ class RunRecorder(RunListener, Service):
             while self._queue:
                 batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]
                 self._batch = batch
-                while not await self._try_append(batch):
-                    await asyncio.sleep(backoff.next())
+                await self._append(batch, retry)
                 self._batch = []
-                backoff.reset()
             self._idle.set()
 
-    async def _try_append(self, batch: list[RunRecord]) -> bool:
+    async def _append(self, batch: list[RunRecord], retry: OutageRetry) -> None:
+        """Written, retried through an outage; any other error loses the batch (logged)."""
         try:
-            await self._history.append(batch)
+            await retry.call(lambda: self._history.append(batch))
         except Exception as exc:
-            if not is_redis_outage(exc):
-                logger.opt(exception=exc).bind(records=len(batch)).error("run records lost")
-                return True
-            self._outage.failure(exc)
-            return False
-        self._outage.success()
-        return True
+            retry.backoff.reset()
+            logger.opt(exception=exc).bind(records=len(batch)).error("run records lost")

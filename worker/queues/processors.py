@@ -18,10 +18,10 @@ from loguru import logger
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
-from worker.connect.redis import DEFAULT_TIMEOUT
+from worker.connect.redis import DEFAULT_TIMEOUT, make_client
 from worker.lifecycle import Service
 from worker.queues.job import Job, JobError
-from worker.queues.queues import bullmq_client, load_bullmq
+from worker.queues.queues import load_bullmq
 from worker.queues.runs import BoundProcessor, JobRuns
 from worker.run.records import RunListener
 
@@ -108,22 +108,18 @@ class Processors(Service):
     def _connection(self) -> dict[str, Any]:
         """bullmq's `connection` for one Worker: a pool of ours (following the master with
         REDIS_SENTINELS) from which its main and blocking clients each take one connection,
-        with bullmq's own retry. Never REDIS_URL itself: bullmq's URL clients get redis-py's
-        default 5 s read timeout, shorter than the BZPOPMIN they block on (up to 10 s), so
-        every wait for a delayed job timed out and was resent, and the job started only after
-        bullmq's retries ran out, minutes late."""
-        from redis.asyncio.retry import Retry
-        from redis.backoff import ExponentialBackoff
-        from redis.exceptions import BusyLoadingError, ConnectionError, TimeoutError
-
-        client = bullmq_client(
+        with bullmq's own retry (the "bullmq" policy). Never REDIS_URL itself: bullmq's URL
+        clients get redis-py's default 5 s read timeout, shorter than the BZPOPMIN they block
+        on (up to 10 s), so every wait for a delayed job timed out and was resent, and the job
+        started only after bullmq's retries ran out, minutes late."""
+        client = make_client(
             self._url,
-            BLOCKING_READ_TIMEOUT,
+            timeout=DEFAULT_TIMEOUT,
+            read_timeout=BLOCKING_READ_TIMEOUT,
             sentinels=self._sentinels,
             master=self._master,
-            connect_timeout=DEFAULT_TIMEOUT,
-            retry=Retry(ExponentialBackoff(cap=20, base=1), 20),
-            retry_on_error=[BusyLoadingError, ConnectionError, TimeoutError],
+            retry="bullmq",
+            decode=True,
         )
         self._clients.append(client)
         return {"connection_pool": client.connection_pool}

@@ -1,8 +1,9 @@
 """`Queues`: how services enqueue jobs, on bullmq's own Redis connection.
 
-bullmq needs `decode_responses=True` (a shared client breaks it silently), so it gets a
-client of its own (following REDIS_SENTINELS like every other), made (and bullmq imported)
-on the first `add`: a worker that never enqueues pays nothing for it.
+bullmq needs decoded replies (a shared client breaks it silently), so it gets a client of
+its own from the one factory (`worker.connect.redis`: the same pool policy and Sentinel as
+every other), made (and bullmq imported) on the first `add`: a worker that never enqueues
+pays nothing for it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any
 
-from worker.connect.redis import DEFAULT_TIMEOUT, make_client, redis_deadline
+from worker.connect.redis import make_client, redis_deadline
 from worker.queues.options import QueueOptions, env_name, resolve_options
 
 if TYPE_CHECKING:
@@ -88,8 +89,13 @@ class Queues:
             from bullmq import Queue
 
             if self._client is None:
-                self._client = bullmq_client(
-                    self._url, self._timeout, sentinels=self._sentinels, master=self._master
+                self._client = make_client(
+                    self._url,
+                    timeout=self._timeout,
+                    sentinels=self._sentinels,
+                    master=self._master,
+                    retry="bullmq",
+                    decode=True,
                 )
             found = Queue(queue, {"connection": self._client, "prefix": self.prefix})
             self._queues[queue] = found
@@ -101,40 +107,6 @@ async def load_bullmq() -> None:
     and fires meanwhile."""
     if "bullmq" not in sys.modules:
         await asyncio.to_thread(importlib.import_module, "bullmq")
-
-
-def bullmq_client(
-    url: str,
-    timeout: float | None,
-    *,
-    sentinels: tuple[tuple[str, int], ...] = (),
-    master: str = "mymaster",
-    connect_timeout: float | None = None,
-    **extra: Any,
-) -> Redis:
-    """A client for bullmq only: decoded replies; with REDIS_SENTINELS, the master Sentinel
-    names (the same factory as every other client). `timeout` is the read timeout (None: none);
-    connecting takes at most `connect_timeout` (default: `timeout`, or DEFAULT_TIMEOUT)."""
-    connect = connect_timeout or timeout or DEFAULT_TIMEOUT
-    if not sentinels:
-        from redis.asyncio import from_url
-
-        return from_url(
-            url,
-            decode_responses=True,
-            socket_timeout=timeout,
-            socket_connect_timeout=connect,
-            **extra,
-        )
-    return make_client(
-        url,
-        timeout=connect,
-        sentinels=sentinels,
-        master=master,
-        decode_responses=True,
-        socket_timeout=timeout,
-        **extra,
-    )
 
 
 async def queues_resource(

@@ -12,22 +12,18 @@ if TYPE_CHECKING:
 
 
 def read_client(settings: WorkerSettings, *, timeout: float, name: str) -> Redis:
-    """A client for REDIS_URL (or its Sentinel master) that gives up after `timeout` seconds.
+    """A client for REDIS_URL (or its Sentinel master) that gives up after `timeout` seconds
+    (`worker.connect.redis.make_client`, retry policy "read").
 
     Nothing is sent until the first read: a reader starts while Redis is down.
     """
-    from redis.backoff import NoBackoff
-    from redis.exceptions import ConnectionError as RedisConnectionError
-    from redis.retry import Retry
-
     from worker.connect.redis import make_client
 
-    retry = Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,))
     return make_client(
         settings.redis_url_value(),
         timeout=timeout,
         sentinels=settings.sentinels,
         master=settings.redis_sentinel_master,
         name=name,
-        retry=retry,
+        retry="read",
     )

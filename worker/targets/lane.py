@@ -16,7 +16,8 @@ from typing import Any
 from loguru import logger
 
 from worker.connect.errors import describe_error
-from worker.connect.outage import Backoff, OutageMonitor
+from worker.connect.outage import OutageMonitor
+from worker.connect.retry import OutageRetry, every_error
 from worker.targets.base import Message, PendingFire, Target
 
 SEND_MARGIN = 1.0
@@ -40,7 +41,9 @@ class DeliveryLane:
         self.target = target
         self.name = target.name
         self._send_timeout = send_timeout + SEND_MARGIN
-        self._outage = OutageMonitor(target.name, log_interval=log_interval)
+        self._retry = OutageRetry(
+            OutageMonitor(target.name, log_interval=log_interval), is_outage=every_error
+        )
         self._on_change, self._on_result = on_change, on_result
         self._alert_after, self._alert = alert_after, alert
         self._next: PendingFire | None = None
@@ -58,7 +61,7 @@ class DeliveryLane:
 
     @property
     def failing(self) -> bool:
-        return self._outage.down
+        return self._retry.outage.down
 
     def start(self) -> None:
         if self._task is None:
@@ -87,7 +90,7 @@ class DeliveryLane:
             "pending": pending.message.fire_id if pending else None,
             "pending_missed": pending.payload(None).get("missed", 0) if pending else 0,
             "maybe_delivered": self._maybe,
-            "failing_since": self._outage.down_since,
+            "failing_since": self._retry.outage.down_since,
         }
 
     async def close(self, timeout: float) -> None:
@@ -119,14 +122,13 @@ class DeliveryLane:
         self._inflight = self._next = None
 
     async def _run(self) -> None:
-        backoff = Backoff()
         prepared = False
         while True:
             if self._next is None:
                 self._idle.set()
             if not prepared:
                 prepared = await self._prepare()
-                await asyncio.sleep(0 if prepared else backoff.next())
+                await (asyncio.sleep(0) if prepared else self._retry.wait())
                 continue
             if self._next is None:
                 self._wake.clear()
@@ -138,13 +140,12 @@ class DeliveryLane:
             result = await self._attempt(item) if await self._reachable(item) else "refused"
             self._inflight = None
             if result == "delivered":
-                backoff.reset()
                 self._changed(was_failing)  # a recovery is news; one more delivery is not
                 continue
             prepared = result != "refused-prepare"
             self._requeue(item)
             self._changed(True)
-            await asyncio.sleep(backoff.next())
+            await self._retry.wait()
 
     async def _prepare(self) -> bool:
         try:
@@ -153,8 +154,8 @@ class DeliveryLane:
         except Exception as exc:
             self._failed(exc, None)
             return False
-        if self._failures and self._next is None:
-            self._outage.success()
+        if self._failures and self._next is None:  # recovered; delays go on until a delivery
+            self._retry.outage.success()
             self._failures = 0
         return True
 
@@ -193,7 +194,7 @@ class DeliveryLane:
         return "delivered"
 
     def _delivered(self, item: PendingFire, message: Message, took: float) -> None:
-        self._outage.success()
+        self._retry.succeeded()
         self.last_delivered, self.delivered_at = message.fire_id, time.time()
         if "maybe_delivered" in message.payload or self._maybe == message.fire_id:
             self._maybe = None
@@ -211,7 +212,7 @@ class DeliveryLane:
     def _failed(
         self, exc: BaseException, item: PendingFire | None, *, ambiguous: bool = False
     ) -> None:
-        self._outage.failure(exc)
+        self._retry.failed(exc)
         self._suspect = True
         self._failures += 1
         if item is not None:
