@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support import WorkerProcess, finished
+from tests.support import WorkerProcess
 
 Spawn = Callable[..., WorkerProcess]
 

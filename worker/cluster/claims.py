@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from worker.cluster import scripts
-from worker.connect.redis import redis_deadline
+from worker.connect.redis import redis_deadline, text
 from worker.protocol import ClaimResult, TakenOver, token_of_claim_key
 from worker.state.keys import Keys
 
@@ -185,7 +185,7 @@ class ClaimStore:
         on the same Redis) leaves its fire to one that has it (`Look.left`)."""
         async with redis_deadline(self._timeout):
             args = [max(limit, EXPIRED_READ) if runs is not None else limit]
-            found = [_text(t) for t in await self._expired(keys=[self._keys.leases], args=args)]
+            found = [text(t) for t in await self._expired(keys=[self._keys.leases], args=args)]
         until = int(found[-1])
         expired = {found[i]: int(found[i + 1]) / 1000 for i in range(0, len(found) - 1, 2)}
         lacked = {task for task in expired if runs and not runs(task)}
@@ -215,7 +215,7 @@ class ClaimStore:
         async with redis_deadline(self._timeout):
             raw, left = await self._take_over(keys=keys, args=args)
         taken = [_taken_over(r) for r in raw]
-        return taken, [_text(task) for task in left]
+        return taken, [text(task) for task in left]
 
     async def listed_tasks(self) -> set[str] | None:
         """The tasks the live replicas' applications have (their instance records); None
@@ -233,18 +233,14 @@ class ClaimStore:
 
 
 def _reply(raw: Any) -> ClaimReply:
-    abandoned = _text(raw[3]) if len(raw) > 3 else ""
+    abandoned = text(raw[3]) if len(raw) > 3 else ""
     at = int(raw[4]) if abandoned else 0
     failures = int(raw[5]) if len(raw) > 5 else 0
-    record = len(raw) > 6 and _text(raw[6]) == "1"
-    status = ClaimResult(_text(raw[0]))
-    return ClaimReply(status, int(raw[1]), _text(raw[2]), abandoned, at, failures, record)
+    record = len(raw) > 6 and text(raw[6]) == "1"
+    status = ClaimResult(text(raw[0]))
+    return ClaimReply(status, int(raw[1]), text(raw[2]), abandoned, at, failures, record)
 
 
 def _taken_over(raw: Any) -> TakenOver:
-    manual = token_of_claim_key(_text(raw[3])) if raw[3] else None
-    return TakenOver(_text(raw[0]), _text(raw[1]), int(raw[2]), manual, _text(raw[4]))
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
+    manual = token_of_claim_key(text(raw[3])) if raw[3] else None
+    return TakenOver(text(raw[0]), text(raw[1]), int(raw[2]), manual, text(raw[4]))

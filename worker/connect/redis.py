@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -158,6 +158,16 @@ def _retry_options(policy: RetryPolicy) -> dict[str, Any]:
 def text(value: object) -> str:
     """A Redis reply as text: bytes decoded (UTF-8), anything else as `str()` gives it."""
     return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def text_or_none(value: object) -> str | None:
+    """`text`, except that no value (a missing field) stays None."""
+    return None if value is None else text(value)
+
+
+def texts(raw: Mapping[Any, Any] | None) -> dict[str, str]:
+    """A hash reply (bytes or text, or none) as text fields."""
+    return {text(k): text(v) for k, v in (raw or {}).items()}
 
 
 def _keepalive_options() -> dict[int, int]:

@@ -12,6 +12,7 @@ import contextlib
 import time
 from typing import TYPE_CHECKING, Any
 
+from worker.connect.redis import text
 from worker.protocol import (
     ClaimResult,
     ControlMessage,
@@ -112,7 +113,7 @@ class FleetClient:
         if raw is None:
             return None
         with contextlib.suppress(ValueError):
-            return ManualClaim.parse(_text(raw))
+            return ManualClaim.parse(text(raw))
         return None
 
     async def claimed(self, token: str, *, within: float) -> ManualClaim | None:
@@ -129,7 +130,7 @@ class FleetClient:
     async def manual_owner(self, token: str) -> str | None:
         """The replica that ran the manual fire, once its claim says `done`."""
         raw = await self._redis.get(self._keys.manual_owner(token))
-        return None if raw is None else _text(raw)
+        return None if raw is None else text(raw)
 
     async def outcome(self, task: str, token: str, claim: ManualClaim) -> str:
         """The manual fire's outcome once its run has ended: its own, or (`busy`) that of
@@ -148,8 +149,8 @@ class FleetClient:
         """The outcome of the task's claimed run, once its lease is ended."""
         while True:
             done, outcome = await self._redis.hmget(self._keys.claim(task), ["done", "outcome"])
-            if done is not None and _text(done) == "1":
-                return _text(outcome) if outcome else "unknown"
+            if done is not None and text(done) == "1":
+                return text(outcome) if outcome else "unknown"
             await asyncio.sleep(self._poll)
 
 
@@ -164,9 +165,5 @@ def pause_entry(raw: Any) -> PauseEntry | None:
 
 def pause_entries(raw: dict[Any, Any] | None) -> dict[str, PauseEntry]:
     """The pause hash: task → its entry (a field that holds none is left out)."""
-    found = {_text(key): pause_entry(value) for key, value in (raw or {}).items()}
+    found = {text(key): pause_entry(value) for key, value in (raw or {}).items()}
     return {key: entry for key, entry in found.items() if entry is not None}
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

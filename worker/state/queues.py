@@ -8,6 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from worker.connect.redis import text_or_none
+
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
@@ -47,7 +49,7 @@ class QueueReader:
     async def last_failures(self, queue: str, count: int = LAST_FAILURES) -> list[dict[str, Any]]:
         """The newest failed jobs (what bullmq keeps of them): id, name, reason, when, attempts."""
         ids = [
-            str(_text(i))
+            str(text_or_none(i))
             for i in await self._redis.zrevrange(self.key(queue, "failed"), 0, count - 1)
         ]
         fields = ("name", "failedReason", "finishedOn", "atm", "attemptsMade", "data")
@@ -56,7 +58,8 @@ class QueueReader:
                 pipe.hmget(self.key(queue, job_id), fields)
             rows = await pipe.execute()
         return [
-            _failure(job_id, [_text(v) for v in row]) for job_id, row in zip(ids, rows, strict=True)
+            _failure(job_id, [text_or_none(v) for v in row])
+            for job_id, row in zip(ids, rows, strict=True)
         ]
 
     async def report(self, queues: Sequence[str]) -> list[dict[str, Any]]:
@@ -106,7 +109,3 @@ def _capped(text: str | None) -> str | None:
     if text is None or len(text) <= TEXT_SHOWN:
         return text
     return f"{text[:TEXT_SHOWN]}… ({len(text):,} characters)"
-
-
-def _text(value: Any) -> str | None:
-    return value.decode() if isinstance(value, bytes) else value

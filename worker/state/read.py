@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from worker.connect.redis import text, texts
 from worker.state.fleet import PauseEntry, pause_entries, pause_entry
 from worker.state.keys import Keys
 
@@ -74,7 +75,7 @@ class FleetReader:
             summary=_object(summary),
             runs=[_entry(entry_id, fields) for entry_id, fields in entries or ()],
             paused=pause_entry(paused),
-            claim=_texts(claim),
+            claim=texts(claim),
         )
 
     async def fleet_state(self) -> FleetState:
@@ -92,10 +93,10 @@ class FleetReader:
         )
 
     async def _records(self, ids: Any, *, scan: bool = False) -> list[dict[str, Any]]:
-        keys = [self._keys.instance(_text(i)) for i in ids or ()]
+        keys = [self._keys.instance(text(i)) for i in ids or ()]
         if scan:
             pattern = self._keys.instance_pattern
-            keys += [_text(k) async for k in self._redis.scan_iter(match=pattern, count=500)]
+            keys += [text(k) async for k in self._redis.scan_iter(match=pattern, count=500)]
         if not keys:
             return []
         values = await self._redis.mget(list(dict.fromkeys(keys)))
@@ -114,7 +115,7 @@ class FleetReader:
         for task in tasks:
             pipe.hgetall(self._keys.claim(task))
         replies = await pipe.execute()
-        return {task: _texts(reply) for task, reply in zip(tasks, replies, strict=True)}
+        return {task: texts(reply) for task, reply in zip(tasks, replies, strict=True)}
 
     async def outcome_counts(self, tasks: list[str]) -> dict[str, dict[str, int]]:
         """Runs by outcome over each task's last RECENT_RUNS (its own stream, newest first):
@@ -129,7 +130,7 @@ class FleetReader:
         for task, entries in zip(tasks, replies, strict=True):
             found: dict[str, int] = {}
             for _, fields in entries:
-                outcome = _text(fields.get(b"outcome", fields.get("outcome", b"?")))
+                outcome = text(fields.get(b"outcome", fields.get("outcome", b"?")))
                 found[outcome] = found.get(outcome, 0) + 1
             counts[task] = found
         return counts
@@ -193,7 +194,7 @@ def _as_replicas(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _objects(raw: Any) -> dict[str, dict[str, Any]]:
     """A hash of JSON objects by name; a field that holds none is left out."""
-    found = {_text(key): _object(value) for key, value in (raw or {}).items()}
+    found = {text(key): _object(value) for key, value in (raw or {}).items()}
     return {key: value for key, value in found.items() if value is not None}
 
 
@@ -229,15 +230,6 @@ def _object(raw: Any) -> dict[str, Any] | None:
 
 def _entry(entry_id: bytes | str, fields: dict[Any, Any]) -> dict[str, str]:
     """A stream entry as text fields, plus its `id`."""
-    found = _texts(fields)
-    found["id"] = _text(entry_id)
+    found = texts(fields)
+    found["id"] = text(entry_id)
     return found
-
-
-def _texts(raw: dict[Any, Any] | None) -> dict[str, str]:
-    """A hash reply (bytes or text) as text fields."""
-    return {_text(k): _text(v) for k, v in (raw or {}).items()}
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

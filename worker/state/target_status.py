@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from worker.connect.redis import text
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
@@ -21,8 +22,7 @@ async def read_lanes(
     targets named, or of every target found by SCAN when `names` is None."""
     if names is None:
         found = [key async for key in redis.scan_iter(match=keys.target_pattern)]
-        texts = [key.decode() if isinstance(key, bytes) else key for key in found]
-        names = sorted(text.rpartition("target:")[2] for text in texts)
+        names = sorted(text(key).rpartition("target:")[2] for key in found)
     lanes: dict[str, list[dict[str, Any]]] = {}
     if not names:
         return lanes
@@ -49,15 +49,16 @@ def parse_lane(raw: bytes | str) -> dict[str, Any] | None:
     return {
         **found,
         "instance": str(found.get("instance") or ""),
-        "last_delivered": _text(found.get("last_delivered")),
+        "last_delivered": _filled(found.get("last_delivered")),
         "delivered_at": _epoch(found.get("delivered_at")),
-        "pending": _text(found.get("pending")),
+        "pending": _filled(found.get("pending")),
         "pending_missed": int(_epoch(found.get("pending_missed")) or 0),
         "failing_since": _epoch(found.get("failing_since")),
     }
 
 
-def _text(value: Any) -> str | None:
+def _filled(value: Any) -> str | None:
+    """A field that holds text (a lane record's JSON), else None."""
     return value if isinstance(value, str) and value else None
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from worker.connect.redis import redis_deadline
+from worker.connect.redis import redis_deadline, text
 from worker.state.keys import Keys
 from worker.state.target_status import parse_lane
 
@@ -52,8 +52,8 @@ class TargetLanes:
             for target in targets:
                 pipe.hgetall(self._keys.target(target))
             indexed, *replies = await pipe.execute()
-            lanes = [{_text(f): v for f, v in raw.items()} for raw in replies]
-            live = {_text(member) for member in indexed} | {instance_id}
+            lanes = [{text(f): v for f, v in raw.items()} for raw in replies]
+            live = {text(member) for member in indexed} | {instance_id}
             unknown = sorted({field for raw in lanes for field in raw} - live)
             if unknown:  # records without an index entry: older replicas, still alive
                 found = await self._redis.mget([self._keys.instance(i) for i in unknown])
@@ -76,10 +76,6 @@ def _delivered_at(raw: bytes | str) -> float:
     """When a lane last delivered (epoch s); 0 for never, or for a value that is no lane."""
     lane = parse_lane(raw)
     return (lane["delivered_at"] or 0.0) if lane is not None else 0.0
-
-
-def _text(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value
 
 
 def _now() -> float:
