@@ -18,9 +18,10 @@ from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.cluster.watch import LeaseWatch
 from worker.concurrency import cancel_and_wait
-from worker.connect.errors import describe_error, is_redis_outage
-from worker.connect.outage import Backoff, OutageMonitor
+from worker.connect.errors import describe_error
+from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_deadline
+from worker.connect.retry import OutageRetry
 from worker.lifecycle import Service, Stage
 from worker.protocol import LeaseGranted, Trigger, decode_control
 from worker.state.fleet import pause_entries
@@ -93,7 +94,7 @@ class FleetControl(Service):
             log.info(f"task {'paused' if entry else 'resumed'} fleet-wide")
 
     async def _loop(self) -> None:
-        backoff = Backoff()
+        retry = OutageRetry(self._outage)
         while True:
             pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
             try:
@@ -104,14 +105,12 @@ class FleetControl(Service):
                     self._gate.control_ready()
                 if self._watch is not None:  # leases announced while away: look for them now
                     self._watch.look_now()
-                backoff.reset()
+                retry.backoff.reset()
                 await self._listen(pubsub)
             except Exception as exc:
-                if is_redis_outage(exc):
-                    self._outage.failure(exc)
-                else:
+                if not retry.failed(exc):
                     logger.bind(error=describe_error(exc)).error("control channel failed")
-                await asyncio.sleep(backoff.next())
+                await retry.wait()
             finally:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(pubsub.aclose(), 1.0)  # type: ignore[no-untyped-call]

@@ -17,8 +17,8 @@ from loguru import logger
 from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore
 from worker.cluster.leases import Leases
 from worker.cluster.pause import PauseState
-from worker.connect.errors import is_redis_outage
-from worker.connect.outage import Backoff, OutageMonitor
+from worker.connect.outage import OutageMonitor
+from worker.connect.retry import OutageRetry
 from worker.lifecycle import Service, Stage
 from worker.protocol import ClaimResult, TakenOver
 from worker.run.fire import Fire
@@ -82,18 +82,12 @@ class ClusterGate(Service):
             return self._admission(ClaimRequest.taken(fire.takeover), fire)
         if self._control_ready is not None:  # the pause state is read before a first claim
             await self._control_ready.wait()
-        backoff = Backoff()
-        while True:
-            request = _request(task, fire)
-            try:
-                reply = await self._claim(request)
-                break
-            except Exception as exc:
-                if not is_redis_outage(exc):
-                    raise
-                self._outage.failure(exc)
-                await asyncio.sleep(backoff.next())
-        self._outage.success()
+
+        async def claim() -> tuple[ClaimRequest, ClaimReply]:
+            request = _request(task, fire)  # anew each try: newer fires fold in meanwhile
+            return request, await self._claim(request)
+
+        request, reply = await OutageRetry(self._outage).call(claim)
         self._count(task.name, reply.status)
         if reply.status == ClaimResult.BUSY and reply.record:  # recorded here, once fleet-wide
             return Admission(

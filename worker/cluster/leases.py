@@ -8,8 +8,9 @@ from loguru import logger
 
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.concurrency import cancel_and_wait
-from worker.connect.errors import describe_error, is_redis_outage
-from worker.connect.outage import Backoff, OutageMonitor
+from worker.connect.errors import describe_error
+from worker.connect.outage import OutageMonitor
+from worker.connect.retry import OutageRetry
 
 BATCH = 2000
 """Lease ends per script call at most."""
@@ -53,7 +54,7 @@ class Leases:
     async def _renew_loop(self) -> None:
         """Every third of the lease; after a failed renewal, again within a second (a
         failover shorter than what is left of the lease then costs no recovery)."""
-        backoff = Backoff()
+        retry = OutageRetry(self._outage)
         pause = self._every
         while self._held:
             await asyncio.sleep(pause)
@@ -63,14 +64,12 @@ class Leases:
             try:
                 kept = await self._store.renew([(r.task, r.fire_id) for r in held])
             except Exception as exc:
-                if not is_redis_outage(exc):
+                if not retry.failed(exc):
                     logger.opt(exception=exc).error("claim leases not renewed")
-                else:
-                    self._outage.failure(exc)
-                pause = min(backoff.next(), self._every)
+                pause = retry.delay(cap=self._every)
                 continue
             pause = self._every
-            backoff.reset()
+            retry.backoff.reset()  # the claims and the recorder report Redis's recovery
             for request, ok in zip(held, kept, strict=True):
                 if not ok and self._held.get(request.task) is request:
                     del self._held[request.task]
@@ -79,7 +78,7 @@ class Leases:
                     )
 
     async def _finish_loop(self) -> None:
-        backoff = Backoff()
+        retry = OutageRetry(self._outage)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + max(self._lease * 3, 30.0)
         while self._ending:
@@ -87,13 +86,12 @@ class Leases:
             try:
                 await self._store.finish(batch)
             except Exception as exc:
-                if not is_redis_outage(exc) or loop.time() > give_up:
+                if loop.time() > give_up or not retry.failed(exc):
                     logger.bind(leases=len(batch), error=describe_error(exc)).warning(
                         "claim leases not ended: they run out by themselves"
                     )
                     continue
-                self._outage.failure(exc)
                 self._ending[:0] = batch
-                await asyncio.sleep(backoff.next())
+                await retry.wait()
                 continue
-            backoff.reset()
+            retry.backoff.reset()
