@@ -145,6 +145,22 @@ def test_status_json_reports_instances_and_last_runs(spawn_worker: Spawn) -> Non
     assert tasks["cleanup"]["last_run"] is None
 
 
+def test_status_shows_the_schedule_and_next_fire_the_fleet_runs_not_its_own_settings(
+    spawn_worker: Spawn,
+) -> None:
+    """The CLI may run without the fleet's SCHEDULE_*: status reads the schedule from the
+    replicas' records (before: its own default, a next fire at the quarter hour)."""
+    worker = spawn_worker(SCHEDULE_CRYPTO_TRIGGER="*/2 * * * * *", HEARTBEAT_INTERVAL="30")
+    worker.wait_for_log("task=crypto-trigger outcome=ok")
+    report = status_when(spawn_worker, lambda r: task_of(r, "crypto-trigger")["outcome"] == "ok")
+    assert worker.stop() == 0
+    trigger = task_of(report, "crypto-trigger")
+    assert trigger["schedule"] == "*/2 * * * * *"
+    next_fire = parse_time(trigger["next_fire"])
+    assert next_fire.second % 2 == 0
+    assert 0 <= next_fire.timestamp() - time.time() <= 2.5
+
+
 def test_status_exits_69_when_redis_is_unreachable(spawn_worker: Spawn) -> None:
     status = run(spawn_worker, "status", redis=UNREACHABLE)
     assert status.process.returncode == 69

@@ -149,3 +149,23 @@ def test_describe_for_listings(schedule: Schedule, text: str) -> None:
 )
 def test_is_subsecond_when_fires_can_carry_milliseconds(schedule: Schedule, expected: bool) -> None:
     assert is_subsecond(schedule) is expected
+
+
+def test_the_next_fire_of_a_described_schedule_as_a_replica_writes_it() -> None:
+    """`status` reads the fleet's schedule from a replica's catalogue (`describe`'s text)."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from worker.schedule.timing import next_fire_described
+
+    now = datetime(2026, 5, 1, 9, 50, 1, tzinfo=UTC)
+    utc = ZoneInfo("UTC")
+    cron = next_fire_described("*/15 * * * *", timezone=utc, aligned=True, now=now)
+    assert cron == datetime(2026, 5, 1, 10, 0, tzinfo=UTC)
+    aligned = next_fire_described("every 30s", timezone=utc, aligned=True, now=now)
+    assert aligned == datetime(2026, 5, 1, 9, 50, 30, tzinfo=UTC)
+    planned = datetime(2026, 5, 1, 9, 49, 50, tzinfo=UTC)  # a replica's, passed by the read
+    own = next_fire_described("every 30s", timezone=utc, aligned=False, now=now, last=planned)
+    assert own == datetime(2026, 5, 1, 9, 50, 20, tzinfo=UTC)
+    assert next_fire_described("every 30s", timezone=utc, aligned=False, now=now) is None
+    assert next_fire_described("once after 5s", timezone=utc, aligned=False, now=now) is None

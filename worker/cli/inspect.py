@@ -136,14 +136,38 @@ def _task_status(
     with no live record of a next fire, the schedule's own (none when no replica is alive)."""
     from worker.state.views import task_row
 
-    catalog = {"schedule": d.describe(), "scope": d.scope, "disabled": d.disabled}
+    running = [i["tasks"][d.name] for i in instances if d.name in (i.get("tasks") or {})]
+    own = {"schedule": d.describe(), "scope": d.scope, "disabled": d.disabled}
+    catalog = running[0] if running else own  # as the fleet runs it: its SCHEDULE_* apply
     paused, claims = fleet[0].get(d.name), fleet[1].get(d.name, {})
     row = task_row(d.name, catalog, last, instances, paused, claims, now)
     if row.pop("next_fire_passed") or row["next_fire"] is None:
-        row["next_fire"] = iso(d.next_fire(now)) if instances else None
+        found = _next_fire(d, catalog if running else None, row, now) if instances else None
+        row["next_fire"] = iso(found)
     if row["claimed_by"] and row["running_since"] is None:
         row["running_since"] = "unknown (claimed by a replica without a record)"
     return {key: row[key] for key in STATUS_FIELDS}
+
+
+def _next_fire(
+    d: TaskDefinition, fleet: dict[str, Any] | None, row: dict[str, Any], now: datetime
+) -> datetime | None:
+    """With no live record of a next fire: the fleet's schedule from a replica's catalogue
+    (this command's own settings may differ), else this definition's."""
+    from zoneinfo import ZoneInfo
+
+    from worker.schedule.timing import next_fire_described
+    from worker.state.read import parse_instant
+
+    if fleet is None:
+        return d.next_fire(now)
+    try:  # a record of another version may hold what this one cannot read: no next fire
+        zone, last = ZoneInfo(str(fleet.get("timezone") or "UTC")), parse_instant(row["next_fire"])
+        aligned, described = fleet.get("scope") == "cluster", str(fleet.get("schedule"))
+        found = next_fire_described(described, timezone=zone, aligned=aligned, now=now, last=last)
+    except (ValueError, KeyError):
+        return None
+    return None if fleet.get("disabled") else found
 
 
 async def reach_redis(settings: WorkerSettings) -> Redis:

@@ -8,10 +8,18 @@ APScheduler is imported only when a timing is built.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any
 
-from worker.schedule.cron import CronSchedule, IntervalSchedule, OnceSchedule, Schedule
+from worker.schedule.cron import (
+    CronSchedule,
+    IntervalSchedule,
+    OnceSchedule,
+    Schedule,
+    parse_cron,
+)
 from worker.schedule.vixie import VixieCron
+from worker.settings.durations import parse_duration
 
 _UTC = dt.UTC
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=_UTC)
@@ -59,3 +67,29 @@ def _cron_timing(expr: str, timezone: dt.tzinfo) -> Any:
 
     BaseTrigger.register(VixieCron)  # an ABC: keeps vixie.py free of APScheduler
     return VixieCron(expr, timezone)
+
+
+def next_fire_described(
+    described: str,
+    *,
+    timezone: dt.tzinfo,
+    aligned: bool,
+    now: dt.datetime,
+    last: dt.datetime | None,
+) -> dt.datetime | None:
+    """The next fire of a schedule as `describe` wrote it (a replica's catalogue), in UTC.
+
+    An interval not aligned to the epoch (an instance task's) counts on from `last`, the fire
+    a replica planned; a one-shot has no next fire to tell from here.
+    """
+    if described.startswith("once after "):
+        return None
+    if not described.startswith("every "):
+        return next_fire(parse_cron(described), timezone=timezone, aligned=aligned, now=now)
+    seconds = parse_duration(described.removeprefix("every "))
+    if aligned:
+        return next_fire(IntervalSchedule(seconds), timezone=timezone, aligned=True, now=now)
+    if last is None:
+        return None
+    step = dt.timedelta(seconds=seconds)
+    return last + step * math.ceil(max(now - last, dt.timedelta(0)) / step)
