@@ -75,7 +75,7 @@ def next_fire_described(
     timezone: dt.tzinfo,
     aligned: bool,
     now: dt.datetime,
-    last: dt.datetime | None,
+    last: dt.datetime | None = None,
 ) -> dt.datetime | None:
     """The next fire of a schedule as `describe` wrote it (a replica's catalogue), in UTC.
 
