@@ -12,6 +12,8 @@ from collections.abc import Iterable, Iterator
 from enum import Enum
 from typing import ClassVar
 
+from loguru import logger
+
 
 class Stage(Enum):
     """When a service starts. A command reaches only some stages: `run-task` and
@@ -68,8 +70,15 @@ class Services:
         return tuple(s for s in self._services if s.stage in stages)
 
     def stop_intake(self) -> None:
+        """Each service, in reverse; one that raises is logged by name and the rest go on
+        (the drain must come whatever a service does)."""
         for service in reversed(self._services):
-            service.stop_intake()
+            try:
+                service.stop_intake()
+            except Exception as exc:
+                logger.opt(exception=exc).bind(service=type(service).__name__).error(
+                    "service failed to stop intake"
+                )
 
     def closing_order(self) -> tuple[Service, ...]:
         return tuple(reversed(self._services))

@@ -125,6 +125,7 @@ class ApplicationContext:
                     await explain_refusal(self._container, record)
                 if signals.should_exit.is_set():
                     self._begin_stop(signals)
+                    parts.lifecycle.stop_intake()
                     await self._drain(parts, signals)
                     if run is not None and run.done() and not run.cancelled():
                         record = run.result()
@@ -151,6 +152,7 @@ class ApplicationContext:
             yield parts
         finally:
             self._deadline.stop()
+            parts.lifecycle.stop_intake()
             try:
                 await parts.runner.drain(
                     self._deadline.for_runs(), cancel_wait=self._deadline.for_cancelled_runs

@@ -102,7 +102,8 @@ def stop_grace() -> int:
     """SHUTDOWN_TIMEOUT (environment or `.env`) + STOP_MARGIN, whole seconds for watchfiles.
     A bad value is the child's one-line error; the default stands in here."""
     from worker.cli.health import env_setting
-    from worker.settings.base import WorkerSettings, duration_setting
+    from worker.settings.base import WorkerSettings
+    from worker.settings.durations import duration_setting
 
     seconds: float = WorkerSettings.model_fields["shutdown_timeout"].default
     raw = env_setting("SHUTDOWN_TIMEOUT")

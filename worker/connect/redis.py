@@ -171,12 +171,10 @@ def texts(raw: Mapping[Any, Any] | None) -> dict[str, str]:
 
 
 def _keepalive_options() -> dict[int, int]:
+    """The TCP keepalive options this platform has (Linux has all three)."""
     names = {"idle": "TCP_KEEPIDLE", "interval": "TCP_KEEPINTVL", "count": "TCP_KEEPCNT"}
-    return {
-        getattr(socket, names[key]): value
-        for key, value in KEEPALIVE.items()
-        if hasattr(socket, names[key])
-    }
+    options = {vars(socket).get(names[key]): value for key, value in KEEPALIVE.items()}
+    return {option: value for option, value in options.items() if isinstance(option, int)}
 
 
 async def check_primary(client: Redis, where: str) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
-from worker.concurrency import cancel_and_wait
+from worker.concurrency import cancel_and_wait, wait_for_all
 from worker.connect.errors import describe_error
 from worker.connect.redis import DEFAULT_TIMEOUT, make_client
 from worker.lifecycle import Service
@@ -151,7 +151,7 @@ class Processors(Service):
             await self._close_clients()
             return
         closing = {asyncio.ensure_future(worker.close()) for worker in workers}
-        pending = await _wait_or_force(closing, timeout, force)
+        pending = await wait_for_all(closing, max(timeout, 0.01), force)
         if pending:
             active = sum(len(worker.jobs) for worker in workers)
             logger.bind(jobs=active).warning("jobs still active at the deadline: left for recovery")
@@ -185,28 +185,6 @@ class Processors(Service):
             return result
 
         return handle
-
-
-async def _wait_or_force(
-    tasks: set[asyncio.Future[Any]], timeout: float, force: asyncio.Event | None
-) -> set[asyncio.Future[Any]]:
-    """Wait for `tasks` up to `timeout`, or until `force` is set; those still pending."""
-    forced = asyncio.ensure_future(force.wait()) if force is not None else None
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + max(timeout, 0.01)
-    pending = set(tasks)
-    try:
-        while pending and not (forced is not None and forced.done()):
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            waiters = pending | ({forced} if forced is not None else set())
-            done, _ = await asyncio.wait(waiters, timeout=remaining, return_when="FIRST_COMPLETED")
-            pending -= done
-    finally:
-        if forced is not None:
-            forced.cancel()
-    return pending
 
 
 def job_of(job: Any, queue: str) -> Job:

@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from threading import TIMEOUT_MAX
 from typing import Any
 
@@ -142,3 +142,28 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         if not times:
             return None
         return min(max(min(times).timestamp() - time.time(), 0.0), TIMEOUT_MAX)
+
+
+def prompt_scheduler(
+    submit: Callable[[str, Sequence[datetime]], object],
+    horizon: Callable[[str], timedelta],
+    timezone: tzinfo,
+) -> PromptScheduler:
+    """The scheduler whose every due instant goes to `submit(task, run_times)` (the runner),
+    which decides what it becomes: APScheduler's coalescing, misfire grace and
+    max_instances would drop fires silently."""
+    from apscheduler.executors.base import BaseExecutor
+
+    class RunnerExecutor(BaseExecutor):  # type: ignore[misc]
+        def submit_job(self, job: Any, run_times: Sequence[datetime]) -> None:
+            submit(job.id, run_times)
+
+        def _do_submit_job(self, job: Any, run_times: Sequence[datetime]) -> None:
+            submit(job.id, run_times)  # abstract in BaseExecutor; submit_job never calls it
+
+    return PromptScheduler(
+        horizon,
+        timezone=timezone,
+        executors={"default": RunnerExecutor()},
+        job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1},
+    )

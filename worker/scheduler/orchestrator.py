@@ -8,7 +8,7 @@ APScheduler is imported when the first task is mounted, not before.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -160,25 +160,9 @@ def _timing(definition: TaskDefinition, next_fires: NextFires) -> Any:
 
 
 def _build_scheduler(runner: Runner, timezone: tzinfo, horizon: Callable[[str], timedelta]) -> Any:
-    from apscheduler.executors.base import BaseExecutor
     from apscheduler.triggers.base import BaseTrigger
 
-    from worker.scheduler.firing import PromptScheduler
+    from worker.scheduler.firing import prompt_scheduler
 
     BaseTrigger.register(SharedTiming)  # an ABC: keeps shared.py free of APScheduler
-
-    class RunnerExecutor(BaseExecutor):  # type: ignore[misc]
-        """Hands every due instant of a job to the runner, which decides what it becomes."""
-
-        def submit_job(self, job: Any, run_times: Sequence[datetime]) -> None:
-            runner.submit(job.id, run_times)
-
-        def _do_submit_job(self, job: Any, run_times: Sequence[datetime]) -> None:
-            runner.submit(job.id, run_times)
-
-    return PromptScheduler(
-        horizon,
-        timezone=timezone,
-        executors={"default": RunnerExecutor()},
-        job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1},
-    )
+    return prompt_scheduler(runner.submit, horizon, timezone)

@@ -33,8 +33,7 @@ from worker.settings.urls import (
     webhook_url_setting,
 )
 
-# `duration_setting` lives in worker.settings.durations; importable from here as well.
-__all__ = ["LOG_LEVELS", "WorkerSettings", "duration_setting"]
+__all__ = ["LOG_LEVELS", "WorkerSettings"]
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _IMPORT_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
