@@ -15,6 +15,8 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from typing_extensions import override
+
 EXIT_CONFIG = 78
 EXIT_UNAVAILABLE = 69
 
@@ -94,6 +96,7 @@ def _server(config: Any) -> Any:
     import uvicorn
 
     class Server(uvicorn.Server):
+        @override
         @contextlib.contextmanager
         def capture_signals(self) -> Iterator[None]:
             if threading.current_thread() is not threading.main_thread():

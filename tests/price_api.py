@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from typing_extensions import override
+
 PRICES = {"bitcoin": 50000.5, "ethereum": 3000.25, "solana": 150.0}
 
 
@@ -31,6 +33,7 @@ class PriceApi:
             def do_GET(self) -> None:
                 api._serve(self)
 
+            @override
             def log_message(self, *args: object) -> None:
                 return None
 

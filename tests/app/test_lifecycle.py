@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from dependency_injector import providers
+from typing_extensions import override
 
 from worker import FrameworkContainer
 from worker.app.context import ApplicationContext
@@ -59,12 +60,15 @@ class Journal(Service):
     def __init__(self, name: str, log: list[str]) -> None:
         self.name, self._log = name, log
 
+    @override
     async def start(self) -> None:
         self._log.append(f"start {self.name}")
 
+    @override
     def stop_intake(self) -> None:
         self._log.append(f"intake {self.name}")
 
+    @override
     async def close(self, timeout: float) -> None:
         self._log.append(f"close {self.name}")
 
@@ -110,6 +114,7 @@ async def test_a_service_whose_start_fails_ends_the_start_up_and_is_closed(env: 
     log: list[str] = []
 
     class Failing(Journal):
+        @override
         async def start(self) -> None:
             raise RuntimeError("cannot listen")
 

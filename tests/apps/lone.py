@@ -8,6 +8,7 @@ worker, as an instance task does.
 from __future__ import annotations
 
 from dependency_injector import providers
+from typing_extensions import override
 
 from container import Container as AppContainer
 from tasks.crypto import CryptoTasks
@@ -15,6 +16,7 @@ from worker import cron
 
 
 class InstanceCryptoTasks(CryptoTasks):
+    @override
     @cron("*/15 * * * *", name="crypto-trigger", scope="instance")
     async def publish_update(self) -> None:
         await CryptoTasks.publish_update(self)

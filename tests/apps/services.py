@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from dependency_injector import providers
 from loguru import logger
+from typing_extensions import override
 
 from container import Container as AppContainer
 from worker import Service, Stage
@@ -30,10 +31,12 @@ class Ticker(Service):
         self._heartbeat_file = heartbeat_file
         self._task: asyncio.Task[None] | None = None
 
+    @override
     async def start(self) -> None:
         self._task = asyncio.create_task(self._tick(), name="ticker")
         logger.info("ticker started")
 
+    @override
     async def close(self, timeout: float) -> None:
         if self._task is not None:
             self._task.cancel()
@@ -50,12 +53,15 @@ class Ticker(Service):
 class Beacon(Service):
     stage = Stage.READY
 
+    @override
     async def start(self) -> None:
         logger.info("beacon started")
 
+    @override
     def stop_intake(self) -> None:
         logger.info("beacon stops intake")
 
+    @override
     async def close(self, timeout: float) -> None:
         logger.info("beacon closed")
 

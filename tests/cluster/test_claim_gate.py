@@ -8,6 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
+from typing_extensions import override
 
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.cluster.gate import ClusterGate
@@ -163,6 +164,7 @@ class HeldStore(ClaimStore):
         self.sent = asyncio.Event()
         self.release = asyncio.Event()
 
+    @override
     async def claim(self, requests: Any, **options: Any) -> Any:
         self.sent.set()
         await self.release.wait()

@@ -9,6 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from typing_extensions import override
 
 from tests.support import free_port
 
@@ -29,6 +30,7 @@ class Webhook:
                 self.send_response(reply)
                 self.end_headers()
 
+            @override
             def log_message(self, format: str, *args: Any) -> None:
                 return
 

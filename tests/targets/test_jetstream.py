@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from nats.errors import TimeoutError as NatsTimeoutError
+from typing_extensions import override
 
 from tests.support import RedisServer
 from tests.targets.support import NatsServer, stream_messages
@@ -24,6 +25,7 @@ class AckLostOnce(JetStreamTarget):
         super().__init__(*args, **kwargs)
         self.attempts = 0
 
+    @override
     async def send(self, message: Message) -> None:
         self.attempts += 1
         await super().send(message)

@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from typing_extensions import override
 
 from tasks.crypto import CryptoTasks, update_payload
 from tests.run_support import make_runner
@@ -53,6 +54,7 @@ class ReplyLostOnce(RedisPubSubTarget):
             self.release.set()
         self._refuse = refuse
 
+    @override
     async def send(self, message: Message) -> None:
         self.attempts += 1
         if self.attempts == 1 and self._refuse:
@@ -67,6 +69,7 @@ class ReplyLostOnce(RedisPubSubTarget):
 class SlowTarget(RedisPubSubTarget):
     """The real target with a slow reply, so a fire can arrive while a message is out."""
 
+    @override
     async def send(self, message: Message) -> None:
         await super().send(message)
         await asyncio.sleep(0.3)

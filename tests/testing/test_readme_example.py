@@ -18,6 +18,7 @@ from worker import FrameworkContainer, Service
 from worker.testing import WorkerTestApp
 
 SECTION = "## Testing your tasks"
+MYPY_FLAGS = ("--follow-imports=silent", "--enable-error-code", "explicit-override")
 SERVICES = "### Long-running services"
 
 
@@ -64,7 +65,7 @@ def test_the_readme_examples_pass_the_projects_own_type_check(tmp_path: Path) ->
         (tmp_path / name).write_text(block)
     (tmp_path / "tests" / "__init__.py").write_text("")
     checked = subprocess.run(
-        [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent", *examples],
+        [sys.executable, "-m", "mypy", "--strict", *MYPY_FLAGS, *examples],
         cwd=tmp_path,
         env={**os.environ, "MYPYPATH": str(ROOT), "MYPY_CACHE_DIR": str(tmp_path / ".cache")},
         capture_output=True,
@@ -97,3 +98,25 @@ async def test_the_readme_service_example_runs_beside_the_tasks_until_closed(
         assert following is not None
         assert not following.done()
     assert following.done(), "closed with the application"
+
+
+def test_a_misspelt_hook_of_a_service_is_a_type_error(tmp_path: Path) -> None:
+    """`@override` on a hook the base class does not have: mypy says so (the hook would
+    otherwise be a new method, never started nor closed)."""
+    (tmp_path / "feed.py").write_text(
+        "from typing_extensions import override\n\n"
+        "from worker import Service\n\n\n"
+        "class Feed(Service):\n"
+        "    @override\n"
+        "    async def strat(self) -> None: ...\n"
+    )
+    checked = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", *MYPY_FLAGS, "feed.py"],
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(ROOT), "MYPY_CACHE_DIR": str(tmp_path / ".cache")},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert checked.returncode == 1
+    assert '"strat" is marked as an override, but no base method was found' in checked.stdout

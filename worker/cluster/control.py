@@ -13,6 +13,7 @@ import contextlib
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
@@ -67,16 +68,19 @@ class FleetControl(Service):
         self._runner = runner
         self._task: asyncio.Task[None] | None = None
 
+    @override
     async def start(self) -> None:
         if self._gate is not None:
             self._gate.control_starting()
         self._task = asyncio.create_task(self._loop(), name="fleet-control")
 
+    @override
     def stop_intake(self) -> None:
         """The stop has begun: no more manual fires from the control channel."""
         if self._task is not None:
             self._task.cancel()
 
+    @override
     async def close(self, timeout: float) -> None:
         if self._task is not None:
             await cancel_and_wait([self._task], timeout=max(timeout, 0.01))

@@ -13,6 +13,7 @@ import time
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore
 from worker.cluster.leases import Leases
@@ -122,6 +123,7 @@ class ClusterGate(Service):
         if self._control_ready is not None:
             self._control_ready.set()
 
+    @override
     async def start(self) -> None:
         """`run`: this replica schedules, so it folds (and records) fires due while its own
         claimed run goes on; refusers of those fires record nothing."""
@@ -143,6 +145,7 @@ class ClusterGate(Service):
         """A fire taken over here that will not run here: its lease ends now, unrun."""
         self._leases.end(ClaimRequest.taken(takeover), "skipped", None)
 
+    @override
     async def close(self, timeout: float) -> None:
         await self._leases.close(timeout)
 

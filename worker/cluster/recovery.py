@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.cluster.claims import ClaimStore
 from worker.cluster.gate import ClusterGate
@@ -60,15 +61,18 @@ class Recovery(Service):
         self._orphan_after = ORPHAN_LEASES * lease
         self._left: set[str] = set()
 
+    @override
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="claim-recovery")
 
+    @override
     def stop_intake(self) -> None:
         """The stop has begun: take nothing over any more (a fire taken now could not run
         here; its lease runs out and another replica takes it)."""
         if self._task is not None:
             self._task.cancel()
 
+    @override
     async def close(self, timeout: float) -> None:
         if self._task is not None:
             await cancel_and_wait([self._task], timeout=max(timeout, 0.01))

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
@@ -54,6 +55,7 @@ class Alerts(RunListener, Service):
         self._missed: dict[str, int] = {}
         self._sending: set[asyncio.Task[None]] = set()
 
+    @override
     def on_run(self, record: RunRecord) -> None:
         if self._after <= 0:
             return
@@ -72,6 +74,7 @@ class Alerts(RunListener, Service):
                 self._alerting.discard(task)
                 self._emit("recovered", record, self._after)
 
+    @override
     def on_stuck(self, stuck: StuckRun) -> None:
         if self._after <= 0:
             return
@@ -85,6 +88,7 @@ class Alerts(RunListener, Service):
             self._event("stuck", stuck.task, 0, f"running since {since}", text), stuck.task
         )
 
+    @override
     def on_target(self, target: str, state: str, failures: int, error: str | None) -> None:
         """A trigger target's lane failed ALERT_AFTER_FAILURES sends in a row, or recovered."""
         if self._after <= 0:
@@ -99,6 +103,7 @@ class Alerts(RunListener, Service):
         event["target"] = target
         self._send_event(event, f"target:{target}")
 
+    @override
     async def close(self, timeout: float) -> None:
         if self._sending:
             await asyncio.wait(set(self._sending), timeout=max(timeout, 0.01))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
@@ -68,6 +69,7 @@ class Heartbeat(Service):
         self._beating = False
         self._file_failing = False
 
+    @override
     async def start(self) -> None:
         self._warn_if_shared()
         self._beating = True
@@ -143,6 +145,7 @@ class Heartbeat(Service):
             return
         self._outage.success()
 
+    @override
     async def close(self, timeout: float) -> None:
         """Stop beating, delete the file, and remove the record if Redis answers in time.
 

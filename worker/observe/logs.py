@@ -16,6 +16,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any, TextIO
 
 from loguru import logger
+from typing_extensions import override
 
 if TYPE_CHECKING:
     from loguru import Message, Record
@@ -35,6 +36,7 @@ def scrub(text: str, secrets: Iterable[str]) -> str:
 class _InterceptHandler(logging.Handler):
     """Sends stdlib records (APScheduler, redis, asyncio) to loguru at their own level."""
 
+    @override
     def emit(self, record: logging.LogRecord) -> None:
         try:
             level: str | int = logger.level(record.levelname).name

@@ -25,6 +25,7 @@ from prometheus_client import (
     ProcessCollector,
     start_http_server,
 )
+from typing_extensions import override
 
 from worker.connect.outage import OutageMonitor
 from worker.errors import ConfigError
@@ -109,6 +110,7 @@ class PrometheusMetrics(RunListener, Service):
         self._server: WSGIServer | None = None
         self._thread: threading.Thread | None = None
 
+    @override
     def on_run(self, record: RunRecord) -> None:
         task = record.task
         if task not in self._tasks:
@@ -123,22 +125,27 @@ class PrometheusMetrics(RunListener, Service):
         if record.outcome == "ok":
             self._last_success.labels(task).set(time.time())
 
+    @override
     def queue_counts(self, queue: str, counts: dict[str, int]) -> None:
         for state, count in counts.items():
             self._queue_jobs.labels(queue, state).set(count)
 
+    @override
     def on_stuck(self, stuck: StuckRun) -> None:
         if stuck.task not in self._tasks:
             self._introduce(stuck.task)
         self._stuck.labels(stuck.task).inc()
 
+    @override
     def on_claim(self, task: str, result: str) -> None:
         """Called on the loop by the cluster gate, once per claim answered."""
         self._claims.labels(task, result).inc()
 
+    @override
     def on_delivery(self, target: str, result: str) -> None:
         self._deliveries.labels(target, result).inc()
 
+    @override
     async def start(self) -> None:
         """Listen now; a port taken or an address that is not this host's ends start-up."""
         where = f"{self._addr}:{self._port}"
@@ -152,6 +159,7 @@ class PrometheusMetrics(RunListener, Service):
             raise ConfigError(f"METRICS_PORT: cannot listen on {where}: {exc.strerror}") from None
         logger.bind(addr=self._addr, port=self._port).info("metrics endpoint listening")
 
+    @override
     async def close(self, timeout: float) -> None:
         """Stop serving now. The server's loop reads its stop flag only between waits of 0.5 s:
         shutting the listening socket wakes it at once (and refuses new connections)."""

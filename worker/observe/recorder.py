@@ -10,6 +10,7 @@ import contextlib
 from collections import deque
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.outage import OutageMonitor
@@ -46,9 +47,11 @@ class RunRecorder(RunListener, Service):
         self._writer: asyncio.Task[None] | None = None
         self.dropped = 0
 
+    @override
     def on_stuck(self, stuck: StuckRun) -> None:
         """A stuck run is recorded when it ends; the instance record shows it meanwhile."""
 
+    @override
     def on_run(self, record: RunRecord) -> None:
         if len(self._queue) >= self._capacity:
             self._queue.popleft()
@@ -57,9 +60,11 @@ class RunRecorder(RunListener, Service):
         self._idle.clear()
         self._wake.set()
 
+    @override
     async def start(self) -> None:
         self._writer = asyncio.create_task(self._write_loop(), name="run-recorder")
 
+    @override
     async def close(self, timeout: float) -> None:
         """Flush what is queued within `timeout` (one retry's worth while Redis is down)."""
         if self._writer is None:

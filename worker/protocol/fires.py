@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from typing_extensions import override
+
 MANUAL = "manual"
 """The word between a manual fire's task and its token (also in its claim's key)."""
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d{3})?Z")
@@ -74,6 +76,7 @@ class FireId:
         """The scheduled instant (None: a manual fire, named by its token only)."""
         return None if self.instant is None else _instant_of(self.instant)
 
+    @override
     def __str__(self) -> str:
         if self.token is not None:
             return manual_id(self.task, self.token)

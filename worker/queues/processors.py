@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.concurrency import cancel_and_wait, wait_for_all
 from worker.connect.errors import describe_error
@@ -80,6 +81,7 @@ class Processors(Service):
         if self._bound and self._starting is None:
             self._starting = asyncio.create_task(self.start(), name="queue-processors")
 
+    @override
     async def start(self) -> None:
         await load_bullmq()
         from bullmq import Worker
@@ -138,6 +140,7 @@ class Processors(Service):
                 metrics.queue_counts(bound.queue, counts)
             await asyncio.sleep(COUNTS_INTERVAL)
 
+    @override
     async def close(self, timeout: float, force: asyncio.Event | None = None) -> None:
         """Active jobs finish within `timeout` (or until `force` is set: a second signal);
         what is still running then is left to bullmq's stalled recovery (a force close:

@@ -13,6 +13,8 @@ from collections import OrderedDict
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from typing_extensions import override
+
 from worker.schedule.cron import CronSchedule, IntervalSchedule
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.timing import build_timing
@@ -107,5 +109,6 @@ class SharedTiming:
     ) -> datetime | None:
         return self._fires.next_fire(self._key, previous_fire_time, now)
 
+    @override
     def __str__(self) -> str:
         return str(self._fires._inner(self._key))

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from typing_extensions import override
+
 from worker.schedule.cron import parse_fields
 from worker.schedule.wallclock import WallClock
 from worker.schedule.zones import Change, next_change, stretch
@@ -77,5 +79,6 @@ class VixieCron:
         wall = self._clock.next_match(change.at + change.before)
         return wall is not None and wall < change.at + change.after
 
+    @override
     def __str__(self) -> str:
         return f"cron[{self._expr}, {self.timezone}]"

@@ -17,6 +17,7 @@ from pydantic_settings import (
     PydanticBaseSettingsSource,
     SettingsConfigDict,
 )
+from typing_extensions import override
 
 from worker.errors import ConfigError
 from worker.settings.cluster import ClusterSettings
@@ -80,6 +81,7 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
     task_schedules: dict[str, str] = Field(default_factory=dict)
     task_time_limits: dict[str, float] = Field(default_factory=dict)
 
+    @override
     @classmethod
     def settings_customise_sources(
         cls,

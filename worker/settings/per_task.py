@@ -15,6 +15,7 @@ from typing import Any
 from dotenv import dotenv_values
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
+from typing_extensions import override
 
 from worker.errors import ConfigError
 
@@ -28,9 +29,11 @@ class PerTaskSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self._env_file = Path(env_file) if isinstance(env_file, str | Path) else None
 
+    @override
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False  # everything is read at once, in __call__
 
+    @override
     def __call__(self) -> dict[str, Any]:
         found: dict[str, dict[str, str]] = {name: {} for name in FIELDS.values()}
         for key, value in self._variables():

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from loguru import logger
+from typing_extensions import override
 
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
@@ -53,6 +54,7 @@ class TriggerFanout(Service):
         self._news = asyncio.Event()
         self._writer: asyncio.Task[None] | None = None
 
+    @override
     async def start(self) -> None:
         """Lanes prepare their targets now (e.g. the JetStream stream), not at the first fire."""
         for lane in self.lanes:
@@ -90,6 +92,7 @@ class TriggerFanout(Service):
         if news:
             self._news.set()
 
+    @override
     async def close(self, timeout: float) -> None:
         """Every lane gets `timeout` to deliver what it holds, then logs what is left."""
         await asyncio.gather(*(lane.close(timeout) for lane in self.lanes))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from typing_extensions import override
+
 from worker.run.records import RunListener, RunRecord, StuckRun
 
 
@@ -14,9 +16,11 @@ class RecordedRuns(RunListener):
         self.records: list[RunRecord] = []
         self.stuck: list[StuckRun] = []
 
+    @override
     def on_run(self, record: RunRecord) -> None:
         self.records.append(record)
 
+    @override
     def on_stuck(self, stuck: StuckRun) -> None:
         self.stuck.append(stuck)
 
@@ -24,9 +28,11 @@ class RecordedRuns(RunListener):
 class NoHistory(RunListener):
     """Stands in for the recorder so that a test's runs leave no run history in Redis."""
 
+    @override
     def on_run(self, record: RunRecord) -> None:
         """Dropped: the kit's `RecordedRuns` keeps it."""
 
+    @override
     def on_stuck(self, stuck: StuckRun) -> None:
         """Dropped: the kit's `RecordedRuns` keeps it."""
 
