@@ -58,6 +58,7 @@ class Parts:
         error goes up.
         """
         deadline.start()
+        parts: Parts | None = None
         try:
             await _init_resources(container)
             parts = await cls._resolve(container)
@@ -67,7 +68,11 @@ class Parts:
                 await _check_redis(container, parts, require=require_redis)
             await parts._create_services(discovery)
         except BaseException:
-            await shut_resources(container, deadline)
+            if parts is None:
+                await shut_resources(container, deadline)
+            else:  # every service is closed, started or not; no on_startup ran: no hooks
+                parts.services.clear()
+                await parts.close(deadline, asyncio.Event())
             raise
         try:
             await parts.start_services(Stage.APP, Stage.TASKS)
