@@ -24,6 +24,8 @@ import psutil
 import pytest
 import redis
 
+from worker.connect.redis import text
+
 ROOT = Path(__file__).resolve().parent.parent
 T = TypeVar("T")
 
@@ -268,7 +270,7 @@ def subscribed(server: RedisServer, channel: str) -> Iterator[Subscriber]:
 
 def texts(values: Any) -> list[str]:
     """A Redis list reply as text (the sync client's replies are typed loosely)."""
-    return [v.decode() if isinstance(v, bytes) else str(v) for v in values]
+    return [text(value) for value in values]
 
 
 def finished(

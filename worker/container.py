@@ -168,7 +168,6 @@ class FrameworkContainer(containers.DeclarativeContainer):
         settings.provided.redis_timeout,
         runner=runner,
         gate=gate,
-        instance_id=settings.provided.worker_instance_id,
         watch=lease_watch,
     )
 

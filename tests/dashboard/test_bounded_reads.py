@@ -20,6 +20,7 @@ import redis.asyncio as aioredis
 from tests.dashboard.seed import KEYS, heartbeat, record
 from tests.dashboard.support import DashboardProcess
 from tests.support import RedisServer
+from worker.connect.redis import text
 from worker.state.history import RunHistory
 from worker.state.views import CHART_RUNS, RUNS_SHOWN
 
@@ -61,12 +62,8 @@ def commands_of(admin: redis.Redis, dashboard: DashboardProcess, path: str) -> l
     assert dashboard.get(path).status_code == 200, path
     entries: Any = admin.slowlog_get(1000)
     assert len(entries) < 1000
-    mine = [e for e in entries if _text(e.get("client_name")) == CLIENT_NAME]
-    return [_text(e["command"]).split() for e in reversed(mine)]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value or "")
+    mine = [e for e in entries if text(e.get("client_name") or "") == CLIENT_NAME]
+    return [text(e["command"]).split() for e in reversed(mine)]
 
 
 def test_a_task_page_reads_as_much_with_5000_runs_as_with_10(

@@ -54,13 +54,11 @@ class FleetControl(Service):
         *,
         runner: Runner,
         gate: object = None,
-        instance_id: str = "",
         watch: LeaseWatch | None = None,
     ) -> None:
         self._redis = redis
         self._gate = gate if isinstance(gate, ClusterGate) else None
         self._watch = watch
-        self._instance_id = instance_id
         self._keys = keys
         self._pause = pause
         self._outage = outage
