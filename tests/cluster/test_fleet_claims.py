@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from redis.asyncio import Redis
 
-from tests.cluster.test_fleet import (
+from tests.cluster.support import (
     Spawn,
     a_cron_soon,
     entries,

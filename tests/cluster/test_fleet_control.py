@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cluster.test_fleet import APP, EVERY_SECOND, entries, second_of, start_fleet
+from tests.cluster.support import APP, EVERY_SECOND, entries, second_of, start_fleet
 from tests.support import RedisServer, WorkerProcess, wait_for
 
 Spawn = Callable[..., WorkerProcess]

@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.cluster.test_fleet import (
+from tests.cluster.support import (
     APP,
     EVERY_SECOND,
     assert_each_second_once,

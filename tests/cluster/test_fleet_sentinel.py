@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import redis
 
-from tests.cluster.test_fleet import EVERY_SECOND, assert_each_second_once, entries, start_fleet
+from tests.cluster.support import EVERY_SECOND, assert_each_second_once, entries, start_fleet
 from tests.support import RedisServer, WorkerProcess, free_port, wait_for
 
 Spawn = Callable[..., WorkerProcess]
@@ -137,6 +137,6 @@ def test_the_fleet_follows_a_sentinel_failover_and_runs_no_fire_twice(
 
 
 def _second(tick: list[str]) -> float:
-    from tests.cluster.test_fleet import second_of
+    from tests.cluster.support import second_of
 
     return float(second_of(tick[0]))

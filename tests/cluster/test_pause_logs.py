@@ -12,7 +12,7 @@ import pytest
 from loguru import logger
 from redis.asyncio import Redis
 
-from tests.cluster.test_claim_gate import second_ago, store, task
+from tests.cluster.claim_support import second_ago, store, task
 from tests.run_support import Sink, make_runner
 from worker.cluster.control import FleetControl
 from worker.cluster.gate import ClusterGate

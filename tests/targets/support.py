@@ -11,9 +11,16 @@ import subprocess
 import tempfile
 import threading
 import time
+from datetime import datetime
 from typing import Any
 
+from tasks.crypto import update_payload
 from tests.support import Message, free_port, wait_for
+from worker.run.fire import Fire
+from worker.state.keys import Keys
+from worker.state.targets import TargetLanes
+from worker.targets.fanout import TriggerFanout
+from worker.targets.lane import DeliveryLane
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
@@ -118,3 +125,26 @@ async def stream_messages(url: str, stream: str, subject: str) -> list[dict[str,
         return found
     finally:
         await nc.close()
+
+
+def fanout_of(
+    target: Any, client: Any, keys: Keys | None = None, instance_id: str = "test"
+) -> TriggerFanout:
+    """A fan-out over one lane to `target`, its state under `keys` (`test:` by default)."""
+    state = TargetLanes(client, keys=keys or Keys("test:"), timeout=1.0)
+    fanout = TriggerFanout(state=state, instance_id=instance_id)
+    lane = DeliveryLane(
+        target,
+        send_timeout=1.0,
+        log_interval=30,
+        on_change=fanout.report,
+        on_result=lambda *_: None,
+        alert_after=0,
+        alert=lambda *_: None,
+    )
+    fanout.lanes = (lane,)
+    return fanout
+
+
+def fire_at(moment: datetime) -> dict[str, Any]:
+    return update_payload(Fire("crypto-trigger", moment))

@@ -10,8 +10,7 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from typing_extensions import override
 
 from tests.support import RedisServer
-from tests.targets.support import NatsServer, stream_messages
-from tests.targets.test_resend import fanout_of, fire_at
+from tests.targets.support import NatsServer, fanout_of, fire_at, stream_messages
 from worker.connect.nats import NatsConnection
 from worker.connect.redis import make_client
 from worker.targets.base import Message

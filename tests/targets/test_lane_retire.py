@@ -11,7 +11,7 @@ from typing import Any
 from redis.asyncio import Redis
 
 from tests.support import RedisServer, wait_for
-from tests.targets.test_resend import fanout_of
+from tests.targets.support import fanout_of
 from worker.state.keys import Keys
 from worker.state.target_status import merge_lanes, read_lanes
 from worker.state.targets import TargetLanes

@@ -12,19 +12,15 @@ from zoneinfo import ZoneInfo
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from typing_extensions import override
 
-from tasks.crypto import CryptoTasks, update_payload
+from tasks.crypto import CryptoTasks
 from tests.run_support import make_runner
 from tests.support import RedisServer, subscribed
+from tests.targets.support import fanout_of, fire_at
 from worker.connect.redis import make_client
-from worker.run.fire import Fire
 from worker.run.records import RunRecord
 from worker.schedule.cron import CronSchedule
 from worker.schedule.definitions import TaskDefinition
-from worker.state.keys import Keys
-from worker.state.targets import TargetLanes
 from worker.targets.base import Message
-from worker.targets.fanout import TriggerFanout
-from worker.targets.lane import DeliveryLane
 from worker.targets.redis import RedisPubSubTarget
 
 
@@ -83,29 +79,6 @@ class Records:
         self.records.append(record)
 
     def on_stuck(self, stuck: object) -> None: ...
-
-
-def fanout_of(
-    target: Any, client: Any, keys: Keys | None = None, instance_id: str = "test"
-) -> TriggerFanout:
-    """A fan-out over one lane to `target`, its state under `keys` (`test:` by default)."""
-    state = TargetLanes(client, keys=keys or Keys("test:"), timeout=1.0)
-    fanout = TriggerFanout(state=state, instance_id=instance_id)
-    lane = DeliveryLane(
-        target,
-        send_timeout=1.0,
-        log_interval=30,
-        on_change=fanout.report,
-        on_result=lambda *_: None,
-        alert_after=0,
-        alert=lambda *_: None,
-    )
-    fanout.lanes = (lane,)
-    return fanout
-
-
-def fire_at(moment: datetime) -> dict[str, Any]:
-    return update_payload(Fire("crypto-trigger", moment))
 
 
 async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisServer) -> None:
