@@ -9,7 +9,15 @@ from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
-from tests.support import RedisServer, WorkerProcess, start_slow_run, subscribed, texts, wait_for
+from tests.support import (
+    RedisServer,
+    WorkerProcess,
+    run_records,
+    start_slow_run,
+    subscribed,
+    texts,
+    wait_for,
+)
 
 Spawn = Callable[..., WorkerProcess]
 EVERY_SECOND = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *"}
@@ -186,3 +194,23 @@ def test_the_ready_line_names_the_redis_it_reached_without_its_password(
     assert ready["redis"] == url.replace("hunter22", "***")
     assert ready["redis_state"] == "up"
     assert "hunter22" not in worker.stderr
+
+
+def test_tasks_raising_systemexit_or_any_baseexception_fail_and_the_worker_goes_on(
+    spawn_worker: Spawn, redis_server: RedisServer
+) -> None:
+    worker = spawn_worker("--app", "tests.apps.exits:Container")
+    for task in ("exits", "interrupts", "booms"):
+        worker.wait_for_log(f"task={task} outcome=failed")
+    wait_for(  # and again the next second: the replica lives on
+        lambda: worker.stderr.count("task=exits outcome=failed") >= 2,
+        timeout=5,
+        what="a second run",
+    )
+    assert worker.process.poll() is None, "the worker is still running"
+    assert worker.stop() == 0
+    client = redis_server.client()
+    errors = {r["task"]: r["error"] for r in run_records(client)}
+    assert errors["exits"] == "SystemExit: 3"
+    assert errors["interrupts"] == "KeyboardInterrupt"
+    assert errors["booms"] == "Boom: boom"

@@ -8,7 +8,9 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from tests.run_support import Sink, definition, make_runner, scheduled
+import pytest
+
+from tests.run_support import Sink, definition, make_runner, run_once, scheduled
 from worker import Fire, current_fire
 from worker.connect.outage import OutageMonitor
 
@@ -204,3 +206,41 @@ async def test_a_fold_into_a_run_keeps_its_lag_from_the_fire_it_started_for() ->
     assert record.missed == 1
     assert record.scheduled_for > record.started_at  # the fire moved past the start
     assert 900 <= record.lag_ms < 5000
+
+
+class Boom(BaseException):
+    """An exception outside `Exception`, as a task may raise."""
+
+
+@pytest.mark.parametrize(
+    ("raised", "kind"),
+    [
+        (SystemExit(3), "SystemExit"),
+        (KeyboardInterrupt(), "KeyboardInterrupt"),
+        (Boom("boom"), "Boom"),
+    ],
+    ids=["SystemExit", "KeyboardInterrupt", "BaseException"],
+)
+async def test_a_task_raising_outside_exception_is_a_failed_run_and_the_loop_goes_on(
+    raised: BaseException, kind: str
+) -> None:
+    """Only signals stop the worker: before, SystemExit ended the process (rc 3, run `ok`),
+    and a BaseException was recorded `ok`."""
+    sink = Sink()
+    runner = make_runner(sink)
+
+    async def exits() -> None:
+        raise raised
+
+    def exits_in_a_thread() -> None:
+        raise raised
+
+    runner.add(definition("exits"), exits)
+    runner.add(definition("threaded", is_async=False), exits_in_a_thread)
+    for name in ("exits", "threaded"):
+        record = await run_once(runner, name)
+        assert record.outcome == "failed"
+        assert record.error is not None
+        assert record.error.startswith(kind)
+    assert [r.outcome for r in sink.records] == ["failed", "failed"]
+    await asyncio.sleep(0)  # the loop is still here

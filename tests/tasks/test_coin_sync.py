@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from dependency_injector import providers
+
 from container import Container
 from tests.price_api import PriceApi
 from tests.support import RedisServer
-from worker import JobError
+from worker import FrameworkContainer, JobError, processor
 from worker.testing import WorkerTestApp
 
 
@@ -69,3 +71,26 @@ async def test_coin_sync_enqueues_one_job_per_coin_with_the_fire_id(
     waiting = sorted(value.decode() for value in raw)
     fires = sorted({record.fire_id, again.fire_id})
     assert waiting == sorted(f"{fire}:{coin}" for fire in fires for coin in ("bitcoin", "ethereum"))
+
+
+class ExitingProcessor:
+    @processor("exits")
+    async def handle(self, data: dict[str, Any]) -> None:
+        raise SystemExit(3)
+
+
+class ExitingContainer(FrameworkContainer):
+    exiting = providers.Singleton(ExitingProcessor)
+
+
+async def test_a_processor_raising_systemexit_is_a_failed_attempt_not_the_loops_end(
+    redis_url: str,
+) -> None:
+    """bullmq sees a plain failure (a RuntimeError naming SystemExit); before, SystemExit
+    went up through the processor and ended the worker."""
+    async with WorkerTestApp(ExitingContainer, env={"REDIS_URL": redis_url}) as app:
+        last = await app.run_job("exits", {}, attempt=3)
+    assert last.outcome == "failed"
+    assert last.error == "SystemExit: 3"
+    assert isinstance(app.last_job_error, RuntimeError)
+    assert str(app.last_job_error) == "SystemExit: 3"

@@ -67,14 +67,16 @@ class JobRuns:
         except asyncio.CancelledError:
             outcome, error = "cancelled", "cancelled at shutdown (left for stalled recovery)"
             raise
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt too: a failed attempt
             failure, error = exc, describe_error(exc)
             outcome = "failed" if is_final(exc, job) else "retrying"
         finally:
             record = self._record(processor, job, due, started, clock, outcome, error)
             self._report(record, processor, job, failure)
-        if failure is not None:
+        if isinstance(failure, Exception):
             raise failure
+        if failure is not None:  # bullmq must see a plain failure, never the loop's end
+            raise RuntimeError(error) from failure
         return result, record
 
     def _record(

@@ -209,7 +209,7 @@ class Runner:
                 outcome, error = "timeout", f"time limit of {definition.time_limit:g}s exceeded"
             else:
                 outcome, error, exc_info = "failed", describe_error(exc), exc
-        except Exception as exc:
+        except BaseException as exc:  # SystemExit, KeyboardInterrupt too: only signals stop us
             outcome, error, exc_info = "failed", describe_error(exc), exc
         finally:
             if watch is not None:
