@@ -61,6 +61,17 @@ def test_sigterm_exits_zero_and_logs_shutdown(spawn_worker: Spawn) -> None:
     assert "Traceback" not in worker.stderr
 
 
+def test_sighup_stops_gracefully_as_sigterm_does(spawn_worker: Spawn) -> None:
+    """A closed terminal or a supervisor sends SIGHUP: before, it ended the worker at once,
+    with no shutdown."""
+    worker = spawn_worker()
+    worker.wait_for_log(" ready ")
+    worker.signal(signal.SIGHUP)
+    assert worker.wait(timeout=10) == 0
+    assert "shutdown started signal=SIGHUP" in worker.stderr
+    assert "shutdown complete" in worker.stderr
+
+
 def test_sigterm_while_a_slow_task_runs_lets_the_run_complete(
     spawn_worker: Spawn, redis_server: RedisServer
 ) -> None:

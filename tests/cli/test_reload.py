@@ -143,6 +143,22 @@ def test_sigint_stops_dev_even_when_it_started_with_sigint_ignored(
         dev.close()
 
 
+def test_sighup_stops_dev_and_its_worker(tmp_path: Path, redis_url: str) -> None:
+    """A closed terminal sends SIGHUP: the watcher and its worker stop as on Ctrl-C."""
+    (tmp_path / "mymod.py").write_text(APP.format(every="1h"))
+    env = worker_env(redis_url, SHUTDOWN_TIMEOUT="3", HEARTBEAT_FILE=str(tmp_path / "hb"))
+    dev = WorkerProcess(["dev", "--app", "mymod:Container"], env, tmp_path)
+    try:
+        dev.wait_for_log(" ready ")
+        child = child_pid(dev)
+        dev.signal(signal.SIGHUP)
+        assert dev.wait(timeout=20) == 0, dev.stderr
+        assert not psutil.pid_exists(child)
+        assert "shutdown complete" in dev.stderr
+    finally:
+        dev.close()
+
+
 def test_without_watchfiles_dev_is_a_one_line_error(redis_url: str, tmp_path: Path) -> None:
     code = "import sys; sys.modules['watchfiles'] = None; from worker.cli.main import main; "
     code += "raise SystemExit(main(['dev']))"

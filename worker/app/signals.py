@@ -1,4 +1,4 @@
-"""Signals: the first SIGINT/SIGTERM asks for a graceful stop, a later one forces it.
+"""Signals: the first SIGINT/SIGTERM/SIGHUP asks for a graceful stop, a later one forces it.
 
 Handlers only set events (as uvicorn does); the application context acts on them. The
 handlers that were installed before are put back afterwards.
@@ -15,7 +15,9 @@ from typing import Any
 
 from loguru import logger
 
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+"""SIGHUP (a closed terminal, some supervisors) stops as SIGTERM does; one inherited as
+ignored (`nohup`) stays ignored."""
 REPEAT_WINDOW = 0.5
 """A signal sent to a process group (a shell, `timeout`) can arrive twice at once: within
 this many seconds of the first, a second one is the same request, not a demand to force."""
@@ -36,7 +38,10 @@ class StopSignals:
     async def __aenter__(self) -> StopSignals:
         loop = asyncio.get_running_loop()
         for sig in SIGNALS:
-            self._previous[sig] = signal.getsignal(sig)
+            previous = signal.getsignal(sig)
+            if sig is signal.SIGHUP and previous is signal.SIG_IGN:
+                continue
+            self._previous[sig] = previous
             loop.add_signal_handler(sig, self.handle, sig)
         return self
 

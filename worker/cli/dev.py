@@ -57,6 +57,8 @@ def main(app: str | None) -> int:
     # Python leaves SIGINT ignored when it started so (a job a script put in the background):
     # Ctrl-C and `kill -INT` stop this process as they stop `worker run`, whatever it inherited.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGHUP) is not signal.SIG_IGN:  # a closed terminal: as Ctrl-C
+        signal.signal(signal.SIGHUP, signal.default_int_handler)
     # KeyboardInterrupt escapes run_process when the signal came as a child was stopped or
     # started (not while watching): that child was stopped on the way out all the same.
     with contextlib.suppress(KeyboardInterrupt):
