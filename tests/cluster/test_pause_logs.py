@@ -97,3 +97,27 @@ async def test_the_first_fire_a_pause_skips_is_a_warning_and_the_rest_are_info(
     assert [(r.outcome, r.error) for r in records.records] == [("skipped", "paused")] * 4
     levels = [r["level"].name for r in logged if r["message"] == "run"]
     assert levels == ["WARNING", "INFO", "INFO", "WARNING"]
+
+
+async def test_a_pause_until_resumed_then_one_with_a_deadline_is_taken_as_the_new_state(
+    client: Redis, logged: list[dict[str, Any]]
+) -> None:
+    """`pause TASK` then `pause TASK --for 1h` (and back): each replica takes the new state
+    (before, comparing an until of None with a number broke the control channel)."""
+    keys = Keys("pausechange:")
+    fleet = FleetClient(client, keys)
+    runner = make_runner(Sink())
+    state = PauseState()
+    control = FleetControl(client, keys, state, OutageMonitor(), 5.0, runner=runner)
+    await fleet.pause("t", None)
+    await control.reload()
+    timed = await fleet.pause("t", 3600.0)
+    await control.reload()
+    assert state.paused("t")
+    await fleet.pause("t", None)
+    await control.reload()
+    assert state.paused("t")
+    untils = [r["extra"].get("until") for r in logged if r["message"] == "task paused fleet-wide"]
+    assert timed.until is not None
+    assert untils == [None, epoch_instant(timed.until), None]
+    assert not [r for r in logged if r["level"].name == "ERROR"]
