@@ -13,7 +13,7 @@ from loguru import logger
 from redis.asyncio import Redis
 
 from tests.cluster.claim_support import second_ago, store, task
-from tests.run_support import Sink, make_runner
+from tests.run_support import Sink, make_runner, run_once
 from worker.cluster.control import FleetControl
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
@@ -121,3 +121,34 @@ async def test_a_pause_until_resumed_then_one_with_a_deadline_is_taken_as_the_ne
     assert timed.until is not None
     assert untils == [None, epoch_instant(timed.until), None]
     assert not [r for r in logged if r["level"].name == "ERROR"]
+
+
+async def test_a_paused_instance_task_is_skipped_on_every_replica_and_runs_after_resume(
+    client: Redis,
+) -> None:
+    """`pause health-check` said "paused fleet-wide" and the task kept running: instance
+    fires are held by the pause too, each recorded `skipped` (reason paused) where it came."""
+    pause = PauseState()
+    gate = ClusterGate(store(client, "a"), outage=OutageMonitor(), pause=pause, lease=5.0)
+    sink = Sink()
+    runner = Runner(
+        instance_id="a",
+        misfire_grace=60.0,
+        outage=OutageMonitor(),
+        listeners=[sink],
+        gate=gate,
+        admit_timeout=5.0,
+    )
+    ran: list[int] = []
+
+    async def beat() -> None:
+        ran.append(1)
+
+    runner.add(task("beat", scope="instance"), beat)
+    pause.replace({"beat": PauseEntry(until=None, at=0.0)})
+    skipped = await run_once(runner, "beat")
+    pause.replace({})
+    done = await run_once(runner, "beat")
+    assert (skipped.outcome, skipped.error) == ("skipped", "paused")
+    assert done.outcome == "ok"
+    assert ran == [1]

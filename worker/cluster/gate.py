@@ -77,7 +77,10 @@ class ClusterGate(Service):
         self._control_ready: asyncio.Event | None = None
 
     async def admit(self, task: TaskDefinition, fire: Fire) -> Admission:
-        if task.scope != "cluster" and fire.manual is None:
+        if task.scope != "cluster" and fire.manual is None:  # every replica runs it: no claim
+            if self._pause.paused(task.name):  # a fleet-wide pause holds instance fires too
+                quiet = not self._pause.first_skip(task.name)
+                return Admission(run=False, reason="paused", quiet=quiet)
             return ADMITTED
         if fire.takeover is not None:  # a recovered fire: this replica took its lease over
             return self._admission(ClaimRequest.taken(fire.takeover), fire)
