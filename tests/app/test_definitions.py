@@ -93,6 +93,7 @@ def test_plain_method_runs_in_a_thread_and_is_marked_not_async() -> None:
         (lambda: cron("* * * *"), "fields"),
         (lambda: interval("5x"), "not a duration"),
         (lambda: interval(0), "> 0"),
+        (lambda: interval("5ms"), "under 100ms"),
         (lambda: cron("* * * * *", scope="everywhere"), "scope"),  # type: ignore[arg-type]
         (lambda: cron("* * * * *", timezone="Mars/Olympus"), "time zone"),
         (lambda: cron("* * * * *", time_limit="soon"), "not a duration"),

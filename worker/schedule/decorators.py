@@ -21,6 +21,9 @@ SPEC_ATTRIBUTE = "__worker_task__"
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+MIN_INTERVAL = 0.1
+"""The shortest `@interval` in code (a setting's SCHEDULE_* may not go under 1 s)."""
+
 
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
@@ -71,6 +74,8 @@ def interval(
         seconds = parse_duration(every)
         if seconds <= 0:
             raise ValueError("interval must be > 0")
+        if seconds < MIN_INTERVAL:  # each fire is a run, a log line and a record
+            raise ValueError(f"interval {every!r} is under 100ms (a typo for a longer one?)")
         return IntervalSchedule(seconds)
 
     return _decorator(build, name, timezone, scope, time_limit, disabled)
