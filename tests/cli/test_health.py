@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.support import RedisServer, WorkerProcess, free_port, wait_for, worker_env
 
 Spawn = Callable[..., WorkerProcess]
@@ -181,6 +183,28 @@ def test_health_explains_a_heartbeat_file_in_the_old_plain_text_format(tmp_path:
     assert "not a JSON heartbeat record" in health.stdout
     assert "an older version's?" in health.stdout
     assert "redis state unknown" in health.stdout
+    assert health.stderr == ""
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\xff\xfe\x00 not text", b"[1, 2]", b"hello world again"],
+    ids=["empty", "not-utf8", "foreign-json", "foreign-text"],
+)
+def test_health_on_a_file_that_is_no_heartbeat_record_is_unhealthy_in_one_line(
+    tmp_path: Path, content: bytes
+) -> None:
+    """Before: a non-UTF-8 file printed a traceback; an empty or foreign one, fresh by its
+    modification time, counted as healthy."""
+    other = tmp_path / "other.file"
+    other.write_bytes(content)
+
+    health = probe(tmp_path, HEARTBEAT_FILE=str(other))
+
+    assert health.returncode == 1
+    assert health.stdout.strip().splitlines() == [
+        f"unhealthy: {other} holds no heartbeat record (HEARTBEAT_FILE names another file?)"
+    ]
     assert health.stderr == ""
 
 

@@ -20,12 +20,15 @@ DEFAULT_FILE = "/tmp/worker.heartbeat"
 def main(ready: bool) -> int:
     path = Path(env_setting("HEARTBEAT_FILE") or DEFAULT_FILE)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8", errors="replace")
         mtime = path.stat().st_mtime
     except OSError:
         print(f"unhealthy: no heartbeat file at {path}")
         return 1
     parsed = parse_record(text)
+    if parsed is None and not _older_record(text):  # empty, or another program's file
+        print(f"unhealthy: {path} holds no heartbeat record (HEARTBEAT_FILE names another file?)")
+        return 1
     record = parsed or {}
     # A file an earlier version wrote ("<id> <time>"): judged by its age, and said so.
     note = "" if parsed else f" ({path} is not a JSON heartbeat record: an older version's?)"
@@ -44,6 +47,15 @@ def main(ready: bool) -> int:
             return 1
     print(f"{'ready' if ready else 'healthy'}: heartbeat {age:.1f}s ago, {redis}{note}")
     return 0
+
+
+def _older_record(text: str) -> bool:
+    """The record an earlier version wrote: `<instance id> <epoch seconds>`."""
+    fields = text.split()
+    try:
+        return len(fields) == 2 and float(fields[1]) > 0
+    except ValueError:
+        return False
 
 
 def _redis_state(record: dict[str, Any], now: float) -> str:

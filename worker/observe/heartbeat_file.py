@@ -33,5 +33,5 @@ def read_heartbeat(path: Path) -> dict[str, Any] | None:
     """The file's record, or None when there is none (or it is unreadable)."""
     try:
         return parse_record(path.read_text())
-    except OSError:
+    except (OSError, ValueError):  # a file of another program's, not UTF-8 text
         return None
