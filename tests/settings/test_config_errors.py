@@ -137,3 +137,29 @@ def test_schedule_setting_of_a_second_is_accepted(
     assert listed.process.returncode == 0, listed.stderr
     rows = {row["name"]: row for row in json.loads(listed.stdout)}
     assert rows["health-check"]["schedule"] == shown
+
+
+@pytest.mark.parametrize("command", ["run", "list", "check"])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        (b'LOG_LEVEL=INFO\nREDIS_URL="redis://elsewhere:6379/0\n', "line 2 cannot be parsed"),
+        (b"LOG_LEVEL=INFO\nREDIS_URL=redis://caf\xe9:6379/0\n", "not valid UTF-8"),
+    ],
+    ids=["unterminated-quote", "not-utf8"],
+)
+def test_a_dotenv_that_cannot_be_read_whole_is_one_line_and_78(
+    spawn_worker: Spawn, tmp_path: Path, content: bytes, problem: str, command: str
+) -> None:
+    """Before: a line with an unterminated quote was dropped with a python-dotenv warning
+    (three times) and the worker went on with the default Redis; a non-UTF-8 file was a
+    30-line traceback and exit 1."""
+    (tmp_path / ".env").write_bytes(content)
+
+    process = finished(spawn_worker, command)
+
+    assert process.process.returncode == 78, process.stderr
+    lines = stderr_lines(process)
+    assert len(lines) == 1, process.stderr
+    assert f"{tmp_path / '.env'}: {problem}" in lines[0]
+    assert "Traceback" not in process.stderr

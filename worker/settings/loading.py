@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from pathlib import Path
@@ -29,6 +30,8 @@ S = TypeVar("S", bound=WorkerSettings)
 
 def load_settings(cls: type[S], *, env_file: str | Path | None = ".env") -> S:
     """Build and validate the settings, per-task ones included, from the environment and `.env`."""
+    if env_file is not None:
+        check_dotenv(env_file)
     options: dict[str, Any] = {"_env_file": env_file}  # BaseSettings' init keyword, untyped
     try:
         return cls(**options)
@@ -53,11 +56,35 @@ def app_import_string(env_file: str | Path = ".env") -> str:
             return value
     path = Path(env_file)
     if path.is_file():
+        check_dotenv(path)
         for name, found in dotenv_values(path).items():
             if name.upper() == "WORKER_APP" and found:
                 return found
     default: str = WorkerSettings.model_fields["worker_app"].default
     return default
+
+
+def check_dotenv(env_file: str | Path) -> None:
+    """A `.env` that cannot be read whole is a configuration error naming the file and line:
+    python-dotenv would skip the line with a warning, and a default (a Redis on localhost)
+    would silently stand in for what it meant to set."""
+    from dotenv.parser import parse_stream
+
+    path = Path(env_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path.absolute()}: not valid UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{path.absolute()}: cannot be read ({exc.strerror})") from None
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.error:
+            line = binding.original.line
+            raise ConfigError(
+                f"{path.absolute()}: line {line} cannot be parsed (an unterminated quote?)"
+            )
 
 
 def _describe(errors: list[ErrorDetails]) -> str:
