@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support import WorkerProcess, finished
+from tests.support import RedisServer, WorkerProcess, finished
 
 Spawn = Callable[..., WorkerProcess]
 KNOWN_TASKS = ("crypto-trigger", "health-check", "cleanup")
@@ -163,3 +163,20 @@ def test_a_dotenv_that_cannot_be_read_whole_is_one_line_and_78(
     assert len(lines) == 1, process.stderr
     assert f"{tmp_path / '.env'}: {problem}" in lines[0]
     assert "Traceback" not in process.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "check", "run-task"])
+def test_a_database_the_server_does_not_have_is_one_line_and_78(
+    spawn_worker: Spawn, redis_server: RedisServer, command: str
+) -> None:
+    """Before: `run` printed `ready`, then 13 tracebacks in 6 s, and went on."""
+    url = redis_server.url.rpartition("/")[0] + "/16"
+    args = (command, "health-check") if command == "run-task" else (command,)
+
+    process = finished(spawn_worker, *args, redis=url)
+
+    assert process.process.returncode == 78, process.stderr
+    lines = stderr_lines(process)
+    assert len(lines) == 1, process.stderr
+    assert "REDIS_URL" in lines[0]
+    assert "DB index is out of range" in lines[0]

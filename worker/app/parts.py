@@ -165,7 +165,7 @@ def _service(value: object) -> Service:
 async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:
     """A replica (read-only) is a configuration error. An unreachable or refusing Redis is
     an outage for `run`, which starts anyway, and an error for `run-task` (`require`)."""
-    from redis.exceptions import AuthenticationError, AuthorizationError
+    from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
 
     settings = parts.settings
     client = await resolve_provided(container.redis())
@@ -181,6 +181,8 @@ async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:
     except (AuthenticationError, AuthorizationError) as exc:
         # Restarting will not fix a refused password: one line and exit 78, as `check`.
         raise ConfigError(f"REDIS_URL: {where}: authentication failed ({exc})") from None
+    except ResponseError as exc:  # it answered and refused what the URL asks (a database)
+        raise ConfigError(f"REDIS_URL: {where}: refused: {describe_error(exc)}") from None
     except Exception as exc:
         if is_redis_outage(exc):
             parts.outage.failure(exc)
