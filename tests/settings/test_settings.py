@@ -144,6 +144,10 @@ BAD_SETTINGS = [
     ("REDIS_URL", "redis://localhost:6379/\u00b2", "must be a number"),
     ("METRICS_ADDR", "not a host", "must be an IP address or a host name"),
     ("METRICS_ADDR", "", "must be an IP address or a host name"),
+    # Before: escape characters and a 100,000-character id reached every log line.
+    ("WORKER_INSTANCE_ID", "a\x1b[31mred", "must be 1 to 128 printable ASCII characters"),
+    ("WORKER_INSTANCE_ID", "x" * 129, "must be 1 to 128 printable ASCII characters"),
+    ("WORKER_INSTANCE_ID", "two words", "contain no whitespace"),
 ]
 
 

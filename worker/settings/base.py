@@ -167,7 +167,10 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
     @field_validator("worker_instance_id")
     @classmethod
     def _instance_id(cls, value: str) -> str:
-        if not value or any(char.isspace() for char in value):
+        # It names the replica in every log line, record and status row.
+        if not value or len(value) > 128 or not value.isprintable() or not value.isascii():
+            raise ValueError("must be 1 to 128 printable ASCII characters")
+        if any(char.isspace() for char in value):
             raise ValueError("must be non-empty and contain no whitespace")
         return value
 
