@@ -129,3 +129,22 @@ def test_shutdown_with_nats_down_exits_within_shutdown_timeout_and_logs_the_pend
     assert "target=nats" in left
     assert "fire=crypto-trigger:" in left
     assert "Traceback" not in worker.stderr
+
+
+def test_a_lane_already_in_outage_when_the_stop_begins_gets_at_most_a_second(
+    spawn_worker: Spawn,
+) -> None:
+    """Before: the stop waited its share of SHUTDOWN_TIMEOUT (5 s of 10 here) for a target
+    down for a while; its pending fire is still logged as not delivered."""
+    worker = spawn_worker(
+        TRIGGER_TARGETS="nats",
+        NATS_URL=f"nats://127.0.0.1:{free_port()}",
+        SHUTDOWN_TIMEOUT="10",
+        **EVERY_SECOND,
+    )
+    worker.wait_for_log("outage started")
+    worker.wait_for_log("targets_pending=nats")
+    started = time.monotonic()
+    assert worker.stop() == 0
+    assert time.monotonic() - started < 3.0
+    assert "trigger not delivered before shutdown" in worker.stderr

@@ -22,6 +22,8 @@ from worker.targets.base import Message, PendingFire, Target
 
 SEND_MARGIN = 1.0
 """A send gets the target's own timeout plus this, then the lane gives up on it (ambiguous)."""
+OUTAGE_CLOSE = 1.0
+"""At shutdown, what a lane already in outage gets (one that is up: the rest of the deadline)."""
 
 
 class DeliveryLane:
@@ -54,8 +56,7 @@ class DeliveryLane:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
-        self._suspect = False
-        self._alerting = False
+        self._suspect = self._alerting = False
         self.last_delivered: str | None = None
         self.delivered_at: float | None = None
 
@@ -94,14 +95,14 @@ class DeliveryLane:
         }
 
     async def close(self, timeout: float) -> None:
-        """Go on delivering for up to `timeout`; then log what is still pending, with its fire
-        (a forced stop that cancels the wait logs it too)."""
+        """Go on delivering for up to `timeout` (OUTAGE_CLOSE when in outage); then log what
+        is still pending, with its fire (a forced stop that cancels the wait logs it too)."""
         if self._task is None:
             return
+        timeout = min(timeout, OUTAGE_CLOSE) if self.failing else timeout
         try:
-            if not self._idle.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._idle.wait(), max(timeout, 0.01))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._idle.wait(), max(timeout, 0.01))
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         finally:
