@@ -3,11 +3,15 @@ a pause over before anyone saw it). How help reads: test_help.py."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
-from tests.support import WorkerProcess
+from tests.support import WorkerProcess, worker_env
 
 Spawn = Callable[..., WorkerProcess]
 
@@ -19,3 +23,25 @@ def test_pause_for_under_a_second_is_a_usage_error(spawn_worker: Spawn, duration
     lines = process.stderr.strip().splitlines()
     assert len(lines) == 1, process.stderr
     assert f"--for: '{duration}' is under 1s" in lines[0]
+
+
+def test_a_reader_that_closes_the_pipe_ends_the_command_in_silence(tmp_path: Path) -> None:
+    """`worker list --json | head -1`: before, `worker crashed` and a BrokenPipeError
+    traceback, exit 1; now the exit of a program whose reader went away, and no word."""
+    read, write = os.pipe()
+    os.close(read)  # the reader is gone before the command writes
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "worker", "list", "--json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            env=worker_env("redis://127.0.0.1:1/0"),
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141
+    assert done.stderr == ""

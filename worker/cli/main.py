@@ -7,6 +7,7 @@ Nothing heavy is imported before the command is known: `health` loads almost not
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -91,10 +92,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     try:
         return BY_NAME[args.command].run(args)
+    except BrokenPipeError:  # `worker list --json | head -1`: the reader has what it wanted
+        return _reader_gone()
     except Exception as exc:
         return _failed(exc)
     except KeyboardInterrupt:
         return 130
+
+
+def _reader_gone() -> int:
+    """Exit as a program whose reader closed the pipe does (128 + SIGPIPE), in silence: what
+    is still buffered for stdout goes nowhere instead of raising again at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 141
 
 
 def _health_probe(arguments: list[str]) -> bool | None:
