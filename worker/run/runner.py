@@ -209,6 +209,9 @@ class Runner:
                 outcome, error = "timeout", f"time limit of {definition.time_limit:g}s exceeded"
             else:
                 outcome, error, exc_info = "failed", describe_error(exc), exc
+        except GeneratorExit as exc:  # the coroutine closed under it: recorded, and let go
+            outcome, error, exc_info = "failed", describe_error(exc), exc
+            raise
         except BaseException as exc:  # SystemExit, KeyboardInterrupt too: only signals stop us
             outcome, error, exc_info = "failed", describe_error(exc), exc
         finally:
