@@ -5,16 +5,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from redis.asyncio import Redis
 
+from tests.run_support import definition
 from worker.cluster.claims import ClaimStore
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.connect.outage import OutageMonitor
 from worker.run.fire import Fire
-from worker.schedule.cron import IntervalSchedule
 from worker.schedule.definitions import TaskDefinition
 from worker.state.keys import Keys
 
@@ -30,19 +29,8 @@ def gate(client: Redis, owner: str) -> ClusterGate:
 
 
 def task(name: str = "t", **changes: Any) -> TaskDefinition:
-    values: dict[str, Any] = {
-        "name": name,
-        "provider": "test",
-        "attribute": name,
-        "schedule": IntervalSchedule(1.0),
-        "scope": "cluster",
-        "timezone": ZoneInfo("UTC"),
-        "time_limit": 0.0,
-        "disabled": False,
-        "is_async": True,
-    }
-    values.update(changes)
-    return TaskDefinition(**values)
+    """A cluster task every second (the run tests' definition, scoped to the fleet)."""
+    return definition(name, every=1.0, **{"scope": "cluster", **changes})
 
 
 def fire_at(name: str, at_ms: int) -> Fire:
