@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from tests.support import until
 from worker.connect.outage import OutageMonitor
-from worker.run.gate import AdmitAll
+from worker.run.gate import AdmitAll, FireGate
 from worker.run.records import RunRecord
 from worker.run.runner import Runner
 from worker.schedule.cron import IntervalSchedule
@@ -42,13 +42,21 @@ def definition(name: str, every: float = 0.1, **changes: Any) -> TaskDefinition:
     return TaskDefinition(**values)
 
 
-def make_runner(sink: Sink, grace: float = 60.0, outage: OutageMonitor | None = None) -> Runner:
+def make_runner(
+    sink: RecordedRuns,
+    grace: float = 60.0,
+    outage: OutageMonitor | None = None,
+    *,
+    gate: FireGate | None = None,
+    instance_id: str = "test",
+) -> Runner:
+    """A runner reporting to `sink`; every fire runs unless a `gate` says otherwise."""
     return Runner(
-        instance_id="test",
+        instance_id=instance_id,
         misfire_grace=grace,
         outage=outage or OutageMonitor(),
         listeners=[sink],
-        gate=AdmitAll(),
+        gate=gate or AdmitAll(),
         admit_timeout=5.0,
     )
 

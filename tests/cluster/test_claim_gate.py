@@ -10,13 +10,13 @@ from redis.asyncio import Redis
 from typing_extensions import override
 
 from tests.cluster.claim_support import KEYS, fire_at, gate, second_ago, store, task
+from tests.run_support import make_runner
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.cluster.recovery import Recovery
 from worker.connect.outage import OutageMonitor
 from worker.run.gate import Admission
-from worker.run.runner import Runner
 from worker.testing.listeners import RecordedRuns
 
 
@@ -61,14 +61,7 @@ async def test_a_run_continues_the_fleet_wide_failure_streak(client: Redis) -> N
         assert await other.finish([LeaseEnd(request, "failed", None)]) == [True]
     records = RecordedRuns()
     here = gate(client, "b")
-    runner = Runner(
-        instance_id="b",
-        misfire_grace=60.0,
-        outage=OutageMonitor(),
-        listeners=[records],
-        gate=here,
-        admit_timeout=5.0,
-    )
+    runner = make_runner(records, gate=here, instance_id="b")
 
     async def broken() -> None:
         raise RuntimeError("down")
@@ -90,14 +83,7 @@ async def test_a_fire_taken_over_under_an_id_made_otherwise_here_still_runs(
     assert (await dead.claim([ClaimRequest("t", at, "t:claimed-id", True, None)]))[0]
     records = RecordedRuns()
     here = gate(client, "b")
-    runner = Runner(
-        instance_id="b",
-        misfire_grace=60.0,
-        outage=OutageMonitor(),
-        listeners=[records],
-        gate=here,
-        admit_timeout=5.0,
-    )
+    runner = make_runner(records, gate=here, instance_id="b")
     ran: list[str] = []
 
     async def probe() -> None:

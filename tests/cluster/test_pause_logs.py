@@ -18,7 +18,6 @@ from worker.cluster.control import FleetControl
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.connect.outage import OutageMonitor
-from worker.run.runner import Runner
 from worker.state.fleet import FleetClient, PauseEntry, epoch_instant
 from worker.state.keys import Keys
 from worker.testing.listeners import RecordedRuns
@@ -67,14 +66,7 @@ async def test_the_first_fire_a_pause_skips_is_a_warning_and_the_rest_are_info(
     pause.replace({"t": PauseEntry(None, 1.0)})
     gate = ClusterGate(store(client, "a"), outage=OutageMonitor(), pause=pause, lease=5.0)
     records = RecordedRuns()
-    runner = Runner(
-        instance_id="a",
-        misfire_grace=60.0,
-        outage=OutageMonitor(),
-        listeners=[records],
-        gate=gate,
-        admit_timeout=5.0,
-    )
+    runner = make_runner(records, gate=gate, instance_id="a")
 
     async def probe() -> None:
         raise AssertionError("a paused task does not run")
@@ -131,14 +123,7 @@ async def test_a_paused_instance_task_is_skipped_on_every_replica_and_runs_after
     pause = PauseState()
     gate = ClusterGate(store(client, "a"), outage=OutageMonitor(), pause=pause, lease=5.0)
     sink = Sink()
-    runner = Runner(
-        instance_id="a",
-        misfire_grace=60.0,
-        outage=OutageMonitor(),
-        listeners=[sink],
-        gate=gate,
-        admit_timeout=5.0,
-    )
+    runner = make_runner(sink, gate=gate, instance_id="a")
     ran: list[int] = []
 
     async def beat() -> None:
