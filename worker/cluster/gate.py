@@ -79,8 +79,7 @@ class ClusterGate(Service):
     async def admit(self, task: TaskDefinition, fire: Fire) -> Admission:
         if task.scope != "cluster" and fire.manual is None:  # every replica runs it: no claim
             if self._pause.paused(task.name):  # a fleet-wide pause holds instance fires too
-                quiet = not self._pause.first_skip(task.name)
-                return Admission(run=False, reason="paused", quiet=quiet)
+                return self._held(task.name)
             return ADMITTED
         if fire.takeover is not None:  # a recovered fire: this replica took its lease over
             return self._admission(ClaimRequest.taken(fire.takeover), fire)
@@ -114,9 +113,12 @@ class ClusterGate(Service):
             )
         if fire.manual is None and self._pause.paused(task.name):
             self._leases.end(request, "skipped", None)
-            quiet = not self._pause.first_skip(task.name)
-            return Admission(run=False, reason="paused", quiet=quiet)
+            return self._held(task.name)
         return self._admission(request, fire, reply.failures)
+
+    def _held(self, task: str) -> Admission:
+        """A fire its pause skips: recorded `skipped`, loudly only the first time."""
+        return Admission(run=False, reason="paused", quiet=not self._pause.first_skip(task))
 
     def control_starting(self) -> None:
         """Fleet control is starting: claims wait until it has read the pause state."""
