@@ -19,9 +19,11 @@ from worker.cluster.recovery import Recovery
 from worker.cluster.watch import LeaseWatch
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_resource
+from worker.connect.threaded import make_thread_client
 from worker.observe.alerts import Alerts
 from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
+from worker.observe.loop import LoopWatch
 from worker.observe.metrics import metrics_listener
 from worker.observe.recorder import RunRecorder
 from worker.queues.processors import Processors
@@ -123,6 +125,14 @@ class FrameworkContainer(containers.DeclarativeContainer):
         lease=settings.provided.claim_lease,
         skew=settings.provided.claim_skew,
         timeout=settings.provided.redis_timeout,
+        thread_client=providers.Factory(
+            make_thread_client,
+            url=settings.provided.redis_url_value.call(),
+            timeout=settings.provided.redis_timeout,
+            sentinels=settings.provided.sentinels,
+            master=settings.provided.redis_sentinel_master,
+        ).provider,
+        max_recoveries=settings.provided.claim_max_recoveries,
     )
     gate = providers.Singleton(
         ClusterGate,
@@ -174,8 +184,9 @@ class FrameworkContainer(containers.DeclarativeContainer):
     # The long-running services in start order, each started at its stage (worker.lifecycle);
     # the way out closes them in reverse: publisher lanes, fleet, listeners, heartbeat last.
     # An application lists its own in `app_services`: started after these, closed before.
+    loop_watch = providers.Singleton(LoopWatch, instance, run_listeners)
     services = providers.List(
-        heartbeat, recorder, alerts, metrics, gate, recovery, fleet_control, publisher
+        loop_watch, heartbeat, recorder, alerts, metrics, gate, recovery, fleet_control, publisher
     )
     app_services = providers.List()
 

@@ -20,6 +20,7 @@ from worker.errors import ConfigError, WorkerError
 from worker.lifecycle import Service, Services, Stage
 from worker.observe.alerts import Alerts
 from worker.observe.heartbeat import Heartbeat
+from worker.observe.loop import LoopWatch
 from worker.observe.metrics import DisabledMetrics
 from worker.observe.recorder import RunRecorder
 from worker.targets.fanout import TriggerFanout
@@ -43,6 +44,7 @@ async def test_the_framework_lists_its_services_in_start_order_each_at_its_stage
     finally:
         await resolve_provided(container.shutdown_resources())
     kinds = [
+        (LoopWatch, Stage.APP),
         (Heartbeat, Stage.READY),
         (RunRecorder, Stage.APP),
         (Alerts, Stage.APP),

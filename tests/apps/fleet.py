@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from typing import TYPE_CHECKING
 
 from dependency_injector import providers
@@ -40,6 +41,13 @@ class FleetProbes:
         await self._mark("slow", "start")
         await asyncio.sleep(float(os.environ.get("FLEET_SLOW_SECONDS", "3")))
         await self._mark("slow", "end")
+
+    @cron(os.environ.get("FLEET_BLOCK_CRON", NEVER), name="fleet-block")
+    async def block(self) -> None:
+        """Holds the event loop (a synchronous sleep in an `async def`)."""
+        await self._mark("block", "start")
+        time.sleep(float(os.environ.get("FLEET_BLOCK_SECONDS", "3")))  # noqa: ASYNC251
+        await self._mark("block", "end")
 
     @cron(os.environ.get("FLEET_ONCE_CRON", NEVER), name="fleet-once", recover=False)
     async def once(self) -> None:

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from redis.asyncio import Redis
 from typing_extensions import override
 
-from tests.cluster.claim_support import KEYS, fire_at, gate, second_ago, store, task
+from tests.cluster.claim_support import KEYS, fire_at, gate, second_ago, store, task, thread_client
 from tests.run_support import make_runner
-from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
+from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore, LeaseEnd
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.cluster.recovery import Recovery
@@ -141,3 +142,47 @@ async def test_a_fire_folded_in_during_the_claim_round_trip_is_counted_in_missed
     assert answer.run
     assert fire.id == fire_at("t", at + 3000).id
     assert fire.missed == 2, "at + 1000 and at + 2000 stand behind the fire sent"
+
+
+class StalledStore(ClaimStore):
+    """Claims answered only after the replica stalled `stall` seconds (a loop blocked, a
+    SIGSTOP) during which `meanwhile` ran."""
+
+    def __init__(self, client: Redis, stall: float, meanwhile: Callable[[], Awaitable[object]]):
+        options: dict[str, Any] = {"skew": 2.0, "timeout": 5.0}
+        super().__init__(client, KEYS, owner="a", lease=0.3, **options)
+        self._thread_client = thread_client(client)
+        self._stall, self._meanwhile = stall, meanwhile
+
+    @override
+    async def claim(
+        self, requests: Sequence[ClaimRequest], *, replicas: int = 0, wait_ms: int = 0
+    ) -> tuple[list[ClaimReply], int | None]:
+        answer = await super().claim(requests, replicas=replicas, wait_ms=wait_ms)
+        await asyncio.sleep(self._stall)
+        await self._meanwhile()
+        return answer
+
+
+async def test_a_claim_answered_after_its_lease_ran_out_runs_only_if_still_this_replicas(
+    client: Redis,
+) -> None:
+    """A replica stalled between its claim and the answer: another replica claimed a newer
+    fire over the lapsed lease (counting this one in `missed`), so it is not run here; a
+    lapsed lease nobody claimed over is renewed and runs."""
+    at = await second_ago(client) - 1000
+    other = store(client, "b")
+
+    async def newer_claimed() -> None:
+        newer = ClaimRequest("t", at + 1000, fire_at("t", at + 1000).id, True, None)
+        assert (await other.claim([newer]))[0][0].status == "won"
+
+    async def nothing() -> None:
+        return None
+
+    for name, meanwhile, runs in (("t", newer_claimed, False), ("u", nothing, True)):
+        stalled = StalledStore(client, 0.4, meanwhile)
+        here = ClusterGate(stalled, outage=OutageMonitor(), pause=PauseState(), lease=0.3)
+        answer = await here.admit(task(name), fire_at(name, at))
+        await here.close(0.5)
+        assert answer.run is runs, name

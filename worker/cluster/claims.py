@@ -13,6 +13,7 @@ from worker.protocol import ClaimResult, TakenOver, token_of_claim_key
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
+    from redis import Redis as SyncRedis
     from redis.asyncio import Redis
 
 REPLICAS_REREAD = 5.0
@@ -29,6 +30,10 @@ class ClaimRequest:
     fire_id: str
     recover: bool
     manual: str | None
+    held: bool = False
+    """This replica holds a lease of the task (a run going on, or its end on the way): a
+    live lease of its own is that run's. Otherwise such a lease is an orphan (a claim whose
+    reply was lost in an outage), claimed over and folded."""
 
     @classmethod
     def taken(cls, takeover: TakenOver) -> ClaimRequest:
@@ -70,15 +75,30 @@ class Look:
     """Seconds until the next lease deadline (None: no lease held anywhere)."""
     left: dict[str, float]
     """Expired leases of tasks this replica's application lacks: task → seconds expired."""
+    abandoned: list[TakenOver]
+    """Fires taken over CLAIM_MAX_RECOVERIES times already, now ended `abandoned`: this
+    replica records them."""
 
 
 class ClaimStore:
     """Claims, renewals, finishes and take-overs, each one Lua call on Redis's clock."""
 
     def __init__(
-        self, redis: Redis, keys: Keys, *, owner: str, lease: float, skew: float, timeout: float
+        self,
+        redis: Redis,
+        keys: Keys,
+        *,
+        owner: str,
+        lease: float,
+        skew: float,
+        timeout: float,
+        thread_client: Callable[[], SyncRedis] | None = None,
+        max_recoveries: int = 2,
     ) -> None:
         self._redis = redis
+        self._thread_client = thread_client
+        self._blocking: SyncRedis | None = None
+        self.max_recoveries = max_recoveries
         self._keys = keys
         self.owner = owner
         self._lease_ms = max(int(lease * 1000), 1)
@@ -116,7 +136,7 @@ class ClaimStore:
         for request in requests:
             keys += [self._keys.claim(request.task), self.manual_key(request)]
             args += [request.at_ms, request.fire_id, int(request.recover)]
-            args += [int(request.manual is not None), request.task]
+            args += [int(request.manual is not None), request.task, int(request.held)]
         async with redis_deadline(self._timeout + wait_ms / 1000 if replicas else self._timeout):
             if replicas:
                 raw, acked = await self._claim_and_wait(keys, args, replicas, wait_ms)
@@ -153,13 +173,34 @@ class ClaimStore:
 
     async def renew(self, held: Sequence[tuple[str, str]]) -> list[bool]:
         """Extend the leases of (task, fire id) held here; False where it was lost."""
+        keys, args = self._renewal(held)
+        async with redis_deadline(self._timeout):
+            raw = await self._renew(keys=keys, args=args)
+        return [bool(int(value)) for value in raw]
+
+    def renew_blocking(self, held: Sequence[tuple[str, str]]) -> list[bool]:
+        """Extend the leases of (task, fire id) held here; False where it was lost. Blocking,
+        on a connection of its own: for the lease keeper's thread only."""
+        if self._blocking is None:
+            if self._thread_client is None:
+                raise RuntimeError("no thread client: leases cannot be renewed")
+            self._blocking = self._thread_client()
+        keys, args = self._renewal(held)
+        raw = self._blocking.register_script(scripts.RENEW)(keys=keys, args=args)
+        return [bool(int(value)) for value in raw]
+
+    def _renewal(self, held: Sequence[tuple[str, str]]) -> tuple[list[str], list[Any]]:
         keys = [self._keys.leases, *(self._keys.claim(task) for task, _ in held)]
         args: list[Any] = [self.owner, self._lease_ms]
         for task, fire_id in held:
             args += [fire_id, task]
-        async with redis_deadline(self._timeout):
-            raw = await self._renew(keys=keys, args=args)
-        return [bool(int(value)) for value in raw]
+        return keys, args
+
+    def close_blocking(self) -> None:
+        """The keeper's thread is done with its connection."""
+        if self._blocking is not None:
+            self._blocking.close()
+            self._blocking = None
 
     async def finish(self, ends: Sequence[LeaseEnd]) -> list[bool]:
         """End leases in one call: done, the run's outcome, the mark moved to the newest
@@ -192,30 +233,34 @@ class ClaimStore:
         ours = [task for task in expired if task not in lacked][:limit]
         # Of the tasks lacked here, only dead claimers' fires are left (a finished run's
         # entry waits in the set until its deadline; the script drops it).
-        taken, left = await self._take(ours, sorted(lacked))
+        taken, left, abandoned = await self._take(ours, sorted(lacked))
         wait = None if until < 0 else until / 1000
-        return Look(taken, wait, {task: expired[task] for task in left})
+        return Look(taken, wait, {task: expired[task] for task in left}, abandoned)
 
-    async def take_over_tasks(self, tasks: Sequence[str]) -> list[TakenOver]:
-        """These tasks' fires whose lease ran out, now this replica's (one taker each)."""
-        taken, _ = await self._take(tasks, ())
-        return taken
+    async def take_over_tasks(
+        self, tasks: Sequence[str]
+    ) -> tuple[list[TakenOver], list[TakenOver]]:
+        """These tasks' fires whose lease ran out, now this replica's (one taker each), and
+        those ended `abandoned` instead."""
+        taken, _, abandoned = await self._take(tasks, ())
+        return taken, abandoned
 
     async def _take(
         self, tasks: Sequence[str], looked_at: Sequence[str]
-    ) -> tuple[list[TakenOver], list[str]]:
-        """Take the dead claimers' fires of `tasks`; of `looked_at`, name those left."""
+    ) -> tuple[list[TakenOver], list[str], list[TakenOver]]:
+        """Take the dead claimers' fires of `tasks`; of `looked_at`, name those left; the
+        fires recovered too often already, ended `abandoned`."""
         if not tasks and not looked_at:
-            return [], []
+            return [], [], []
         marked = [(task, "1") for task in tasks] + [(task, "0") for task in looked_at]
         keys = [self._keys.leases, *(self._keys.claim(task) for task, _ in marked)]
-        args: list[Any] = [self.owner, self._lease_ms, self._keys.control]
+        args: list[Any] = [self.owner, self._lease_ms, self._keys.control, self.max_recoveries]
         for task, take in marked:
             args += [task, take]
         async with redis_deadline(self._timeout):
-            raw, left = await self._take_over(keys=keys, args=args)
+            raw, left, gone = await self._take_over(keys=keys, args=args)
         taken = [_taken_over(r) for r in raw]
-        return taken, [text(task) for task in left]
+        return taken, [text(task) for task in left], [_taken_over(r) for r in gone]
 
     async def listed_tasks(self) -> set[str] | None:
         """The tasks the live replicas' applications have (their instance records); None

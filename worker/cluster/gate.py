@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from loguru import logger
@@ -66,6 +67,7 @@ class ClusterGate(Service):
         self._outage = outage
         self._pause = pause
         self._leases = Leases(store, outage, lease)
+        self._lease = lease
         self._replicated = bool(replicated)  # REDIS_SENTINELS set: WAIT for a replica
         self._wait_ms = max(int(wait_timeout * 1000) - 250, 100)
         self._metrics = metrics if metrics is not None else RunListener()
@@ -82,15 +84,23 @@ class ClusterGate(Service):
                 return self._held(task.name)
             return ADMITTED
         if fire.takeover is not None:  # a recovered fire: this replica took its lease over
-            return self._admission(ClaimRequest.taken(fire.takeover), fire)
+            return self._admission(ClaimRequest.taken(fire.takeover), task, fire)
         if self._control_ready is not None:  # the pause state is read before a first claim
             await self._control_ready.wait()
 
+        loop = asyncio.get_running_loop()
+        sent = 0.0
+
         async def claim() -> tuple[ClaimRequest, ClaimReply]:
-            request = _request(task, fire)  # anew each try: newer fires fold in meanwhile
+            nonlocal sent
+            # Anew each try: newer fires fold in meanwhile, a lease's end may have gone out.
+            request = _request(task, fire, held=self._leases.holds(task.name))
+            sent = loop.time()
             return request, await self._claim(request)
 
         request, reply = await OutageRetry(self._outage).call(claim)
+        if reply.status == ClaimResult.WON and loop.time() - sent > self._lease / 3:
+            reply = await self._still_won(request, reply)
         self._count(task.name, reply.status)
         if reply.status == ClaimResult.BUSY and reply.record:  # recorded here, once fleet-wide
             return Admission(
@@ -106,15 +116,31 @@ class ClusterGate(Service):
             # Up to the fire as it is now: a newer one may have folded in during the round trip.
             newest = round(fire.scheduled_for.timestamp() * 1000)
             fire.missed = self._next_fires.instants_between(task, since, newest)
-        if reply.abandoned:  # a dead claimer's fire nobody took over: this run stands for it
-            fire.missed += 1
+        if reply.abandoned:  # a fire that never ran to its end: `missed` counts it
             logger.bind(task=task.name, fire=fire.id, abandoned=reply.abandoned).warning(
-                "fire of a dead claimer folded into this one (counted in missed)"
+                "fire of a dead claimer (or a claim whose reply was lost) folded into this one "
+                "(counted in missed)"
             )
         if fire.manual is None and self._pause.paused(task.name):
             self._leases.end(request, "skipped", None)
             return self._held(task.name)
-        return self._admission(request, fire, reply.failures)
+        return self._admission(request, task, fire, reply.failures)
+
+    async def _still_won(self, request: ClaimRequest, reply: ClaimReply) -> ClaimReply:
+        """A claim answered late (this replica stalled, a slow WAIT): its lease may have run
+        out and the fire gone to another replica meanwhile. Renewed, it is still this one's;
+        else it is not run here (the other replica has it, or counts it in `missed`)."""
+
+        async def renew() -> list[bool]:
+            return await self._store.renew([(request.task, request.fire_id)])
+
+        if (await OutageRetry(self._outage).call(renew))[0]:
+            return reply
+        logger.bind(task=request.task, fire=request.fire_id).info(
+            "claim answered after its lease could have run out, and the fire is another "
+            "replica's now: not run here"
+        )
+        return replace(reply, status=ClaimResult.STALE)
 
     def _held(self, task: str) -> Admission:
         """A fire its pause skips: recorded `skipped`, loudly only the first time."""
@@ -155,9 +181,9 @@ class ClusterGate(Service):
         await self._leases.close(timeout)
 
     def _admission(
-        self, request: ClaimRequest, fire: Fire, failures: int | None = None
+        self, request: ClaimRequest, task: TaskDefinition, fire: Fire, failures: int | None = None
     ) -> Admission:
-        self._leases.hold(request)
+        self._leases.hold(request, task, fire.scheduled_for, fire.lose_claim)
 
         def finished(record: RunRecord) -> None:
             newest = None
@@ -214,11 +240,12 @@ class ClusterGate(Service):
         self._metrics.on_claim(task, result)
 
 
-def _request(task: TaskDefinition, fire: Fire) -> ClaimRequest:
+def _request(task: TaskDefinition, fire: Fire, *, held: bool) -> ClaimRequest:
     return ClaimRequest(
         task=task.name,
         at_ms=round(fire.scheduled_for.timestamp() * 1000),
         fire_id=fire.id,
         recover=task.recover,
         manual=fire.manual,
+        held=held,
     )

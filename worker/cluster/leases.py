@@ -1,97 +1,205 @@
-"""Leases held by this replica: renewed every third of CLAIM_LEASE, ended when recorded."""
+"""Leases held by this replica: renewed by a thread of their own, ended when recorded.
+
+The renewals run on a thread with its own Redis connection, so a task that blocks the
+event loop (a `time.sleep`, a CPU-bound loop, a synchronous driver) cannot make the fleet
+think this replica dead: a fire is not run again while its claimer lives. A lease is renewed
+for as long as its run may go on (its time limit, else the stuck threshold: STUCK_GAPS gaps
+to the task's next fire); past that it is left to run out, and recovery elsewhere takes the
+fire over (at most CLAIM_MAX_RECOVERIES times).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from loguru import logger
 
 from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
 from worker.concurrency import cancel_and_wait
-from worker.connect.errors import describe_error
+from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
 from worker.connect.retry import OutageRetry
+from worker.run.stuck import stuck_after
+from worker.schedule.definitions import TaskDefinition
+from worker.schedule.shared import NextFires
 
 BATCH = 2000
 """Lease ends per script call at most."""
+RETRY_AFTER = 1.0
+"""Seconds before a failed renewal is tried again (at most a third of the lease)."""
+_UNKNOWN = -1.0
+
+
+@dataclass(slots=True)
+class _Held:
+    request: ClaimRequest
+    definition: TaskDefinition
+    scheduled_for: datetime
+    lost: Callable[[], None]
+    since: float = field(default_factory=time.monotonic)
+    allowed: float | None = _UNKNOWN
+    """Seconds its run may go on (None: for ever); worked out on the thread, when needed."""
 
 
 class Leases:
-    """One renewal call for every lease held; finishes retried until Redis takes them."""
+    """Renewals on the keeper thread; finishes retried on the loop until Redis takes them."""
 
     def __init__(self, store: ClaimStore, outage: OutageMonitor, lease: float) -> None:
         self._store = store
         self._outage = outage
         self._every = lease / 3
         self._lease = lease
-        self._held: dict[str, ClaimRequest] = {}
-        self._renewer: asyncio.Task[None] | None = None
+        self._held: dict[str, _Held] = {}
+        self._lock = threading.Condition()
+        self._keeper: threading.Thread | None = None
+        self._closing = False
         self._ending: list[LeaseEnd] = []
+        self._finishing: set[str] = set()
         self._finisher: asyncio.Task[None] | None = None
 
-    def hold(self, request: ClaimRequest) -> None:
-        self._held[request.task] = request
-        if self._renewer is None or self._renewer.done():
-            self._renewer = asyncio.create_task(self._renew_loop(), name="claim-leases")
+    def hold(
+        self,
+        request: ClaimRequest,
+        definition: TaskDefinition,
+        scheduled_for: datetime,
+        lost: Callable[[], None],
+    ) -> None:
+        """Renew `request`'s lease until it ends; `lost` is called on the loop when another
+        replica has its fire (or the lease was left to run out)."""
+        with self._lock:
+            self._held[request.task] = _Held(request, definition, scheduled_for, lost)
+            if self._keeper is None and not self._closing:
+                self._keeper = threading.Thread(
+                    target=self._keep, args=(asyncio.get_running_loop(),), daemon=True
+                )
+                self._keeper.name = "lease-keeper"
+                self._keeper.start()
+            self._lock.notify()
+
+    def holds(self, task: str) -> bool:
+        """A lease of `task` is held here, or its end is on the way to Redis."""
+        return task in self._held or task in self._finishing
 
     def end(self, request: ClaimRequest, outcome: str, newest: tuple[int, str] | None) -> None:
         """The run is recorded: end its lease in the background (a run never waits on it).
         Ends queued while a call is out go together in the next one."""
-        if self._held.get(request.task) is request:
-            del self._held[request.task]
+        with self._lock:
+            held = self._held.get(request.task)
+            if held is not None and held.request is request:
+                del self._held[request.task]
         self._ending.append(LeaseEnd(request, outcome, newest))
+        self._finishing.add(request.task)
         if self._finisher is None or self._finisher.done():
             self._finisher = asyncio.create_task(self._finish_loop(), name="claim-finish")
 
     async def close(self, timeout: float) -> None:
         """Ends get what is left of `timeout`; renewals stop (leases then run out)."""
+        with self._lock:
+            self._closing = True
+            self._lock.notify()
         if self._finisher is not None and not self._finisher.done():
             await asyncio.wait({self._finisher}, timeout=max(timeout, 0.01))
-        pending = [t for t in (self._renewer, self._finisher) if t is not None]
-        await cancel_and_wait(pending, timeout=0.5)
-        self._renewer = self._finisher = None
+        if self._finisher is not None:
+            await cancel_and_wait([self._finisher], timeout=0.5)
+        self._finisher = None
 
-    async def _renew_loop(self) -> None:
-        """Every third of the lease; after a failed renewal, again within a second (a
-        failover shorter than what is left of the lease then costs no recovery)."""
-        retry = OutageRetry(self._outage)
-        pause = self._every
-        while self._held:
-            await asyncio.sleep(pause)
-            held = list(self._held.values())
-            if not held:
-                return
-            try:
-                kept = await self._store.renew([(r.task, r.fire_id) for r in held])
-            except Exception as exc:
-                if not retry.failed(exc):
-                    logger.opt(exception=exc).error("claim leases not renewed")
-                pause = retry.delay(cap=self._every)
-                continue
-            pause = self._every
-            retry.backoff.reset()  # the claims and the recorder report Redis's recovery
-            for request, ok in zip(held, kept, strict=True):
-                if not ok and self._held.get(request.task) is request:
-                    del self._held[request.task]
-                    logger.bind(task=request.task, fire=request.fire_id).warning(
-                        "claim lease lost: another replica has taken the fire over"
-                    )
+    def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The keeper thread: every third of the lease, one renewal call for every lease
+        held; after a failed one, again within RETRY_AFTER (a failover shorter than what is
+        left of the lease then costs no recovery)."""
+        next_fires = NextFires()  # the thread's own: nothing shared with the loop
+        due = 0.0
+        try:
+            while True:
+                with self._lock:
+                    if not self._held:  # idle: a renewal a third of the lease after a hold
+                        self._lock.wait_for(lambda: self._closing or bool(self._held))
+                        due = time.monotonic() + self._every
+                    while not self._closing and (left := due - time.monotonic()) > 0:
+                        self._lock.wait(left)
+                    if self._closing:
+                        return
+                    held = list(self._held.values())
+                kept = [h for h in held if self._renewing(h, next_fires, loop)]
+                due = time.monotonic() + self._renew(kept, loop)
+        finally:
+            self._store.close_blocking()
+
+    def _renewing(
+        self, held: _Held, next_fires: NextFires, loop: asyncio.AbstractEventLoop
+    ) -> bool:
+        """Whether `held`'s run may still go on; past that its lease is let go."""
+        if held.allowed == _UNKNOWN:
+            held.allowed = stuck_after(held.definition, held.scheduled_for, next_fires)
+        if held.allowed is None or time.monotonic() - held.since < held.allowed:
+            return True
+        if self._drop(held):
+            request = held.request
+            logger.bind(task=request.task, fire=request.fire_id, after_s=held.allowed).warning(
+                "claim lease left to run out: the run went past its time limit or the stuck "
+                "threshold, so recovery may run the fire elsewhere"
+            )
+            _tell(loop, held.lost)
+        return False
+
+    def _renew(self, held: list[_Held], loop: asyncio.AbstractEventLoop) -> float:
+        """One renewal call; the pause before the next."""
+        if not held:
+            return self._every
+        try:
+            kept = self._store.renew_blocking([(h.request.task, h.request.fire_id) for h in held])
+        except Exception as exc:
+            if not is_redis_outage(exc):
+                logger.opt(exception=exc).error("claim leases not renewed")
+            else:
+                logger.bind(error=describe_error(exc)).debug("claim leases not renewed")
+            return min(RETRY_AFTER, self._every)
+        for entry, ok in zip(held, kept, strict=True):
+            if not ok and self._drop(entry):
+                logger.bind(task=entry.request.task, fire=entry.request.fire_id).warning(
+                    "claim lease lost: the fire was taken over or ended elsewhere"
+                )
+                _tell(loop, entry.lost)
+        return self._every
+
+    def _drop(self, held: _Held) -> bool:
+        """Stop renewing `held` (False: its run had ended meanwhile)."""
+        with self._lock:
+            if self._held.get(held.request.task) is not held:
+                return False
+            del self._held[held.request.task]
+            return True
 
     async def _finish_loop(self) -> None:
         retry = OutageRetry(self._outage)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + max(self._lease * 3, 30.0)
-        while self._ending:
-            batch, self._ending = self._ending[:BATCH], self._ending[BATCH:]
-            try:
-                await self._store.finish(batch)
-            except Exception as exc:
-                if loop.time() > give_up or not retry.failed(exc):
-                    logger.bind(leases=len(batch), error=describe_error(exc)).warning(
-                        "claim leases not ended: they run out by themselves"
-                    )
+        try:
+            while self._ending:
+                batch, self._ending = self._ending[:BATCH], self._ending[BATCH:]
+                try:
+                    await self._store.finish(batch)
+                except Exception as exc:
+                    if loop.time() > give_up or not retry.failed(exc):
+                        logger.bind(leases=len(batch), error=describe_error(exc)).warning(
+                            "claim leases not ended: they run out by themselves"
+                        )
+                        continue
+                    self._ending[:0] = batch
+                    await retry.wait()
                     continue
-                self._ending[:0] = batch
-                await retry.wait()
-                continue
-            retry.backoff.reset()
+                retry.backoff.reset()
+        finally:
+            self._finishing = {end.request.task for end in self._ending}
+
+
+def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
+    """Run `callback` on the loop (not at all once the loop is closed: the worker is gone)."""
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(callback)

@@ -92,9 +92,14 @@ class Recovery(Service):
                 continue
             for found in look.taken:
                 self._run(found)
+            for found in look.abandoned:
+                self._abandon(found)
             try:
-                for found in await self._orphans(look.left):
+                taken, abandoned = await self._orphans(look.left)
+                for found in taken:
                     self._end_orphan(found)
+                for found in abandoned:
+                    self._abandon(found)
             except Exception as exc:  # looked at again with the next look
                 _failed(exc)
             self._note_left(look.left)
@@ -105,14 +110,15 @@ class Recovery(Service):
                 due = again if due is None else min(due, again)
             watch.look_in(due)
 
-    async def _orphans(self, left: dict[str, float]) -> list[TakenOver]:
-        """Fires left long enough whose task no live replica lists: taken, to be ended."""
+    async def _orphans(self, left: dict[str, float]) -> tuple[list[TakenOver], list[TakenOver]]:
+        """Fires left long enough whose task no live replica lists: taken, to be ended (and
+        those recovered too often already, ended `abandoned`)."""
         waited = [task for task, since in left.items() if since >= self._orphan_after]
         if not waited:
-            return []
+            return [], []
         listed = await self._store.listed_tasks()
         if listed is None:
-            return []
+            return [], []
         return await self._store.take_over_tasks([task for task in waited if task not in listed])
 
     def _end_orphan(self, found: TakenOver) -> None:
@@ -120,6 +126,22 @@ class Recovery(Service):
         logger.bind(
             task=found.task, fire=found.fire_id, previous_owner=found.previous_owner
         ).warning("fire of a task no live replica has: its lease ended, the fire not run")
+
+    def _abandon(self, found: TakenOver) -> None:
+        """Recorded here, once: the take-over script ended the fire `abandoned`."""
+        definition = self._runner.definition(found.task)
+        precise = definition.precise if definition is not None else False
+        fire = Fire(
+            found.task,
+            datetime.fromtimestamp(found.at_ms / 1000, UTC),
+            precise=precise,
+            manual=found.manual,
+        )
+        error = (
+            f"recovered {self._store.max_recoveries} times and never finished (last claimer "
+            f"{found.previous_owner}): abandoned, not run again"
+        )
+        self._runner.abandon(fire, error)
 
     def _note_left(self, left: dict[str, float]) -> None:
         """One line per fire left to another replica (not one per look)."""

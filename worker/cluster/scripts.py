@@ -40,7 +40,9 @@ CLAIM = _spelt(
     + """
 -- ARGV: owner, lease ms, skew ms, control channel, folds ('1': the owner schedules the
 -- task, so it folds and records the fires due while its run goes on), then per fire: at
--- ms, id, recover, manual, task. KEYS: leases, then per fire: the claim hash, the
+-- ms, id, recover, manual, task, held ('1': the owner holds a lease of this task, so a live
+-- lease of its own is a run going on; '0': such a lease is an orphan, a claim whose reply
+-- was lost, and the owner claims over it). KEYS: leases, then per fire: the claim hash, the
 -- manual-claim key (or the hash again). A lease ending before every lease held is
 -- announced on the channel.
 local owner, lease, skew, folds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
@@ -50,15 +52,17 @@ local out = {}
 local k, a = 2, 6
 while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
-  local at, id, recover, manual, task = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
-    ARGV[a + 3], ARGV[a + 4]
+  local at, id, recover, manual, task, held = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
+    ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at',
-    'busy_at', 'failures', 'folds')
+    'busy_at', 'failures', 'folds', 'prev')
   local mark = tonumber(c[1]) or 0
   local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
-  -- A dead claimer's recoverable fire not yet taken over: a scheduled winner folds it (it
-  -- counts it in `missed`); a manual fire waits for recovery instead.
-  local abandoned = c[3] == '0' and not live and c[5] == '1' and c[6]
+  local orphan = live and manual ~= '1' and c[4] == owner and held == '0'
+  if orphan then live = false end
+  -- A dead claimer's recoverable fire not yet taken over (or this owner's orphan): a
+  -- scheduled winner folds it (it counts it in `missed`); a manual fire waits instead.
+  local abandoned = c[3] == '0' and not live and (c[5] == '1' or orphan) and c[6]
   local status
   if manual == '1' then
     if redis.call('EXISTS', mkey) == 1 then status = '$taken'
@@ -79,12 +83,22 @@ while a <= #ARGV do
     record = '1'
     redis.call('HSET', key, 'busy_at', at)
   end
+  -- The count of `missed` starts at the newest fire that ran: the mark, or, over a fire
+  -- folded here (never run to its end), the mark that fire's claim started from.
+  local since = mark
+  if status == '$won' and abandoned then since = tonumber(c[11]) or mark end
   if status == '$won' then
-    local newmark = mark
+    local newmark, prev = mark, c[11] or mark
     local mname = ''
-    if manual == '1' then mname = mkey else newmark = at end
+    if manual == '1' then mname = mkey
+    else
+      newmark = at
+      prev = since
+      if prev == 0 then prev = at - 1 end  -- the first claim: nothing before it to count
+    end
     redis.call('HSET', key, 'mark', newmark, 'fire', id, 'at', at, 'owner', owner,
-      'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname, 'folds', folds)
+      'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname, 'folds', folds,
+      'recoveries', 0, 'prev', prev)
     if recover == '1' then
       redis.call('ZADD', KEYS[1], now + lease, task)
       announce = announce or not first[2] or now + lease < tonumber(first[2])
@@ -92,9 +106,9 @@ while a <= #ARGV do
   end
   local folded = {'', '0'}
   if status == '$won' and abandoned then folded = {c[6], c[7] or '0'} end
-  out[#out + 1] = {status, tostring(mark), c[4] or '', folded[1], folded[2], c[9] or '0',
+  out[#out + 1] = {status, tostring(since), c[4] or '', folded[1], folded[2], c[9] or '0',
     record}
-  k, a = k + 2, a + 5
+  k, a = k + 2, a + 6
 end
 if announce then redis.call('PUBLISH', ARGV[4], '$lease_open' .. lease .. '$lease_close') end
 return out
@@ -126,9 +140,11 @@ FINISH = _spelt(
     """
 -- ARGV: owner, then per lease: claimed fire id, task, outcome, newest fire's ms ('' for a
 -- manual fire), its id. KEYS: leases, then per lease: the claim hash, the manual-claim key
--- and its owner key (or the hash again, twice). Returns 1 per lease ended, 0 where it was
--- no longer this owner's. A recoverable fire `cancelled` is left undone with its lease run
--- out (recovery takes it).
+-- and its owner key (or the hash again, twice). Returns 1 per lease ended, 0 where the
+-- claim has moved on to another fire. A finish is taken by fire id: a run whose lease was
+-- taken over meanwhile still ends its fire (the taker's run ends it once more). A
+-- recoverable fire `cancelled` by its owner is left undone with its lease run out
+-- (recovery takes it).
 local owner = ARGV[1]
 local out = {}
 local k, a = 2, 2
@@ -141,7 +157,7 @@ while a <= #ARGV do
     redis.call('HSET', key, 'lease', 0, 'outcome', outcome)
     redis.call('ZADD', KEYS[1], 0, task)
     out[#out + 1] = 1
-  elseif c[1] == owner and c[2] == id then
+  elseif c[2] == id and outcome ~= 'cancelled' or c[1] == owner and c[2] == id then
     redis.call('HSET', key, 'done', '1', 'lease', 0, 'outcome', outcome)
     if outcome == 'failed' or outcome == 'timeout' then redis.call('HINCRBY', key, 'failures', 1)
     elseif outcome == 'ok' then redis.call('HSET', key, 'failures', 0) end
@@ -187,28 +203,41 @@ return out
 TAKE_OVER = _spelt(
     _NOW
     + """
--- ARGV: owner, lease ms, control channel, then per task: its name and '1' to take its fire
--- ('0': a task this replica's application lacks, only looked at). KEYS: leases, their claim
--- hashes. A finished or unrecoverable claim leaves the set; a dead claimer's fire (undone,
--- its lease run out) goes to one taker each, or, not to be taken, is named in the second
--- list. A take-over is announced (the others' next look is too late).
-local owner, lease = ARGV[1], tonumber(ARGV[2])
-local out, left = {}, {}
+-- ARGV: owner, lease ms, control channel, most recoveries, then per task: its name and '1'
+-- to take its fire ('0': a task this replica's application lacks, only looked at). KEYS:
+-- leases, their claim hashes. A finished or unrecoverable claim leaves the set; a dead
+-- claimer's fire (undone, its lease run out) goes to one taker each, or, not to be taken,
+-- is named in the second list; a fire taken over `most` times already is not taken again:
+-- it ends `abandoned` (the third list, for its taker to record). A take-over is announced
+-- (the others' next look is too late).
+local owner, lease, most = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[4])
+local out, left, gone = {}, {}, {}
 for i = 2, #KEYS do
-  local task, take = ARGV[2 * i], ARGV[2 * i + 1]
+  local task, take = ARGV[2 * i + 1], ARGV[2 * i + 2]
   local c = redis.call('HMGET', KEYS[i], 'done', 'lease', 'recover', 'fire', 'at', 'manual',
-    'owner')
+    'owner', 'recoveries')
   if c[1] == '0' and c[3] == '1' and (tonumber(c[2]) or 0) <= now then
-    if take == '1' then
+    local entry = {task, c[4], c[5], c[6] or '', c[7] or ''}
+    if take ~= '1' then left[#left + 1] = task
+    elseif (tonumber(c[8]) or 0) >= most then
+      redis.call('HSET', KEYS[i], 'done', '1', 'lease', 0, 'outcome', 'abandoned')
+      redis.call('HINCRBY', KEYS[i], 'failures', 1)
+      redis.call('ZREM', KEYS[1], task)
+      if c[6] and c[6] ~= '' then
+        redis.call('SET', c[6], '$manual_done:abandoned', 'EX', 3600)
+      end
+      gone[#gone + 1] = entry
+    else
       redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease, 'folds', '1')
+      redis.call('HINCRBY', KEYS[i], 'recoveries', 1)
       redis.call('ZADD', KEYS[1], now + lease, task)
-      out[#out + 1] = {task, c[4], c[5], c[6] or '', c[7] or ''}
-    else left[#left + 1] = task end
+      out[#out + 1] = entry
+    end
   elseif c[1] ~= '0' or c[3] ~= '1' then
     redis.call('ZREM', KEYS[1], task)
   end
 end
 if #out > 0 then redis.call('PUBLISH', ARGV[3], '$lease_open' .. lease .. '$lease_close') end
-return {out, left}
+return {out, left, gone}
 """
 )

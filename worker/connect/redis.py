@@ -102,7 +102,7 @@ def make_client(
         **_retry_options(retry),
     }
     if sentinels or not url.lower().startswith("unix:"):
-        options.update(socket_keepalive=True, socket_keepalive_options=_keepalive_options())
+        options.update(socket_keepalive=True, socket_keepalive_options=keepalive_options())
     if sentinels:
         return _master_client(url, sentinels, master, timeout, options)
     from redis.asyncio import Redis
@@ -120,12 +120,8 @@ def _master_client(
 ) -> Redis:
     """The master `sentinels` name, with `options` and REDIS_URL's credentials and TLS."""
     from redis.asyncio.sentinel import Sentinel
-    from redis.connection import parse_url
 
-    parsed = parse_url(url)  # type: ignore[no-untyped-call]
-    auth = {k: parsed[k] for k in ("username", "password", "db") if parsed.get(k) is not None}
-    if url.lower().startswith("rediss:"):  # TLS to the master too, with the URL's ssl_* options
-        auth.update({k: v for k, v in parsed.items() if k.startswith("ssl_")}, ssl=True)
+    auth = master_auth(url)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinels),
         socket_timeout=timeout,
@@ -134,6 +130,18 @@ def _master_client(
     )
     client: Redis = sentinel.master_for(master, **{**options, **auth})
     return client
+
+
+def master_auth(url: str) -> dict[str, Any]:
+    """What a Sentinel-named master is reached with: REDIS_URL's user, password, database,
+    and TLS with the URL's ssl_* options for `rediss://`."""
+    from redis.connection import parse_url
+
+    parsed = parse_url(url)  # type: ignore[no-untyped-call]
+    auth = {k: parsed[k] for k in ("username", "password", "db") if parsed.get(k) is not None}
+    if url.lower().startswith("rediss:"):
+        auth.update({k: v for k, v in parsed.items() if k.startswith("ssl_")}, ssl=True)
+    return auth
 
 
 def _retry_options(policy: RetryPolicy) -> dict[str, Any]:
@@ -170,7 +178,7 @@ def texts(raw: Mapping[Any, Any] | None) -> dict[str, str]:
     return {text(k): text(v) for k, v in (raw or {}).items()}
 
 
-def _keepalive_options() -> dict[int, int]:
+def keepalive_options() -> dict[int, int]:
     """The TCP keepalive options this platform has (Linux has all three)."""
     names = {"idle": "TCP_KEEPIDLE", "interval": "TCP_KEEPINTVL", "count": "TCP_KEEPCNT"}
     options = {vars(socket).get(names[key]): value for key, value in KEEPALIVE.items()}

@@ -65,6 +65,9 @@ class Alerts(RunListener, Service):
             if self._missed[task] == self._after:
                 self._alerting.add(task)
                 self._emit("missing", record, self._after)
+        elif record.outcome == "abandoned":  # at once: the fleet gave up on a fire
+            self._alerting.add(task)
+            self._emit("abandoned", record, record.consecutive_failures)
         elif record.outcome in FAILURES and record.consecutive_failures == self._after:
             self._alerting.add(task)
             self._emit("failing", record, record.consecutive_failures)
@@ -115,6 +118,8 @@ class Alerts(RunListener, Service):
             "failing": f":rotating_light: task {record.task} failed {count} times in a row "
             f"{where}: {record.error}",
             "missing": f":warning: task {record.task} missed {count} fires in a row {where}",
+            "abandoned": f":rotating_light: task {record.task} fire {record.fire_id} abandoned "
+            f"{where}: {record.error}",
             "recovered": f":white_check_mark: task {record.task} recovered {where}",
         }
         event = self._event(state, record.task, count, record.error, texts[state])

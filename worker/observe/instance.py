@@ -31,6 +31,8 @@ class InstanceState:
         self.next_fires: Callable[[], dict[str, str | None]] = dict
         self.running: Callable[[], dict[str, str]] = dict
         self.roles: tuple[str, ...] = ()
+        self.loop_blocked_max_ms = 0.0
+        """The longest the event loop was held by a task since start (worker.observe.loop)."""
         self.catalog: dict[str, Any] = {}
         """What this replica runs, for readers without the application (the dashboard): its
         tasks (schedule, scope, time limit, disabled), queues and trigger targets."""
@@ -48,6 +50,7 @@ class InstanceState:
             "health": self.health,
             "process": self.process_figures(),
             "roles": list(self.roles),
+            "loop_blocked_max_ms": self.loop_blocked_max_ms,
             **self.catalog,
         }
 

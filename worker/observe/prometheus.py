@@ -41,7 +41,7 @@ SECONDS_BUCKETS = (
 )
 # fmt: on
 """From a few milliseconds (a trigger) to ten minutes (a cleanup), for durations and lags."""
-NOT_RUN = ("skipped", "missed")
+NOT_RUN = ("skipped", "missed", "abandoned")
 """Outcomes of fires whose method never ran: counted, but no duration or lag to observe."""
 
 
@@ -86,6 +86,11 @@ class PrometheusMetrics(RunListener, Service):
             "worker_claims",
             "Cluster claims by task and result (won, stale, busy, early, taken, recovered).",
             ("task", "result"),
+            registry=registry,
+        )
+        self._loop_blocked = Counter(
+            "worker_loop_blocked_seconds",
+            "Seconds the event loop was held by a task (a block of 1 s or more).",
             registry=registry,
         )
         redis_up = Gauge("worker_redis_up", "1 while Redis answers this worker.", registry=registry)
@@ -140,6 +145,10 @@ class PrometheusMetrics(RunListener, Service):
     def on_claim(self, task: str, result: str) -> None:
         """Called on the loop by the cluster gate, once per claim answered."""
         self._claims.labels(task, result).inc()
+
+    @override
+    def on_loop_blocked(self, task: str, seconds: float) -> None:
+        self._loop_blocked.inc(seconds)
 
     @override
     def on_delivery(self, target: str, result: str) -> None:

@@ -30,6 +30,9 @@ class Fire:
     _stamp: tuple[datetime, str] | None = field(default=None, init=False, repr=False, compare=False)
     targets: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
     """Trigger targets this run published to: `delivered` or `pending` (worker/targets)."""
+    claim_lost: bool = field(default=False, repr=False, compare=False)
+    """The fleet's claim on this fire is no longer this replica's (taken over elsewhere, or
+    its lease left to run out): newer fires do not fold into its run here."""
 
     @property
     def stamp(self) -> str:
@@ -51,6 +54,9 @@ class Fire:
     def recovered(self) -> bool:
         """Taken over from a replica that died mid-run (same fire id)."""
         return self.takeover is not None
+
+    def lose_claim(self) -> None:
+        self.claim_lost = True
 
     def fold(self, newer: datetime, count: int = 1) -> None:
         """Take over a newer fire that arrived while this one's run was still going."""

@@ -6,8 +6,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
-OUTCOMES = ("ok", "failed", "timeout", "cancelled", "skipped", "missed", "retrying")
-FAILURES = ("failed", "timeout")
+OUTCOMES = (
+    "ok",
+    "failed",
+    "timeout",
+    "cancelled",
+    "skipped",
+    "missed",
+    "retrying",
+    "abandoned",
+)
+FAILURES = ("failed", "timeout", "abandoned")
+"""Outcomes that continue a task's streak of failures (`abandoned`: recovered
+CLAIM_MAX_RECOVERIES times and never finished)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +100,9 @@ class RunListener:
 
     def on_claim(self, task: str, result: str) -> None:
         """A cluster claim answered (`won`, `busy`, `done`, …) or a fire `recovered`."""
+
+    def on_loop_blocked(self, task: str, seconds: float) -> None:
+        """The event loop was held `seconds` (by `task`, as far as the watch saw)."""
 
     def on_delivery(self, target: str, result: str) -> None:
         """A trigger send ended (`delivered`, `failed`, `timeout`, `folded`, `dropped`)."""

@@ -28,6 +28,8 @@ from worker.run.stuck import StuckAlarm
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.shared import NextFires
 
+RUN_TASK_PREFIX = "run:"
+"""A run's asyncio task is named this and its task's name (the loop watch reads it)."""
 CANCEL_WAIT = 1.0
 """How long cancelled runs get to unwind at the end of a drain, unless told otherwise."""
 
@@ -113,6 +115,13 @@ class Runner:
             return None
         newest = due[-1].astimezone(UTC)
         active = self._active.get(name)
+        if active is not None and active.fire.claim_lost:
+            # Its claim is another replica's now: that one folds the newer fire (or the next
+            # claim's winner counts it in `missed`); folding it here would run it twice.
+            logger.bind(task=name, fire=Fire(name, newest, precise=definition.precise).id).debug(
+                "fire left to the fleet: the run going on here lost its claim"
+            )
+            return None
         if active is not None:
             active.fire.fold(newest, len(due))
             into = active.fire
@@ -131,7 +140,7 @@ class Runner:
         # The instant the run starts for: a fold may move `fire` on before the task begins.
         instant = fire.scheduled_for.timestamp()
         run = self._execute(definition, method, fire, instant)
-        task = asyncio.create_task(run, name=f"run:{fire.task}")
+        task = asyncio.create_task(run, name=f"{RUN_TASK_PREFIX}{fire.task}")
         self._active[fire.task] = _ActiveRun(fire, task, datetime.now(UTC))
         return task
 
@@ -150,6 +159,10 @@ class Runner:
             self._reports.report(fire, "skipped", error)
             return None
         return self._start(*entry, fire)
+
+    def abandon(self, fire: Fire, error: str) -> None:
+        """A fire the fleet gave up on (recovered too often): its record, `abandoned`."""
+        self._reports.report(fire, "abandoned", error, missed=fire.missed)
 
     def run_manual(self, name: str, token: str | None = None) -> asyncio.Task[RunRecord] | None:
         """A run asked for by hand: a manual fire id (worker.protocol), claimed like any fire."""
@@ -190,7 +203,7 @@ class Runner:
         outcome, error = "ok", None
         exc_info: BaseException | None = None
         limit = asyncio.timeout(definition.time_limit or None)
-        watch = self._stuck.arm(definition, fire)
+        watch = None
         admission = Admission(run=False)
         try:
             async with limit:  # the admission counts against the time limit too
@@ -199,7 +212,8 @@ class Runner:
                     self._reports.continue_streak(definition.name, admission.failures)
                 if not admission.run:
                     outcome, error = "skipped", admission.reason
-                else:
+                else:  # stuck counts from here: a claim waiting out an outage is not stuck
+                    watch = self._stuck.arm(definition, fire)
                     await call_method(method, is_async=definition.is_async)
         except asyncio.CancelledError:
             outcome, error = "cancelled", "cancelled at shutdown"

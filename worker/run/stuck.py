@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from loguru import logger
@@ -12,7 +12,7 @@ from loguru import logger
 from worker.protocol import format_instant
 from worker.run.fire import Fire
 from worker.run.records import RunListener, StuckRun
-from worker.schedule.cron import IntervalSchedule, OnceSchedule
+from worker.schedule.cron import CronSchedule, IntervalSchedule, OnceSchedule
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.shared import NextFires
 
@@ -21,6 +21,26 @@ STUCK_AFTER_LIMIT = 1.0
 _TICK = timedelta(microseconds=1)
 STUCK_GAPS = 3
 """A run without a limit is stuck after this many gaps between its fire and the next one."""
+
+
+def stuck_after(
+    definition: TaskDefinition, scheduled_for: datetime, next_fires: NextFires
+) -> float | None:
+    """Seconds a run of `definition` for `scheduled_for` may go on before it is stuck: its
+    time limit and STUCK_AFTER_LIMIT, else STUCK_GAPS gaps from its fire to the schedule's
+    next one; None: never (a one-shot without a limit, a schedule that has ended)."""
+    schedule = definition.schedule
+    if definition.time_limit:
+        return definition.time_limit + STUCK_AFTER_LIMIT
+    if isinstance(schedule, OnceSchedule):
+        return None
+    if isinstance(schedule, IntervalSchedule):
+        return STUCK_GAPS * schedule.seconds
+    key = (schedule.expr, definition.timezone)
+    following = next_fires.next_fire(key, None, scheduled_for + _TICK)
+    if following is None:
+        return None
+    return STUCK_GAPS * (following - scheduled_for).total_seconds()
 
 
 class _Since(NamedTuple):
@@ -56,19 +76,15 @@ class StuckAlarm:
 
     def arm(self, definition: TaskDefinition, fire: Fire) -> Watch | None:
         """Past its time limit, or STUCK_GAPS schedule gaps; a one-shot without limit: never."""
-        schedule = definition.schedule
-        if definition.time_limit:
-            after = definition.time_limit + STUCK_AFTER_LIMIT
-        elif isinstance(schedule, OnceSchedule):
+        if isinstance(definition.schedule, CronSchedule) and not definition.time_limit:
+            return self._arm_later(definition, fire)
+        after = stuck_after(definition, fire.scheduled_for, self._next_fires)
+        if after is None:
             return None
-        elif isinstance(schedule, IntervalSchedule):
-            after = STUCK_GAPS * schedule.seconds
-        else:
-            return self._arm_later(definition.name, fire, (schedule.expr, definition.timezone))
         stuck = StuckRun(definition.name, fire.id, datetime.now(UTC), after)
         return Watch(asyncio.get_running_loop().call_later(after, self._ring, stuck))
 
-    def _arm_later(self, name: str, fire: Fire, key: tuple[str, tzinfo]) -> Watch:
+    def _arm_later(self, definition: TaskDefinition, fire: Fire) -> Watch:
         """Look first when the shortest cron gap would make the run stuck: most are over."""
         loop = asyncio.get_running_loop()
         watch = Watch()
@@ -76,19 +92,18 @@ class StuckAlarm:
         # The next fire is at the next whole second or later: never less than this apart.
         shortest = 1 - fire.scheduled_for.microsecond / 1e6
         watch.handle = loop.call_later(
-            STUCK_GAPS * shortest, self._arm_cron, watch, name, fire, key, since
+            STUCK_GAPS * shortest, self._arm_cron, watch, definition, fire, since
         )
         return watch
 
     def _arm_cron(
-        self, watch: Watch, name: str, fire: Fire, key: tuple[str, tzinfo], since: _Since
+        self, watch: Watch, definition: TaskDefinition, fire: Fire, since: _Since
     ) -> None:
         """STUCK_GAPS gaps from the run's fire to the cron schedule's next one (shared)."""
-        following = self._next_fires.next_fire(key, None, since.scheduled + _TICK)
-        if following is None:  # a schedule that has ended
+        after = stuck_after(definition, since.scheduled, self._next_fires)
+        if after is None:  # a schedule that has ended
             return
-        after = STUCK_GAPS * (following - since.scheduled).total_seconds()
-        stuck = StuckRun(name, fire.id, since.wall, after)
+        stuck = StuckRun(definition.name, fire.id, since.wall, after)
         watch.handle = asyncio.get_running_loop().call_at(since.loop + after, self._ring, stuck)
 
     def _ring(self, stuck: StuckRun) -> None:

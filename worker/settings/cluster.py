@@ -8,10 +8,12 @@ from worker.settings.durations import parse_duration
 
 
 class ClusterSettings(BaseModel):
-    """CLAIM_LEASE, CLAIM_SKEW, REDIS_SENTINELS, REDIS_SENTINEL_MASTER, RUN_HISTORY_PER_TASK."""
+    """CLAIM_LEASE, CLAIM_SKEW, CLAIM_MAX_RECOVERIES, REDIS_SENTINELS, REDIS_SENTINEL_MASTER,
+    RUN_HISTORY_PER_TASK."""
 
     claim_lease: float = 5.0
     claim_skew: float = 2.0
+    claim_max_recoveries: int = Field(default=2, ge=0, le=100)
     redis_sentinels: str = ""
     redis_sentinel_master: str = "mymaster"
     run_history_per_task: int = Field(default=1000, ge=1)

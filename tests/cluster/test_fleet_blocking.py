@@ -1,0 +1,77 @@
+"""A task that blocks its replica's event loop: its claim holds (renewed off the loop), so
+its fire runs once, the block is named and counted, and the fleet's other fires go on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.cluster.support import APP, EVERY_SECOND, Spawn, a_cron_soon, entries, start_fleet
+from tests.support import RedisServer, run_records, status_when, wait_for
+
+
+def test_a_task_blocking_its_loop_past_the_lease_runs_each_fire_once(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    client = redis_server.client()
+    workers = start_fleet(
+        spawn_worker,
+        tmp_path,
+        2,
+        CLAIM_LEASE="1",  # renewed every 0.33 s: the block holds the loop 3 leases long
+        FLEET_BLOCK_CRON="*/4 * * * * *",
+        FLEET_BLOCK_SECONDS="3",
+        FLEET_TICK_CRON=EVERY_SECOND,
+    )
+    wait_for(lambda: len(entries(client, "block", "end")) >= 3, timeout=30, what="three blocks")
+    ticks_before = len(entries(client, "tick"))
+    wait_for(lambda: len(entries(client, "tick")) >= ticks_before + 3, what="ticks go on")
+    status = status_when(
+        spawn_worker,
+        lambda r: any(i.get("loop_blocked_max_ms", 0) >= 2500 for i in r["instances"]),
+        *APP,
+    )
+    for worker in workers:
+        assert worker.stop() == 0
+    logs = "\n".join(w.stderr for w in workers)
+    started = [entry[0] for entry in entries(client, "block")]
+    assert len(started) == len(set(started)), f"a fire of the blocker ran twice:\n{logs}"
+    assert not any(entry[2] == "1" for entry in entries(client, "block")), "none recovered"
+    assert "claim lease lost" not in logs
+    blocked = [line for line in logs.splitlines() if "event loop blocked" in line]
+    assert blocked, logs
+    assert all("task=fleet-block" in line for line in blocked), blocked
+    assert max(i["loop_blocked_max_ms"] for i in status["instances"]) < 4000
+
+
+def test_a_fire_whose_claimers_keep_dying_is_abandoned_after_its_recoveries(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """CLAIM_MAX_RECOVERIES=1: the first claimer is killed, the one that recovers the fire is
+    killed too, and the third replica ends the fire `abandoned` (recorded once, alerted)."""
+    client = redis_server.client()
+    workers = start_fleet(
+        spawn_worker,
+        tmp_path,
+        3,
+        CLAIM_LEASE="1",
+        CLAIM_MAX_RECOVERIES="1",
+        FLEET_SLOW_CRON=a_cron_soon(),
+        FLEET_SLOW_SECONDS="60",
+    )
+    by_id = {w.env["WORKER_INSTANCE_ID"]: w for w in workers}
+    for attempt in range(2):
+        wait_for(lambda: len(entries(client, "slow")) > attempt, timeout=20, what="a run")  # noqa: B023
+        by_id.pop(entries(client, "slow")[attempt][1]).process.kill()
+    runs = wait_for(
+        lambda: [r for r in run_records(client, "worker:runs:fleet-slow") if r["outcome"]],
+        what="the abandoned record",
+    )
+    (survivor,) = by_id.values()
+    alerts: Any = wait_for(lambda: client.xrange("worker:alerts"), what="the alert")
+    assert survivor.stop() == 0
+    assert [r["outcome"] for r in runs] == ["abandoned"], runs
+    assert runs[0]["instance"] == survivor.env["WORKER_INSTANCE_ID"]
+    assert [entry[2] for entry in entries(client, "slow")] == ["0", "1"], "run, recovered once"
+    assert [fields[b"state"] for _, fields in alerts] == [b"abandoned"]
+    assert "outcome=abandoned" in survivor.stderr
