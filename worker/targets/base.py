@@ -38,7 +38,8 @@ class Target(Protocol):
     name: str
 
     async def prepare(self) -> None:
-        """Anything to set up before the first send (the JetStream stream); may raise."""
+        """Connect, and set up anything the sends need (the JetStream stream); raises when
+        the target does not answer. Its success is the lane's first connection."""
         ...
 
     async def send(self, message: Message) -> None: ...

@@ -26,7 +26,7 @@ class NatsTarget:
         self._timeout = timeout
 
     async def prepare(self) -> None:
-        self._connection.start()
+        await self._connection.wait_connected(self._timeout)
 
     async def probe(self) -> None:
         await self._connection.client().flush(timeout=self._timeout)  # type: ignore[arg-type]

@@ -39,7 +39,7 @@ class RedisPubSubTarget:
         await self._redis.ping()
 
     async def prepare(self) -> None:
-        return None
+        await self._redis.ping()
 
     async def send(self, message: Message) -> None:
         await self._publish(args=[self._channel, message.data])
@@ -71,7 +71,7 @@ class RedisStreamTarget:
         await self._redis.ping()
 
     async def prepare(self) -> None:
-        return None
+        await self._redis.ping()
 
     async def send(self, message: Message) -> None:
         from redis.exceptions import ResponseError
