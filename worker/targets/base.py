@@ -44,6 +44,11 @@ class Target(Protocol):
 
     async def send(self, message: Message) -> None: ...
 
+    async def before_catchup(self) -> None:
+        """Before a catch-up (the first send after an outage): wait, boundedly, until the
+        target can hand it to someone (Pub/Sub: a subscriber); never raises."""
+        ...
+
     async def probe(self) -> None:
         """A round trip that sends no message (PING, a flush): raises when there is no answer."""
         ...

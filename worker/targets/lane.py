@@ -188,6 +188,10 @@ class DeliveryLane:
 
     async def _attempt(self, item: PendingFire) -> str:
         message = item.outgoing(self._maybe)
+        if self._failures or "missed" in message.payload:
+            # A catch-up: this lane held the fire through a failure, or the run stood for
+            # fires an outage kept from running. Never on the normal path.
+            await self.target.before_catchup()
         started = time.monotonic()
         try:
             if not self.target.up():

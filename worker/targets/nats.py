@@ -31,6 +31,9 @@ class NatsTarget:
     async def probe(self) -> None:
         await self._connection.client().flush(timeout=self._timeout)  # type: ignore[arg-type]
 
+    async def before_catchup(self) -> None:
+        return None
+
     async def send(self, message: Message) -> None:
         nc = self._connection.client()
         headers = {"Nats-Msg-Id": message.fire_id}
@@ -101,6 +104,9 @@ class JetStreamTarget:
             or have.duplicate_window != config.duplicate_window
         ):
             await js.update_stream(config)
+
+    async def before_catchup(self) -> None:
+        return None
 
     async def send(self, message: Message) -> None:
         from nats.js.errors import NoStreamResponseError
