@@ -119,6 +119,38 @@ class RedisServer:
             return False
 
 
+@contextmanager
+def sentinel_of(primary: RedisServer, master: str = "mymaster") -> Iterator[str]:
+    """One `redis-server --sentinel` (quorum 1) that knows `primary`: its REDIS_SENTINELS."""
+    port, folder = free_port(), tempfile.mkdtemp(prefix="sentinel-test-")
+    conf = Path(folder) / "sentinel.conf"
+    auth = f"sentinel auth-pass {master} {primary.password}\n" if primary.password else ""
+    conf.write_text(
+        f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
+        f"sentinel monitor {master} 127.0.0.1 {primary.port} 1\n{auth}"
+    )
+    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
+    process = subprocess.Popen(
+        [binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    ask = redis.Redis(port=port, socket_timeout=2)
+
+    def knows_primary() -> bool:
+        try:
+            return bool(ask.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", master))  # type: ignore[no-untyped-call]
+        except redis.RedisError:
+            return False
+
+    try:
+        wait_for(knows_primary, timeout=10, what="the sentinel")
+        yield f"127.0.0.1:{port}"
+    finally:
+        ask.close()
+        process.kill()
+        process.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def worker_env(redis_url: str, **extra: str) -> dict[str, str]:
     """A clean environment: nothing of the developer's WORKER_/REDIS_ settings leaks in."""
     env = {

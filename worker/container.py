@@ -46,7 +46,17 @@ class FrameworkContainer(containers.DeclarativeContainer):
     settings = providers.Singleton(load_settings, settings_class)
     keys = providers.Singleton(Keys, settings.provided.key_prefix)
 
+    # Two clients of one Redis, each with a pool of its own: `redis` is the tasks' (a service
+    # takes it); `framework_redis` carries the claims, leases, records, heartbeat, alerts,
+    # control and triggers, so that tasks flooding theirs never starve the fleet's traffic.
     redis = providers.Resource(
+        redis_resource,
+        url=settings.provided.redis_url_value.call(),
+        timeout=settings.provided.redis_timeout,
+        sentinels=settings.provided.sentinels,
+        master=settings.provided.redis_sentinel_master,
+    )
+    framework_redis = providers.Resource(
         redis_resource,
         url=settings.provided.redis_url_value.call(),
         timeout=settings.provided.redis_timeout,
@@ -59,7 +69,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
     heartbeat = providers.Singleton(
         Heartbeat,
         state=instance,
-        redis=redis,
+        redis=framework_redis,
         keys=keys,
         file=settings.provided.heartbeat_file,
         interval=settings.provided.heartbeat_interval,
@@ -69,7 +79,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
 
     run_history = providers.Singleton(
         RunHistory,
-        redis,
+        framework_redis,
         keys=keys,
         maxlen=settings.provided.run_history_maxlen,
         timeout=settings.provided.redis_timeout,
@@ -78,7 +88,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
     recorder = providers.Singleton(RunRecorder, run_history, outage)
     alerts = providers.Singleton(
         Alerts,
-        redis,
+        framework_redis,
         channel=settings.provided.alert_channel,
         after=settings.provided.alert_after_failures,
         webhook_url=settings.provided.webhook_url_value.call(),
@@ -106,7 +116,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
     publisher = providers.Singleton(
         trigger_fanout,
         settings=settings,
-        redis=redis,
+        redis=framework_redis,
         nats=nats,
         keys=keys,
         alerts=alerts,
@@ -119,7 +129,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
     next_fires = providers.Singleton(NextFires)
     claim_store = providers.Singleton(
         ClaimStore,
-        redis,
+        framework_redis,
         keys,
         owner=settings.provided.worker_instance_id,
         lease=settings.provided.claim_lease,
@@ -171,7 +181,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
     )
     fleet_control = providers.Singleton(
         FleetControl,
-        redis,
+        framework_redis,
         keys,
         pause_state,
         outage,
@@ -210,7 +220,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         lock_duration=settings.provided.queue_lock_duration,
         runs=job_runs,
         metrics=metrics,
-        reader=providers.Singleton(QueueReader, redis, settings.provided.queue_prefix),
+        reader=providers.Singleton(QueueReader, framework_redis, settings.provided.queue_prefix),
         sentinels=settings.provided.sentinels,
         master=settings.provided.redis_sentinel_master,
     )

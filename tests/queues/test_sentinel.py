@@ -3,18 +3,13 @@ connected to REDIS_URL's host, so with Sentinel they reached no Redis, or the wr
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
-import redis
 
 from tests.price_api import PriceApi
 from tests.queue_support import in_state, queue_env, stats
-from tests.support import RedisServer, WorkerProcess, free_port, wait_for
+from tests.support import RedisServer, WorkerProcess, free_port, sentinel_of, wait_for
 
 Spawn = Callable[..., WorkerProcess]
 PASSWORD = "s3cret-pw"
@@ -30,33 +25,9 @@ def primary() -> Iterator[RedisServer]:
 
 @pytest.fixture
 def sentinel(primary: RedisServer) -> Iterator[str]:
-    """One `redis-server --sentinel` (quorum 1) that knows the primary: REDIS_SENTINELS."""
-    port, folder = free_port(), tempfile.mkdtemp(prefix="sentinel-test-")
-    conf = Path(folder) / "sentinel.conf"
-    conf.write_text(
-        f"port {port}\nbind 127.0.0.1\ndir {folder}\n"
-        f"sentinel monitor mymaster 127.0.0.1 {primary.port} 1\n"
-        f"sentinel auth-pass mymaster {PASSWORD}\n"
-    )
-    binary = shutil.which("redis-server") or "/usr/bin/redis-server"
-    process = subprocess.Popen(
-        [binary, str(conf), "--sentinel"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    ask = redis.Redis(port=port, socket_timeout=2)
-
-    def knows_primary() -> bool:
-        try:
-            return bool(ask.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster"))  # type: ignore[no-untyped-call]
-        except redis.RedisError:
-            return False
-
-    try:
-        wait_for(knows_primary, timeout=10, what="the sentinel")
-        yield f"127.0.0.1:{port}"
-    finally:
-        process.kill()
-        process.wait(timeout=10)
-        shutil.rmtree(folder, ignore_errors=True)
+    """REDIS_SENTINELS: one sentinel that knows the primary."""
+    with sentinel_of(primary) as sentinels:
+        yield sentinels
 
 
 def test_enqueue_and_processing_go_through_sentinel(

@@ -93,7 +93,7 @@ async def test_resend_after_a_lost_reply_keeps_the_same_id(redis_server: RedisSe
             run = runner.run_now("crypto-trigger")
             assert run is not None
             record = await run
-            messages = subscriber.wait_count(2)
+            messages = await asyncio.to_thread(subscriber.wait_count, 2)
             await fanout.close(1.0)
     finally:
         await client.aclose()

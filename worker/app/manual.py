@@ -26,7 +26,7 @@ async def explain_refusal(container: Any, record: RunRecord | None) -> None:
     claim: ManualClaim | None = None
     status, owner = "", ""
     try:
-        redis = await resolve_provided(container.redis())
+        redis = await resolve_provided(container.framework_redis())
         keys = await resolve_provided(container.keys())
         claim = await FleetClient(redis, keys).manual_claim(token) if token else None
     except Exception as exc:

@@ -168,7 +168,7 @@ async def _check_redis(container: Any, parts: Parts, *, require: bool) -> None:
     from redis.exceptions import AuthenticationError, AuthorizationError, ResponseError
 
     settings = parts.settings
-    client = await resolve_provided(container.redis())
+    client = await resolve_provided(container.framework_redis())
     where = settings.safe_redis_url()
     if require:
         await reach(client, where, settings.redis_timeout)

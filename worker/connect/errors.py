@@ -2,7 +2,8 @@
 
 An outage is "the server is not reachable right now", reported as a rate-limited event,
 not as a task failure with a traceback. A task's own TimeoutError (its `asyncio.wait_for`)
-or a refused HTTP connection is the task's failure, not a Redis outage.
+or a refused HTTP connection is the task's failure, not a Redis outage; nor is a client
+whose connections were all busy (MaxConnectionsError: the server answers).
 """
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ from types import TracebackType
 
 def outage_of(exc: BaseException) -> str | None:
     """The service `exc` says is unreachable (`"redis"`), or None when it is no outage."""
-    from redis.exceptions import BusyLoadingError, ReadOnlyError
+    from redis.exceptions import BusyLoadingError, MaxConnectionsError, ReadOnlyError
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
 
+    if isinstance(exc, MaxConnectionsError):  # a ConnectionError by class, not by cause
+        return None
     # READONLY: a failover demoted the server under us; like a lost connection, it passes.
     if isinstance(exc, RedisConnectionError | RedisTimeoutError | BusyLoadingError | ReadOnlyError):
         return "redis"

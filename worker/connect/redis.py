@@ -8,6 +8,8 @@ bullmq's Queue and Worker connections and the read model's (`status`, the dashbo
   BZPOPMIN they block on), still connecting within DEFAULT_TIMEOUT.
 - Connections: at most MAX_CONNECTIONS per client, opened on first use (a Redis outage does
   not stop start-up), each TCP one with KEEPALIVE and PINGed when idle IDLE_CHECK_INTERVAL.
+  A command that finds them all busy waits for one, at most `timeout`, then fails with
+  `PoolExhausted`, which is no outage (`worker.connect.pools`).
 - Retry (`retry=`): "none" by default: a lost PUBLISH reply is never re-sent without a
   word, every loop retries in its own way (`worker.connect.retry`). "read": a read is
   sent once more on a dropped connection (reads are safe to send twice). "bullmq": what
@@ -32,8 +34,8 @@ if TYPE_CHECKING:
 
 DEFAULT_TIMEOUT = 5.0
 MAX_CONNECTIONS = 100
-"""Per client: a command that finds them all busy fails at once (redis-py 8's default,
-stated so that every redis-py the range allows behaves the same)."""
+"""Per client (redis-py 8's default, stated so that every redis-py the range allows behaves
+the same); a command waits for a free one rather than fail at once."""
 IDLE_CHECK_INTERVAL = 30.0
 """A connection idle this long is PINGed before its next command: a half-open one shows then."""
 KEEPALIVE = {"idle": 10, "interval": 5, "count": 3}
@@ -73,7 +75,18 @@ async def redis_resource(
     try:
         yield client
     finally:
-        await client.aclose()
+        await close_client(client)
+
+
+async def close_client(client: Redis) -> None:
+    """Close `client`'s connections, and those to the Sentinels that found its master."""
+    from redis.asyncio.sentinel import SentinelConnectionPool
+
+    await client.aclose()
+    pool = client.connection_pool
+    if isinstance(pool, SentinelConnectionPool):
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()
 
 
 def make_client(
@@ -107,7 +120,11 @@ def make_client(
         return _master_client(url, sentinels, master, timeout, options)
     from redis.asyncio import Redis
 
-    client: Redis = Redis.from_url(url, **options)
+    from worker.connect.pools import WaitingPool
+
+    # As Redis.from_url, with a pool that waits up to `timeout` for a free connection.
+    pool = WaitingPool.from_url(url, timeout=timeout, **options)
+    client: Redis = Redis.from_pool(pool)
     return client
 
 
@@ -121,6 +138,8 @@ def _master_client(
     """The master `sentinels` name, with `options` and REDIS_URL's credentials and TLS."""
     from redis.asyncio.sentinel import Sentinel
 
+    from worker.connect.pools import SentinelWaitingPool
+
     auth = master_auth(url)
     sentinel = Sentinel(  # type: ignore[no-untyped-call]
         list(sentinels),
@@ -128,7 +147,9 @@ def _master_client(
         socket_connect_timeout=timeout,
         sentinel_kwargs={"socket_timeout": timeout, "socket_connect_timeout": timeout},
     )
-    client: Redis = sentinel.master_for(master, **{**options, **auth})
+    client: Redis = sentinel.master_for(
+        master, connection_pool_class=SentinelWaitingPool, timeout=timeout, **{**options, **auth}
+    )
     return client
 
 

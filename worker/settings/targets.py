@@ -32,6 +32,7 @@ class TargetSettings(BaseModel):
     jetstream_max_age: Any = 24 * 3600.0
     crypto_stream_key: str = "crypto-update:stream"
     crypto_stream_maxlen: int = 10_000
+    pubsub_catchup_wait: Any = 5.0
 
     @model_validator(mode="after")
     def _check_targets(self) -> Any:
@@ -52,6 +53,10 @@ class TargetSettings(BaseModel):
             self.jetstream_max_age = duration_setting(self.jetstream_max_age, positive=True)
         except ValueError as exc:
             raise ConfigError(f"JETSTREAM_MAX_AGE: {exc}") from None
+        try:
+            self.pubsub_catchup_wait = duration_setting(self.pubsub_catchup_wait, positive=False)
+        except ValueError as exc:
+            raise ConfigError(f"PUBSUB_CATCHUP_WAIT: {exc}") from None
         self.nats_url = SecretStr(_nats_servers(self.nats_url.get_secret_value()))
         return self
 

@@ -38,10 +38,16 @@ class Target(Protocol):
     name: str
 
     async def prepare(self) -> None:
-        """Anything to set up before the first send (the JetStream stream); may raise."""
+        """Connect, and set up anything the sends need (the JetStream stream); raises when
+        the target does not answer. Its success is the lane's first connection."""
         ...
 
     async def send(self, message: Message) -> None: ...
+
+    async def before_catchup(self) -> None:
+        """Before a catch-up (the first send after an outage): wait, boundedly, until the
+        target can hand it to someone (Pub/Sub: a subscriber); never raises."""
+        ...
 
     async def probe(self) -> None:
         """A round trip that sends no message (PING, a flush): raises when there is no answer."""

@@ -45,7 +45,8 @@ def make_targets(
     targets: list[Target] = []
     for name in settings.targets:
         if name == "redis-pubsub":
-            targets.append(RedisPubSubTarget(redis, settings.crypto_channel))
+            channel, wait = settings.crypto_channel, settings.pubsub_catchup_wait
+            targets.append(RedisPubSubTarget(redis, channel, catchup_wait=wait))
         elif name == "redis-stream":
             key, maxlen = settings.crypto_stream_key, settings.crypto_stream_maxlen
             targets.append(RedisStreamTarget(redis, key, maxlen))

@@ -1,8 +1,9 @@
 """The fan-out: a publish hands the fire to every target's delivery lane.
 
 `publish` returns once every lane has accepted the fire; it waits a moment (at most
-DELIVERY_WAIT) only for lanes whose target is up, so the run's record can say which targets
-delivered within the run and which are pending. A target that is down delays nobody.
+DELIVERY_WAIT) only for lanes whose target answers, so the run's record can say which targets
+delivered within the run and which are pending. A target that is down, or has never answered
+yet (its first connection still under way), delays nobody.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ class TriggerFanout(Service):
     async def _hand_over(self, payload: Mapping[str, Any]) -> dict[str, str]:
         message = Message(str(payload["id"]), _scheduled_ms(payload), payload)
         accepted = {lane.name: (lane, lane.accept(message)) for lane in self.lanes}
-        waits = [future for lane, future in accepted.values() if not lane.failing]
+        waits = [future for lane, future in accepted.values() if lane.answering]
         if waits:
             await asyncio.wait(waits, timeout=DELIVERY_WAIT)
         return {

@@ -57,12 +57,19 @@ class DeliveryLane:
         self._task: asyncio.Task[None] | None = None
         self._failures = 0
         self._suspect = self._alerting = False
+        self._connected = False
         self.last_delivered: str | None = None
         self.delivered_at: float | None = None
 
     @property
     def failing(self) -> bool:
         return self._retry.outage.down
+
+    @property
+    def answering(self) -> bool:
+        """The target has answered (its first connection succeeded) and is not in outage: a
+        run may wait a moment for its delivery. Before its first answer, none waits for it."""
+        return self._connected and not self.failing
 
     def start(self) -> None:
         if self._task is None:
@@ -155,6 +162,7 @@ class DeliveryLane:
         except Exception as exc:
             self._failed(exc, None)
             return False
+        self._connected = True
         if self._failures and self._next is None:  # recovered; delays go on until a delivery
             self._retry.outage.success()
             self._failures = 0
@@ -175,10 +183,15 @@ class DeliveryLane:
             self._failed(exc, None)
             return False
         self._suspect = False
+        self._connected = True
         return True
 
     async def _attempt(self, item: PendingFire) -> str:
         message = item.outgoing(self._maybe)
+        if self._failures or "missed" in message.payload:
+            # A catch-up: this lane held the fire through a failure, or the run stood for
+            # fires an outage kept from running. Never on the normal path.
+            await self.target.before_catchup()
         started = time.monotonic()
         try:
             if not self.target.up():
@@ -196,6 +209,7 @@ class DeliveryLane:
 
     def _delivered(self, item: PendingFire, message: Message, took: float) -> None:
         self._retry.succeeded()
+        self._connected = True
         self.last_delivered, self.delivered_at = message.fire_id, time.time()
         if "maybe_delivered" in message.payload or self._maybe == message.fire_id:
             self._maybe = None

@@ -26,10 +26,13 @@ class NatsTarget:
         self._timeout = timeout
 
     async def prepare(self) -> None:
-        self._connection.start()
+        await self._connection.wait_connected(self._timeout)
 
     async def probe(self) -> None:
         await self._connection.client().flush(timeout=self._timeout)  # type: ignore[arg-type]
+
+    async def before_catchup(self) -> None:
+        return None
 
     async def send(self, message: Message) -> None:
         nc = self._connection.client()
@@ -101,6 +104,9 @@ class JetStreamTarget:
             or have.duplicate_window != config.duplicate_window
         ):
             await js.update_stream(config)
+
+    async def before_catchup(self) -> None:
+        return None
 
     async def send(self, message: Message) -> None:
         from nats.js.errors import NoStreamResponseError

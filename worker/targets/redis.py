@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import time
 from typing import TYPE_CHECKING
 
 from worker.protocol import is_manual
@@ -25,21 +28,40 @@ def reply_lost(exc: BaseException) -> bool:
     return isinstance(exc, RedisTimeoutError) and "connecting" not in str(exc).lower()
 
 
+CATCHUP_POLL = 0.05
+"""How often a catch-up asks PUBSUB NUMSUB while its channel has no subscriber."""
+
+
 class RedisPubSubTarget:
-    """PUBLISH of compact JSON on CRYPTO_CHANNEL, on a primary only; delivered: Redis replied."""
+    """PUBLISH of compact JSON on CRYPTO_CHANNEL, on a primary only; delivered: Redis replied.
+
+    A catch-up waits until the channel has a subscriber, at most `catchup_wait`
+    (PUBSUB_CATCHUP_WAIT): subscribers re-subscribe after Redis restarts, and a message
+    published before they are back reaches none of them."""
 
     name = "redis-pubsub"
 
-    def __init__(self, redis: Redis, channel: str) -> None:
+    def __init__(self, redis: Redis, channel: str, catchup_wait: float = 0.0) -> None:
         self._redis = redis
         self._channel = channel
+        self._catchup_wait = catchup_wait
         self._publish = redis.register_script(_PUBLISH)
+
+    async def before_catchup(self) -> None:
+        deadline = time.monotonic() + self._catchup_wait
+        with contextlib.suppress(Exception):  # the send that follows tells what is wrong
+            while not await self._subscribed() and time.monotonic() < deadline:
+                await asyncio.sleep(min(CATCHUP_POLL, max(deadline - time.monotonic(), 0)))
+
+    async def _subscribed(self) -> bool:
+        counts = await self._redis.pubsub_numsub(self._channel)
+        return bool(counts and counts[0][1])
 
     async def probe(self) -> None:
         await self._redis.ping()
 
     async def prepare(self) -> None:
-        return None
+        await self._redis.ping()
 
     async def send(self, message: Message) -> None:
         await self._publish(args=[self._channel, message.data])
@@ -71,6 +93,9 @@ class RedisStreamTarget:
         await self._redis.ping()
 
     async def prepare(self) -> None:
+        await self._redis.ping()
+
+    async def before_catchup(self) -> None:
         return None
 
     async def send(self, message: Message) -> None:

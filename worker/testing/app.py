@@ -48,6 +48,8 @@ class WorkerTestApp:
     ) -> None:
         self._given = container
         self._overrides = dict(overrides or {})
+        if "redis" in self._overrides:  # a stand-in Redis is the framework's client too
+            self._overrides.setdefault("framework_redis", self._overrides["redis"])
         self._env = dict(env or {})
         self._env_file = env_file
         self._record_history = record_history
