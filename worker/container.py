@@ -21,6 +21,7 @@ from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_resource
 from worker.connect.threaded import make_thread_client
 from worker.observe.alerts import Alerts
+from worker.observe.clock import ClockCheck
 from worker.observe.heartbeat import Heartbeat
 from worker.observe.instance import InstanceState
 from worker.observe.loop import LoopWatch
@@ -66,6 +67,9 @@ class FrameworkContainer(containers.DeclarativeContainer):
     outage = providers.Singleton(OutageMonitor, log_interval=settings.provided.outage_log_interval)
 
     instance = providers.Singleton(InstanceState, settings.provided.worker_instance_id)
+    clock = providers.Singleton(
+        ClockCheck, skew=settings.provided.claim_skew, roles=settings.provided.roles
+    )
     heartbeat = providers.Singleton(
         Heartbeat,
         state=instance,
@@ -75,6 +79,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         interval=settings.provided.heartbeat_interval,
         redis_timeout=settings.provided.redis_timeout,
         outage=outage,
+        clock=clock,
     )
 
     run_history = providers.Singleton(
@@ -95,6 +100,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         instance_id=settings.provided.worker_instance_id,
         redis_timeout=settings.provided.redis_timeout,
         stream=keys.provided.alerts,
+        clock=clock,
     )
     # Trigger targets: the NATS client only when TRIGGER_TARGETS names a NATS target.
     nats = providers.Resource(

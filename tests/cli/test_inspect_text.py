@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from worker.cli.inspect import _status_text, local
-from worker.state.views import iso
+from worker.state.rows import iso
 
 BERLIN = ZoneInfo("Europe/Berlin")
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from worker.state.fleet import PauseEntry
-from worker.state.views import task_row
+from worker.state.rows import task_row
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 NEXT = NOW + timedelta(minutes=5)

@@ -38,15 +38,26 @@ def main(ready: bool) -> int:
     if age > limit:
         print(f"unhealthy: heartbeat is {age:.1f}s old (limit {limit:g}s){note}")
         return 1
-    redis = _redis_state(record, now)
+    redis = _redis_state(record, now) + _clock_state(record)
     down_since = record.get("redis_down_since")
     if ready and down_since is not None:
         down_s = now - float(down_since)
         if down_s > float(record.get("redis_timeout", 5.0)):
             print(f"not ready: heartbeat {age:.1f}s ago, {redis}")
             return 1
+    if ready and record.get("claims_blocked") is True:
+        print(f"not ready: heartbeat {age:.1f}s ago, {redis}: it can claim no cluster fire")
+        return 1
     print(f"{'ready' if ready else 'healthy'}: heartbeat {age:.1f}s ago, {redis}{note}")
     return 0
+
+
+def _clock_state(record: dict[str, Any]) -> str:
+    """The clock against Redis's, when the worker has measured it (and it is off)."""
+    offset, state = record.get("clock_offset"), record.get("clock")
+    if offset is None or state not in ("ahead", "behind"):
+        return ""
+    return f", clock {abs(offset):.1f}s {state} of redis (more than CLAIM_SKEW)"
 
 
 def _older_record(text: str) -> bool:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from worker.connect.errors import describe_error
 from worker.errors import ConfigError, UnavailableError
-from worker.state.views import iso
+from worker.state.rows import iso
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -24,6 +24,7 @@ STATUS_FIELDS = (
     *("name", "schedule", "scope", "disabled", "last_run", "scheduled_for", "outcome"),
     *("duration_ms", "lag_ms", "next_fire", "consecutive_failures", "last_error", "instance"),
     *("running_since", "paused", "paused_until", "recovered", "claimed_by"),
+    "definition_conflict",
 )
 """A task's fields in `status --json`, in order (`counts` follows)."""
 
@@ -70,26 +71,6 @@ def list_tasks(app: ApplicationContext, *, as_json: bool) -> int:
     return 0
 
 
-async def check(app: ApplicationContext) -> int:
-    from worker.observe.heartbeat import check_writable
-
-    check_writable(app.settings.heartbeat_file)
-    client = await reach_redis(app.settings)
-    await client.aclose()
-    from worker.cli.targets import check_targets  # trigger targets
-
-    targets = await check_targets(app.settings, REACH_TIMEOUT)
-    active = sum(1 for d in app.definitions if not d.disabled)
-    settings = app.settings
-    port = settings.metrics_port
-    metrics = f"metrics on {settings.metrics_addr}:{port}" if port is not None else "metrics off"
-    print(
-        f"ok: {active} task(s) scheduled, redis reachable at {settings.safe_redis_url()}, "
-        f"{targets}, {metrics}"
-    )
-    return 0
-
-
 async def status(app: ApplicationContext, *, as_json: bool) -> int:
     from worker.cli.queue_status import read_queues
     from worker.cli.targets import target_status, targets_text
@@ -112,9 +93,13 @@ async def status(app: ApplicationContext, *, as_json: bool) -> int:
         raise UnavailableError(f"REDIS_URL: status read failed: {describe_error(exc)}") from None
     finally:
         await client.aclose()
+    from worker.state.definitions import conflicts
+
     now = datetime.now(UTC)
+    differ = conflicts(instances)
     tasks = [
-        _task_status(d, summaries.get(d.name, {}), instances, fleet, now) for d in app.definitions
+        _task_status(d, summaries.get(d.name, {}), instances, fleet, now, differ.get(d.name))
+        for d in app.definitions
     ]
     for task in tasks:
         task["counts"] = counts.get(task["name"], {})
@@ -131,16 +116,17 @@ def _task_status(
     instances: list[dict[str, Any]],
     fleet: tuple[dict[str, PauseEntry], dict[str, dict[str, str]]],
     now: datetime,
+    conflict: dict[str, Any] | None,
 ) -> dict[str, Any]:
-    """The dashboard's task row (`state.views.task_row`) with what only the definition knows:
+    """The dashboard's task row (`state.rows.task_row`) with what only the definition knows:
     with no live record of a next fire, the schedule's own (none when no replica is alive)."""
-    from worker.state.views import task_row
+    from worker.state.rows import task_row
 
     running = [i["tasks"][d.name] for i in instances if d.name in (i.get("tasks") or {})]
     own = {"schedule": d.describe(), "scope": d.scope, "disabled": d.disabled}
     catalog = running[0] if running else own  # as the fleet runs it: its SCHEDULE_* apply
     paused, claims = fleet[0].get(d.name), fleet[1].get(d.name, {})
-    row = task_row(d.name, catalog, last, instances, paused, claims, now)
+    row = task_row(d.name, catalog, last, instances, paused, claims, now, conflict=conflict)
     if row.pop("next_fire_passed") or row["next_fire"] is None:
         found = _next_fire(d, catalog if running else None, row, now) if instances else None
         row["next_fire"] = iso(found)
@@ -193,6 +179,7 @@ async def reach_redis(settings: WorkerSettings) -> Redis:
 
 
 def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
+    from worker.cli.fleet_text import conflicts_text, replica_notes
     from worker.state.read import RECENT_RUNS, parse_instant
 
     instances = report["instances"]
@@ -202,6 +189,7 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
         f"version={i.get('version')}  roles={','.join(i.get('roles') or ['-'])}  "
         f"started={i.get('started_at')}  rss_mb={i.get('rss_mb')}  "
         f"cpu%={i.get('cpu_percent')}  last_seen={i.get('last_seen') or i.get('heartbeat_at')}"
+        f"{replica_notes(i)}"
         for i in instances
     ]
     rows = [
@@ -223,7 +211,8 @@ def _status_text(report: dict[str, Any], zones: list[tzinfo]) -> str:
     header += ["RUNNING SINCE", "FAILURES", f"runs (last {RECENT_RUNS})"]
     from worker.cli.queue_status import queues_text
 
-    return "\n".join(lines) + "\n\n" + _table(header, rows) + queues_text(report.get("queues", []))
+    table = _table(header, rows) + conflicts_text(report["tasks"])
+    return "\n".join(lines) + "\n\n" + table + queues_text(report.get("queues", []))
 
 
 def _paused(task: dict[str, Any]) -> str:

@@ -79,10 +79,10 @@ def status(app: ApplicationContext, args: argparse.Namespace) -> int:
 
 
 def check(app: ApplicationContext, args: argparse.Namespace) -> int:
-    from worker.cli import inspect
+    from worker.cli.check import check as check_app
     from worker.cli.loop import run_loop
 
-    return run_loop(inspect.check(app))
+    return run_loop(check_app(app))
 
 
 def run_task(app: ApplicationContext, args: argparse.Namespace) -> int:

@@ -19,6 +19,7 @@ from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error
 from worker.connect.redis import redis_deadline
 from worker.lifecycle import Service
+from worker.observe.clock import ClockCheck
 from worker.protocol import format_instant
 from worker.run.records import FAILURES, RunListener, RunRecord, StuckRun
 
@@ -43,6 +44,7 @@ class Alerts(RunListener, Service):
         instance_id: str,
         redis_timeout: float,
         stream: str | None = None,
+        clock: ClockCheck | None = None,
     ) -> None:
         self._redis = redis
         self._stream = stream
@@ -54,6 +56,9 @@ class Alerts(RunListener, Service):
         self._alerting: set[str] = set()
         self._missed: dict[str, int] = {}
         self._sending: set[asyncio.Task[None]] = set()
+        self._clock_alerting = False
+        if clock is not None:
+            clock.watch(self.on_clock)
 
     @override
     def on_run(self, record: RunRecord) -> None:
@@ -105,6 +110,28 @@ class Alerts(RunListener, Service):
         event = self._event(state, f"target:{target}", failures, error, texts[state])
         event["target"] = target
         self._send_event(event, f"target:{target}")
+
+    def on_clock(self, clock: ClockCheck) -> None:
+        """This replica's clock went too far ahead of Redis to claim any fire (`skewed`), or
+        came back (`recovered`)."""
+        if self._after <= 0 or clock.blocked == self._clock_alerting:
+            return
+        self._clock_alerting = clock.blocked
+        offset = f"{clock.offset or 0.0:+.3f}s"
+        if clock.blocked:
+            state, text = (
+                "skewed",
+                (
+                    f":alarm_clock: clock of {self._instance_id} is {offset} off Redis's, more "
+                    f"than CLAIM_SKEW ({clock.skew:g}s) ahead: it can claim no cluster fire"
+                ),
+            )
+        else:
+            state = "recovered"
+            text = f":white_check_mark: clock of {self._instance_id} back in step ({offset})"
+        event = self._event(state, "clock", 0, None, text)
+        event["clock_offset_s"] = None if clock.offset is None else round(clock.offset, 3)
+        self._send_event(event, "clock")
 
     @override
     async def close(self, timeout: float) -> None:

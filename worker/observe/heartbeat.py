@@ -25,8 +25,10 @@ from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_deadline
 from worker.errors import ConfigError
 from worker.lifecycle import Service, Stage
+from worker.observe.clock import ClockCheck
 from worker.observe.heartbeat_file import STALE_AFTER, read_heartbeat
 from worker.observe.instance import InstanceState
+from worker.observe.peers import PeerWatch
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
@@ -37,6 +39,8 @@ INDEX_GRACE = 600
 """Seconds an id stays in the instance index after its record expired, as this replica's
 clock sees it: another replica's clock may be that far off without its live id being
 dropped (readers skip ids whose record is gone)."""
+PEERS_EVERY = 3
+"""Beats between reads of the other replicas' records (the first beat reads them)."""
 
 
 class Heartbeat(Service):
@@ -56,8 +60,12 @@ class Heartbeat(Service):
         interval: float,
         redis_timeout: float,
         outage: OutageMonitor,
+        clock: ClockCheck | None = None,
     ) -> None:
         self._state = state
+        self._clock = clock or ClockCheck()
+        self._peers = PeerWatch(state, keys, interval=interval)
+        self._beats = 0
         self._redis = redis
         self._key = keys.instance(state.id)
         self._index = keys.instances
@@ -87,6 +95,10 @@ class Heartbeat(Service):
             "redis": "up" if down_since is None else "down",
             "redis_down_since": down_since,
             "redis_timeout": self._redis_timeout,
+            # `health --ready` fails while the clock is too far ahead to claim anything
+            "clock": None if self._clock.state is None else self._clock.state.value,
+            "clock_offset": self._clock.offset,
+            "claims_blocked": self._clock.blocked,
         }
         self._file.parent.mkdir(parents=True, exist_ok=True)
         temporary = self._file.with_name(f".{self._file.name}.{os.getpid()}")
@@ -126,17 +138,30 @@ class Heartbeat(Service):
             )
 
     async def beat(self) -> None:
-        """Write the instance record now (the loop calls it every interval)."""
-        payload = json.dumps(self._state.snapshot())
+        """Write the instance record now (the loop calls it every interval); on the same
+        round trip, measure the clock against Redis' `TIME`, and see whose record this one
+        replaced; every PEERS_EVERY beats, compare the other replicas' definitions."""
+        record = {**self._state.snapshot(), **self._clock.figures()}
+        record["duplicated_with"] = self._peers.duplicate()
         ttl = math.ceil(STALE_AFTER * self._interval)
         now_ms = int(time.time() * 1000)
+        peers = self._beats % PEERS_EVERY == 0
+        self._beats += 1
         try:
             async with redis_deadline(max(min(self._interval, self._redis_timeout), 1.0)):
                 pipe = self._redis.pipeline(transaction=False)
-                pipe.set(self._key, payload, ex=ttl)
+                pipe.time()
+                pipe.set(self._key, json.dumps(record), ex=ttl, get=True)
                 pipe.zadd(self._index, {self._state.id: now_ms})
                 pipe.zremrangebyscore(self._index, "-inf", now_ms - (ttl + INDEX_GRACE) * 1000)
-                await pipe.execute()
+                if peers:
+                    pipe.zrange(self._index, 0, -1)
+                wall, start = time.time(), time.monotonic()
+                replies = await pipe.execute()
+                self._measured(wall, time.monotonic() - start, replies[0])
+                self._peers.replaced(replies[1])
+                if peers:
+                    await self._peers.compare(self._redis, replies[4])
         except Exception as exc:
             if not is_redis_outage(exc):
                 logger.opt(exception=exc).error("instance record not written")
@@ -144,6 +169,13 @@ class Heartbeat(Service):
                 self._outage.failure(exc)
             return
         self._outage.success()
+
+    def _measured(self, wall: float, round_trip: float, redis_time: tuple[int, int]) -> None:
+        """A round trip too slow to tell (a loaded host, a blocked loop) is not a measure."""
+        if round_trip / 2 > self._clock.skew / 4:
+            return
+        if self._clock.measured(wall, wall + round_trip, redis_time):
+            self._touch_logged()  # the probe sees the change now, not a beat later
 
     @override
     async def close(self, timeout: float) -> None:

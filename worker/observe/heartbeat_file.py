@@ -11,7 +11,7 @@ from typing import Any
 
 STALE_AFTER = 3
 """Heartbeat intervals after which the file (and the instance record) count as dead."""
-NUMBERS = ("time", "interval", "redis_down_since", "redis_timeout", "pid")
+NUMBERS = ("time", "interval", "redis_down_since", "redis_timeout", "pid", "clock_offset")
 
 
 def parse_record(text: str) -> dict[str, Any] | None:

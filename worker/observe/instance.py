@@ -35,7 +35,8 @@ class InstanceState:
         """The longest the event loop was held by a task since start (worker.observe.loop)."""
         self.catalog: dict[str, Any] = {}
         """What this replica runs, for readers without the application (the dashboard): its
-        tasks (schedule, scope, time limit, disabled), queues and trigger targets."""
+        tasks (schedule, timezone, scope, time limit, disabled, recover: what replicas running
+        one task must agree on), queues and trigger targets."""
 
     def snapshot(self) -> dict[str, Any]:
         return {
@@ -102,6 +103,7 @@ def describe_app(
                 "timezone": str(d.timezone),
                 "time_limit": d.time_limit or None,
                 "disabled": d.disabled,
+                "recover": d.recover,
             }
             for d in definitions
         },

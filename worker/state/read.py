@@ -176,6 +176,13 @@ def _shaped(record: dict[str, Any]) -> dict[str, Any]:
         record[name] = [v for v in found if isinstance(v, str)] if isinstance(found, list) else []
     if not isinstance(record.get("queue_prefix"), str):
         record.pop("queue_prefix", None)
+    # Fields of later versions (the clock against Redis's, a shared WORKER_INSTANCE_ID):
+    # absent from an older replica's record, so unknown, not wrong.
+    if record.get("clock") not in ("ok", "ahead", "behind"):
+        record["clock"] = None
+    if not isinstance(record.get("duplicated_with"), dict):
+        record["duplicated_with"] = None
+    record["duplicated"] = record["duplicated_with"] is not None
     return record
 
 
@@ -189,6 +196,7 @@ def _as_replicas(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
             found = record["process"].get(figure)
             record.setdefault(figure, record["health"].get(figure) if found is None else found)
         record.setdefault("last_seen", record.get("heartbeat_at"))
+        record.setdefault("clock_offset_ms", None)
     return records
 
 

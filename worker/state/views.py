@@ -8,14 +8,13 @@ each replica runs (tasks, queues, targets) from its instance record (`describe_a
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from worker.state.fleet import PauseEntry, format_instant
+from worker.state.definitions import conflicts
 from worker.state.read import FleetReader, parse_instant
+from worker.state.rows import alert_row, number, replica_row, run_row, task_row
 from worker.state.target_status import merge_lanes
 
 RUNS_SHOWN = 50
@@ -38,7 +37,7 @@ class FleetViews:
     async def fleet(self) -> dict[str, Any]:
         """The live replicas: host, pid, version, roles, RSS, CPU, last seen, started."""
         replicas = await self._reader.replicas()
-        return {"replicas": [_replica(r) for r in replicas]}
+        return {"replicas": [replica_row(r) for r in replicas]}
 
     async def tasks(self) -> dict[str, Any]:
         """Every task any live replica runs (or that has a recorded run), one row each."""
@@ -46,6 +45,7 @@ class FleetViews:
         catalog = _catalog(state.replicas)
         names = sorted({*catalog, *state.summaries})
         claims = await self._reader.claims(names)
+        differ = conflicts(state.replicas)
         now = datetime.now(UTC)
         rows = [
             task_row(
@@ -56,6 +56,7 @@ class FleetViews:
                 state.paused.get(name),
                 claims.get(name, {}),
                 now,
+                conflict=differ.get(name),
             )
             for name in names
         ]
@@ -72,15 +73,17 @@ class FleetViews:
             return None
         now = datetime.now(UTC)
         row = task_row(
-            name, catalog or {}, state.summary or {}, state.replicas, state.paused, state.claim, now
+            *(name, catalog or {}, state.summary or {}, state.replicas, state.paused, state.claim),
+            now,
+            conflict=conflicts(state.replicas).get(name),
         )
         return {
             "task": row,
-            "runs": [_run(entry) for entry in runs[:RUNS_SHOWN]],
+            "runs": [run_row(entry) for entry in runs[:RUNS_SHOWN]],
             "lag": [
                 {"at": entry.get("scheduled_for") or entry.get("started_at"), "lag_ms": lag}
                 for entry in reversed(runs)
-                if (lag := _number(entry.get("lag_ms"))) is not None
+                if (lag := number(entry.get("lag_ms"))) is not None
                 and entry.get("outcome") not in ("missed", "skipped")
             ],
         }
@@ -109,56 +112,7 @@ class FleetViews:
 
     async def alerts(self, count: int = ALERTS_SHOWN) -> dict[str, Any]:
         """The newest alert events, newest first."""
-        return {"alerts": [_alert(entry) for entry in await self._reader.alerts(count)]}
-
-
-def task_row(
-    name: str,
-    catalog: dict[str, Any],
-    last: dict[str, Any],
-    instances: list[dict[str, Any]],
-    paused: PauseEntry | None,
-    claim: dict[str, str],
-    now: datetime,
-) -> dict[str, Any]:
-    """A task as the fleet records it: schedule (from a replica's catalogue), its newest
-    deciding run, the next fire any live replica plans, pause state, the run in progress."""
-    planned = [parse_instant((i.get("next_fires") or {}).get(name)) for i in instances]
-    upcoming = [when for when in planned if when is not None and when > now]
-    # A schedule faster than the heartbeat has passed its recorded next fire by the read.
-    passed = max((when for when in planned if when is not None and when <= now), default=None)
-    running = [parse_instant((i.get("running") or {}).get(name)) for i in instances]
-    since = min((when for when in running if when is not None), default=None)
-    until = None if paused is None else paused.until
-    is_paused = paused is not None and paused.active(now.timestamp())
-    in_progress = claim.get("done") == "0"
-    next_fire = min(upcoming, default=None) or passed
-    # A pause that ends first lets the next fire run: only one it covers is held back.
-    held = is_paused and (until is None or next_fire is None or next_fire.timestamp() < until)
-    return {
-        "name": name,
-        "schedule": catalog.get("schedule"),
-        "scope": catalog.get("scope"),
-        "timezone": catalog.get("timezone"),
-        "disabled": bool(catalog.get("disabled", False)),
-        "running_here": bool(catalog),
-        "paused": is_paused,
-        "paused_until": paused.until_text if is_paused and paused is not None else None,
-        "next_fire": iso(next_fire),
-        "next_fire_passed": not upcoming and passed is not None,
-        "next_fire_paused": held,
-        "last_run": last.get("started_at"),
-        "scheduled_for": last.get("scheduled_for"),
-        "outcome": last.get("outcome"),
-        "duration_ms": _number(last.get("duration_ms")),
-        "lag_ms": _number(last.get("lag_ms")),
-        "consecutive_failures": _count(last.get("consecutive_failures")),
-        "last_error": last.get("error"),
-        "instance": last.get("instance"),
-        "recovered": str(last.get("recovered", "")).lower() == "true",
-        "running_since": iso(since),
-        "claimed_by": claim.get("owner") if in_progress else None,
-    }
+        return {"alerts": [alert_row(entry) for entry in await self._reader.alerts(count)]}
 
 
 def _catalog(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -176,74 +130,3 @@ def _catalog(instances: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def _started(entry: dict[str, str]) -> float:
     moment = parse_instant(entry.get("started_at"))
     return moment.timestamp() if moment is not None else 0.0
-
-
-def _replica(record: dict[str, Any]) -> dict[str, Any]:
-    """A replica's row from its record as `FleetReader` shapes it (roles a list of text,
-    running and tasks objects)."""
-    return {
-        "id": record.get("id"),
-        "host": record.get("host"),
-        "pid": record.get("pid"),
-        "version": record.get("version"),
-        "roles": record["roles"],
-        "started_at": record.get("started_at"),
-        "last_seen": record.get("last_seen"),
-        "rss_mb": _number(record.get("rss_mb")),
-        "cpu_percent": _number(record.get("cpu_percent")),
-        "running": record["running"],
-        "tasks": len(record["tasks"]),
-    }
-
-
-def _run(entry: dict[str, str]) -> dict[str, Any]:
-    return {
-        "fire_id": entry.get("fire_id"),
-        "scheduled_for": entry.get("scheduled_for") or None,
-        "started_at": entry.get("started_at") or None,
-        "outcome": entry.get("outcome"),
-        "duration_ms": _number(entry.get("duration_ms")),
-        "lag_ms": _number(entry.get("lag_ms")),
-        "missed": _count(entry.get("missed")),
-        "recovered": entry.get("recovered", "").lower() == "true",
-        "instance": entry.get("instance") or None,
-        "error": entry.get("error") or None,
-        "consecutive_failures": _count(entry.get("consecutive_failures")),
-    }
-
-
-def _alert(entry: dict[str, str]) -> dict[str, Any]:
-    try:
-        data = dict(json.loads(entry.get("data") or "{}"))
-    except (ValueError, TypeError):
-        data = {}
-    return {
-        "task": entry.get("task"),
-        "state": entry.get("state"),
-        "time": data.get("time"),
-        "failures": data.get("failures"),
-        "instance": data.get("instance"),
-        "error": data.get("last_error"),
-        "text": data.get("text"),
-    }
-
-
-def _number(text: Any) -> float | None:
-    """A finite number, or None (for none, or anything else: a page must not fail, nor its
-    JSON hold NaN, over one bad value)."""
-    if text is None or text == "" or isinstance(text, bool):
-        return None
-    try:
-        number = float(text)
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _count(value: Any) -> int:
-    return int(_number(value) or 0)
-
-
-def iso(moment: datetime | None) -> str | None:
-    """An instant as records write it (`...Z`, milliseconds only when it has them)."""
-    return None if moment is None else format_instant(moment, precise=moment.microsecond != 0)
