@@ -19,6 +19,7 @@ from worker.cluster.recovery import Recovery
 from worker.cluster.watch import LeaseWatch
 from worker.connect.outage import OutageMonitor
 from worker.connect.redis import redis_resource
+from worker.connect.sentinel import SentinelWatch
 from worker.connect.threaded import make_thread_client
 from worker.observe.alerts import Alerts
 from worker.observe.clock import ClockCheck
@@ -201,8 +202,25 @@ class FrameworkContainer(containers.DeclarativeContainer):
     # the way out closes them in reverse: publisher lanes, fleet, listeners, heartbeat last.
     # An application lists its own in `app_services`: started after these, closed before.
     loop_watch = providers.Singleton(LoopWatch, instance, run_listeners)
+    sentinel_watch = providers.Singleton(
+        SentinelWatch,
+        sentinels=settings.provided.sentinels,
+        master=settings.provided.redis_sentinel_master,
+        timeout=settings.provided.redis_timeout,
+        clients=providers.List(framework_redis, redis),
+        listeners=providers.List(claim_store.provided.primary_switched),
+    )
     services = providers.List(
-        loop_watch, heartbeat, recorder, alerts, metrics, gate, recovery, fleet_control, publisher
+        loop_watch,
+        sentinel_watch,
+        heartbeat,
+        recorder,
+        alerts,
+        metrics,
+        gate,
+        recovery,
+        fleet_control,
+        publisher,
     )
     app_services = providers.List()
 

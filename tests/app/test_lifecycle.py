@@ -16,6 +16,7 @@ from worker.app.parts import Parts
 from worker.cluster.control import FleetControl
 from worker.cluster.gate import ClusterGate
 from worker.cluster.recovery import Recovery
+from worker.connect.sentinel import SentinelWatch
 from worker.errors import ConfigError, WorkerError
 from worker.lifecycle import Service, Services, Stage
 from worker.observe.alerts import Alerts
@@ -45,6 +46,7 @@ async def test_the_framework_lists_its_services_in_start_order_each_at_its_stage
         await resolve_provided(container.shutdown_resources())
     kinds = [
         (LoopWatch, Stage.APP),
+        (SentinelWatch, Stage.APP),
         (Heartbeat, Stage.READY),
         (RunRecorder, Stage.APP),
         (Alerts, Stage.APP),

@@ -1,7 +1,8 @@
 """A fleet's application: the shipped container plus cluster probes the fleet tests read.
 
-Each probe appends `<fire id>|<instance>|<recovered>` to a Redis list when its run starts
-(`fleet:<task>:start`) and when it ends (`fleet:<task>:end`); schedules come from the env.
+Each probe appends `<fire id>|<instance>|<recovered>|<missed>` to a Redis list when its run
+starts (`fleet:<task>:start`) and when it ends (`fleet:<task>:end`), and, with FLEET_JOURNAL
+(a folder), to a file there (what a failover cannot lose); schedules come from the env.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ class FleetProbes:
     async def _mark(self, task: str, event: str) -> None:
         fire = current_fire()
         entry = f"{fire.id}|{self._instance.id}|{int(fire.recovered)}|{fire.missed}"
+        if journal := os.environ.get("FLEET_JOURNAL"):  # a witness outside Redis
+            with open(f"{journal}/{self._instance.id}.{task}.{event}", "a") as lines:  # noqa: ASYNC230
+                lines.write(entry + "\n")
         await self._redis.rpush(f"fleet:{task}:{event}", entry)
 
     @cron(os.environ.get("FLEET_TICK_CRON", NEVER), name="fleet-tick")

@@ -12,9 +12,10 @@ from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
 from tests.run_support import definition
-from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.cluster.claims import ClaimStore
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
+from worker.cluster.replies import ClaimRequest
 from worker.connect.outage import OutageMonitor
 from worker.run.fire import Fire
 from worker.schedule.definitions import TaskDefinition

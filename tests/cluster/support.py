@@ -56,6 +56,26 @@ def entries(client: redis.Redis, task: str, event: str = "start") -> list[list[s
     return [entry.split("|") for entry in texts(client.lrange(f"fleet:{task}:{event}", 0, -1))]
 
 
+def journal(folder: Path, task: str, event: str = "start") -> list[list[str]]:
+    """The probes' entries as every replica wrote them to FLEET_JOURNAL, oldest fire first."""
+    found = [
+        line.split("|")
+        for path in sorted(folder.glob(f"*.{task}.{event}"))
+        for line in path.read_text().splitlines()
+    ]
+    return sorted(found, key=lambda entry: second_of(entry[0]))
+
+
+def assert_no_second_twice(ticks: list[list[str]]) -> None:
+    """No fire started twice, and no second is counted twice by the runs started (a
+    fire's second and the seconds its `missed` stands for)."""
+    ids = [tick[0] for tick in ticks]
+    assert len(ids) == len(set(ids)), f"a fire ran twice: {sorted(ids)}"
+    counted = Counter(second_of(tick[0]) - k for tick in ticks for k in range(int(tick[3]) + 1))
+    twice = sorted(second for second, times in counted.items() if times > 1)
+    assert not twice, f"a second counted twice by the runs started: {twice}"
+
+
 def second_of(fire_id: str) -> int:
     stamp = fire_id.split(":", 1)[1]
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())

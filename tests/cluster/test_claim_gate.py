@@ -12,10 +12,11 @@ from typing_extensions import override
 
 from tests.cluster.claim_support import KEYS, fire_at, gate, second_ago, store, task, thread_client
 from tests.run_support import make_runner
-from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore, LeaseEnd
+from worker.cluster.claims import ClaimStore
 from worker.cluster.gate import ClusterGate
 from worker.cluster.pause import PauseState
 from worker.cluster.recovery import Recovery
+from worker.cluster.replies import ClaimReply, ClaimRequest, LeaseEnd
 from worker.connect.outage import OutageMonitor
 from worker.run.gate import Admission
 from worker.testing.listeners import RecordedRuns

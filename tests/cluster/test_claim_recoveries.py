@@ -9,7 +9,7 @@ from redis.asyncio import Redis
 
 from tests.cluster.claim_support import KEYS, claim, now_ms, store
 from tests.cluster.claim_support import claim_request as fire
-from worker.cluster.claims import ClaimRequest, LeaseEnd
+from worker.cluster.replies import ClaimRequest, LeaseEnd
 
 
 async def test_a_fire_is_taken_over_at_most_max_recoveries_times_then_abandoned(

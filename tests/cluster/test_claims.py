@@ -9,7 +9,8 @@ from redis.asyncio import Redis
 
 from tests.cluster.claim_support import claim, now_ms, store, until_past
 from tests.cluster.claim_support import claim_request as fire
-from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
+from worker.cluster.claims import ClaimStore
+from worker.cluster.replies import ClaimRequest, LeaseEnd
 from worker.protocol import TakenOver, manual_id
 from worker.state.keys import Keys
 

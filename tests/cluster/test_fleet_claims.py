@@ -25,7 +25,8 @@ from tests.cluster.support import (
     start_fleet,
 )
 from tests.support import RedisServer, texts, wait_for
-from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.cluster.claims import ClaimStore
+from worker.cluster.replies import ClaimRequest
 from worker.run.fire import Fire
 from worker.state.keys import Keys
 

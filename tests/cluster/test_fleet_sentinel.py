@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 import redis
 
-from tests.cluster.support import EVERY_SECOND, assert_each_second_once, entries, start_fleet
+from tests.cluster.support import (
+    EVERY_SECOND,
+    assert_each_second_once,
+    assert_no_second_twice,
+    entries,
+    journal,
+    start_fleet,
+)
 from tests.support import RedisServer, WorkerProcess, free_port, wait_for
 
 Spawn = Callable[..., WorkerProcess]
@@ -62,6 +69,11 @@ class Sentinels:
             )
         except redis.RedisError:
             return False
+
+    def failover(self) -> None:
+        """A planned failover (SENTINEL FAILOVER): the replica is promoted, the old primary
+        demoted once the sentinels reconfigure it."""
+        self._ask(self.ports[0], "SENTINEL", "FAILOVER", "mymaster")
 
     def master_port(self) -> int:
         address = self._ask(self.ports[0], "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
@@ -140,3 +152,44 @@ def _second(tick: list[str]) -> float:
     from tests.cluster.support import second_of
 
     return float(second_of(tick[0]))
+
+
+@pytest.mark.slow
+def test_a_planned_sentinel_failover_is_followed_at_once_and_sends_no_second_twice(
+    spawn_worker: Spawn,
+    tmp_path: Path,
+    sentinel_setup: tuple[RedisServer, RedisServer, Sentinels],
+) -> None:
+    """SENTINEL FAILOVER: the old primary takes writes until it is demoted seconds later;
+    claims made there after the switch must not run, nor be counted again on the new one."""
+    primary, replica, sentinels = sentinel_setup
+    workers = start_fleet(
+        spawn_worker,
+        tmp_path,
+        3,
+        redis_url=primary.url,
+        REDIS_SENTINELS=sentinels.setting,
+        FLEET_TICK_CRON=EVERY_SECOND,
+        FLEET_JOURNAL=str(tmp_path),
+    )
+    wait_for(lambda: len(journal(tmp_path, "tick")) >= 3, what="ticks on the primary")
+    sentinels.failover()
+    wait_for(lambda: sentinels.master_port() == replica.port, timeout=15, what="the switch")
+    switched = time.time()
+    client = replica.client()
+    wait_for(
+        lambda: any(_second(t) > switched for t in entries(client, "tick")),
+        timeout=10,
+        what="a fire run on the new primary",
+    )
+    resumed = time.time()
+    count = len(journal(tmp_path, "tick"))
+    wait_for(lambda: len(journal(tmp_path, "tick")) >= count + 5, what="five more ticks")
+    for worker in workers:
+        assert worker.stop() == 0
+    logs = "\n".join(w.stderr for w in workers)
+    assert resumed - switched <= 2.0 + 1.0, f"resumed {resumed - switched:.2f}s after\n{logs}"
+    try:
+        assert_no_second_twice(journal(tmp_path, "tick"))
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{journal(tmp_path, 'tick')}\n{logs}") from None

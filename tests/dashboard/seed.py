@@ -15,7 +15,8 @@ from zoneinfo import ZoneInfo
 
 import redis.asyncio as aioredis
 
-from worker.cluster.claims import ClaimRequest, ClaimStore
+from worker.cluster.claims import ClaimStore
+from worker.cluster.replies import ClaimRequest
 from worker.connect.outage import OutageMonitor
 from worker.observe.alerts import Alerts
 from worker.observe.heartbeat import Heartbeat

@@ -2,82 +2,30 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from worker.cluster import scripts
+from worker.cluster.replicated import ReplicatedClaims
+from worker.cluster.replies import (
+    ClaimReply,
+    ClaimRequest,
+    LeaseEnd,
+    Look,
+    reply_of,
+    taken_over_of,
+)
 from worker.connect.redis import redis_deadline, text
-from worker.protocol import ClaimResult, TakenOver, token_of_claim_key
+from worker.protocol import TakenOver
 from worker.state.keys import Keys
 
 if TYPE_CHECKING:
     from redis import Redis as SyncRedis
     from redis.asyncio import Redis
 
-REPLICAS_REREAD = 5.0
-"""Seconds between looks at a replica-less primary's replica count (sentinel mode)."""
 EXPIRED_READ = 1000
 """Expired leases a look reads at most (one call): those of tasks this replica's application
 lacks are read past, up to this many."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimRequest:
-    task: str
-    at_ms: int
-    fire_id: str
-    recover: bool
-    manual: str | None
-    held: bool = False
-    """This replica holds a lease of the task (a run going on, or its end on the way): a
-    live lease of its own is that run's. Otherwise such a lease is an orphan (a claim whose
-    reply was lost in an outage), claimed over and folded."""
-
-    @classmethod
-    def taken(cls, takeover: TakenOver) -> ClaimRequest:
-        """The claim a taken-over fire stands for (a manual one keeps its token)."""
-        return cls(takeover.task, takeover.at_ms, takeover.fire_id, True, takeover.manual)
-
-
-@dataclass(frozen=True, slots=True)
-class LeaseEnd:
-    request: ClaimRequest
-    outcome: str
-    newest: tuple[int, str] | None
-    """The newest fire the run stood for (a fold moves the mark there); None: manual."""
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimReply:
-    status: ClaimResult
-    """`won`, or why it was refused."""
-    previous_mark: int
-    owner: str
-    abandoned: str = ""
-    """`won` over a dead claimer's recoverable fire nobody had taken over yet: its id (this
-    run stands for it, counted in `missed`; recovery will not run it)."""
-    abandoned_at: int = 0
-    failures: int = 0
-    """The task's failed runs in a row, fleet-wide, before this fire."""
-    record: bool = False
-    """`busy`: this replica records the refused fire (`skipped`, overlap); the owner does
-    not schedule the task (it would fold and record it) and no other refuser has."""
-
-
-@dataclass(frozen=True, slots=True)
-class Look:
-    """What one look at the expired leases found (`ClaimStore.take_over`)."""
-
-    taken: list[TakenOver]
-    wait: float | None
-    """Seconds until the next lease deadline (None: no lease held anywhere)."""
-    left: dict[str, float]
-    """Expired leases of tasks this replica's application lacks: task → seconds expired."""
-    abandoned: list[TakenOver]
-    """Fires taken over CLAIM_MAX_RECOVERIES times already, now ended `abandoned`: this
-    replica records them."""
 
 
 class ClaimStore:
@@ -109,8 +57,8 @@ class ClaimStore:
         self._finish = redis.register_script(scripts.FINISH)
         self._expired = redis.register_script(scripts.EXPIRED)
         self._take_over = redis.register_script(scripts.TAKE_OVER)
-        self._replicas: int | None = None
-        self._reread_at = 0.0
+        self._replicated = ReplicatedClaims(redis)
+        self._switched = False
         self.schedules = False
         """This replica schedules its tasks (`run`): it folds fires due while its claimed
         run goes on, and records them."""
@@ -139,37 +87,11 @@ class ClaimStore:
             args += [int(request.manual is not None), request.task, int(request.held)]
         async with redis_deadline(self._timeout + wait_ms / 1000 if replicas else self._timeout):
             if replicas:
-                raw, acked = await self._claim_and_wait(keys, args, replicas, wait_ms)
+                raw, acked = await self._replicated.claim(keys, args, replicas, wait_ms)
             else:
                 raw, acked = await self._claim(keys=keys, args=args), None
-        replies = [_reply(r) for r in raw]
+        replies = [reply_of(r) for r in raw]
         return replies, acked
-
-    async def _claim_and_wait(
-        self, keys: list[str], args: list[Any], replicas: int, wait_ms: int
-    ) -> tuple[Any, int]:
-        """The claim and a WAIT on one connection. A primary known to have no replica (a
-        freshly promoted one) is not waited on; its replica count is re-read after an error
-        and every REPLICAS_REREAD seconds while it has none."""
-        loop = asyncio.get_running_loop()
-        if self._replicas is None or (self._replicas == 0 and loop.time() > self._reread_at):
-            info = await self._redis.info("replication")
-            self._replicas = int(info.get("connected_slaves", 0))
-            self._reread_at = loop.time() + REPLICAS_REREAD
-        wanted = replicas if self._replicas else 0
-        # EVAL, not EVALSHA: a NOSCRIPT on a freshly promoted primary would cost a whole WAIT.
-        pipe = self._redis.pipeline(transaction=False)
-        pipe.execute_command("EVAL", scripts.CLAIM, len(keys), *keys, *args)
-        pipe.execute_command("WAIT", wanted, wait_ms if wanted else 0)
-        try:
-            replies = await pipe.execute(raise_on_error=False)
-        except BaseException:
-            self._replicas = None
-            raise
-        if isinstance(replies[0], Exception):
-            self._replicas = None
-            raise replies[0]
-        return replies[0], int(replies[1]) if wanted else 0
 
     async def renew(self, held: Sequence[tuple[str, str]]) -> list[bool]:
         """Extend the leases of (task, fire id) held here; False where it was lost."""
@@ -178,9 +100,18 @@ class ClaimStore:
             raw = await self._renew(keys=keys, args=args)
         return [bool(int(value)) for value in raw]
 
+    def primary_switched(self) -> None:
+        """The sentinels announced a new primary (worker.connect.sentinel): claims count its
+        replicas anew, renewals reconnect (the old primary takes writes until demoted)."""
+        self._replicated.primary_switched()
+        self._switched = True
+
     def renew_blocking(self, held: Sequence[tuple[str, str]]) -> list[bool]:
         """Extend the leases of (task, fire id) held here; False where it was lost. Blocking,
         on a connection of its own: for the lease keeper's thread only."""
+        if self._switched and self._blocking is not None:
+            self._switched = False
+            self._blocking.connection_pool.disconnect()
         if self._blocking is None:
             if self._thread_client is None:
                 raise RuntimeError("no thread client: leases cannot be renewed")
@@ -259,8 +190,8 @@ class ClaimStore:
             args += [task, take]
         async with redis_deadline(self._timeout):
             raw, left, gone = await self._take_over(keys=keys, args=args)
-        taken = [_taken_over(r) for r in raw]
-        return taken, [text(task) for task in left], [_taken_over(r) for r in gone]
+        taken = [taken_over_of(r) for r in raw]
+        return taken, [text(task) for task in left], [taken_over_of(r) for r in gone]
 
     async def listed_tasks(self) -> set[str] | None:
         """The tasks the live replicas' applications have (their instance records); None
@@ -275,17 +206,3 @@ class ClaimStore:
                 return None
             listed.update(record["tasks"])
         return listed
-
-
-def _reply(raw: Any) -> ClaimReply:
-    abandoned = text(raw[3]) if len(raw) > 3 else ""
-    at = int(raw[4]) if abandoned else 0
-    failures = int(raw[5]) if len(raw) > 5 else 0
-    record = len(raw) > 6 and text(raw[6]) == "1"
-    status = ClaimResult(text(raw[0]))
-    return ClaimReply(status, int(raw[1]), text(raw[2]), abandoned, at, failures, record)
-
-
-def _taken_over(raw: Any) -> TakenOver:
-    manual = token_of_claim_key(text(raw[3])) if raw[3] else None
-    return TakenOver(text(raw[0]), text(raw[1]), int(raw[2]), manual, text(raw[4]))

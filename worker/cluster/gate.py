@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from loguru import logger
 from typing_extensions import override
 
-from worker.cluster.claims import ClaimReply, ClaimRequest, ClaimStore
+from worker.cluster.claims import ClaimStore
 from worker.cluster.leases import Leases
 from worker.cluster.pause import PauseState
+from worker.cluster.replies import ClaimReply, ClaimRequest
 from worker.connect.outage import OutageMonitor
 from worker.connect.retry import OutageRetry
 from worker.lifecycle import Service, Stage
@@ -232,8 +233,8 @@ class ClusterGate(Service):
         elif won and not self._unacked:
             self._unacked = True
             logger.bind(wait_ms=self._wait_ms).warning(
-                "claim not acknowledged by any replica in time: running anyway "
-                "(a failover now could let another replica run the fire again)"
+                "claim not acknowledged by any replica in time: running on the primary the "
+                "sentinels confirm (a failover before a replica catches up could run it again)"
             )
 
     def _count(self, task: str, result: str) -> None:

@@ -20,7 +20,8 @@ from datetime import datetime
 
 from loguru import logger
 
-from worker.cluster.claims import ClaimRequest, ClaimStore, LeaseEnd
+from worker.cluster.claims import ClaimStore
+from worker.cluster.replies import ClaimRequest, LeaseEnd
 from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
