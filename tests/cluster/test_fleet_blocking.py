@@ -3,13 +3,19 @@ its fire runs once, the block is named and counted, and the fleet's other fires 
 
 from __future__ import annotations
 
+import signal
+from collections import Counter
 from pathlib import Path
 from typing import Any
+
+import pytest
+import redis
 
 from tests.cluster.support import APP, EVERY_SECOND, Spawn, a_cron_soon, entries, start_fleet
 from tests.support import RedisServer, run_records, status_when, wait_for
 
 
+@pytest.mark.slow
 def test_a_task_blocking_its_loop_past_the_lease_runs_each_fire_once(
     spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
 ) -> None:
@@ -75,3 +81,39 @@ def test_a_fire_whose_claimers_keep_dying_is_abandoned_after_its_recoveries(
     assert [entry[2] for entry in entries(client, "slow")] == ["0", "1"], "run, recovered once"
     assert [fields[b"state"] for _, fields in alerts] == [b"abandoned"]
     assert "outcome=abandoned" in survivor.stderr
+
+
+@pytest.mark.slow
+def test_a_replica_resumed_after_its_fire_was_recovered_folds_no_newer_fire(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """Stopped (SIGSTOP) mid-run past its lease: another replica recovers the fire and, as
+    its owner now, folds the next one; the resumed run ends as the fire it started with."""
+    client = redis_server.client()
+    workers = start_fleet(
+        spawn_worker,
+        tmp_path,
+        2,
+        CLAIM_LEASE="1",
+        FLEET_SLOW_CRON="*/3 * * * * *",
+        FLEET_SLOW_SECONDS="4",
+    )
+    by_id = {w.env["WORKER_INSTANCE_ID"]: w for w in workers}
+    first = wait_for(lambda: entries(client, "slow"), timeout=10, what="a slow run")[0]
+    stopped = by_id[first[1]]
+    stopped.signal(signal.SIGSTOP)
+    try:
+        wait_for(lambda: any(e[2] == "1" for e in entries(client, "slow")), what="the recovery")
+    finally:
+        stopped.signal(signal.SIGCONT)
+    wait_for(lambda: len(ended_ok(client)) >= 4, timeout=20, what="four runs ended")
+    for worker in workers:
+        assert worker.stop() == 0
+    ended = Counter(fire for fire, _ in ended_ok(client))
+    twice = {fire for fire, times in ended.items() if times > 1}
+    assert twice <= {first[0]}, f"only the recovered fire ends twice: {ended_ok(client)}"
+
+
+def ended_ok(client: redis.Redis) -> list[tuple[str, str]]:
+    runs = run_records(client, "worker:runs:fleet-slow")
+    return [(r["fire_id"], r["instance"]) for r in runs if r["outcome"] == "ok"]
