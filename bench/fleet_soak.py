@@ -3,11 +3,14 @@
     python -m bench.fleet_soak [--minutes 10]
 
 Topology: a Redis primary, one replica, three sentinels (down-after 3 s); three workers
-with REDIS_SENTINELS. Tasks (tests/apps/fleet.py): `fleet-tick` every second and
-`fleet-slow` (4 s runs) every 20 s. Faults, at fractions of the run: 0.15 SIGKILL of the
-replica running `fleet-slow` (a new replica replaces it), 0.35 SIGKILL of an idle replica
-(replaced), 0.55 the primary restarted (1 s down, no failover), 0.75 the primary killed
-(the sentinels fail over to the replica). Counts come from the workers' own `run` lines.
+with REDIS_SENTINELS. Tasks (tests/apps/fleet.py): `fleet-tick` every second, `fleet-slow`
+(4 s runs) every 20 s and `fleet-block` (holds its replica's event loop 7 s, a `time.sleep`
+in an `async def`) at :15 and :45. Faults, at fractions of the run: 0.15 SIGKILL of the
+replica running `fleet-slow` (a new replica replaces it), 0.25 that replica stopped
+(SIGSTOP) past its lease mid-run, then resumed, 0.35 SIGKILL of an idle replica (replaced),
+0.45 a planned failover (SENTINEL FAILOVER), 0.55 the primary restarted (1 s down, no
+failover), 0.75 the primary killed (the sentinels fail over to the replica). Counts come
+from the workers' own `run` lines (what Redis forgets in a failover, they keep).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import argparse
 import json
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -91,6 +95,8 @@ class Soak:
             FLEET_TICK_CRON="* * * * * *",
             FLEET_SLOW_CRON="*/20 * * * * *",
             FLEET_SLOW_SECONDS="4",
+            FLEET_BLOCK_CRON="15,45 * * * * *",
+            FLEET_BLOCK_SECONDS="7",
             LOG_LEVEL="INFO",
         )
         child = Child(name, [sys.executable, "-m", "worker"], env, self.logdir)
@@ -106,6 +112,31 @@ class Soak:
         owner.popen.kill()
         self.events.append({"event": "kill mid-run", "replica": owner.name, "at": time.time()})
         self.add_worker()
+
+    def stop_running_slow(self) -> None:
+        """SIGSTOP the replica whose `fleet-slow` run is going for 8 s (past its 5 s lease)."""
+        self._until(lambda: self._slow_owner() is not None, timeout=30)
+        owner = self._slow_owner()
+        assert owner is not None
+        owner.popen.send_signal(signal.SIGSTOP)
+        self.events.append({"event": "stop mid-run", "replica": owner.name, "at": time.time()})
+        time.sleep(8.0)
+        owner.popen.send_signal(signal.SIGCONT)
+
+    def planned_failover(self) -> None:
+        port = self._master_port()
+        ask = redis.Redis(port=self.sentinel_ports[0]).execute_command  # type: ignore[no-untyped-call]
+        ask("SENTINEL", "FAILOVER", "mymaster")
+        asked = time.time()
+        self._until(lambda: self._master_port() != port, timeout=60)
+        self.events.append(
+            {
+                "event": "planned failover",
+                "from": port,
+                "at": asked,
+                "switched_s": time.time() - asked,
+            }
+        )
 
     def _slow_owner(self) -> Child | None:
         """The live replica that holds `fleet-slow`'s claim with its run going (Redis says)."""
@@ -179,6 +210,7 @@ def analyse(soak: Soak, started: float) -> dict[str, Any]:
     ticks = [(s, m) for t, o, s, m, _ in runs if t == "fleet-tick" and o == "ok"]
     counts = Counter(s for s, _ in ticks)
     covered = sorted(_second(s) - k for s, m in ticks for k in range(m + 1))
+    blocks = Counter(s for t, o, s, _, _ in runs if t == "fleet-block" and o == "ok")
     seconds = set(covered)
     gaps = [s for s in range(covered[0], covered[-1] + 1) if s not in seconds] if covered else []
     kill = next((e for e in soak.events if e["event"] == "kill mid-run"), None)
@@ -191,11 +223,14 @@ def analyse(soak: Soak, started: float) -> dict[str, Any]:
         "tick_runs": len(ticks),
         "tick_seconds_covered": len(seconds),
         "duplicates": sum(1 for c in counts.values() if c > 1),
+        "seconds_counted_twice": sum(1 for c in Counter(covered).values() if c > 1),
         "gaps": len(gaps),
         "catch_up_runs": sum(1 for _, m in ticks if m),
         "slow_runs_ok": len(slow_ok),
         "slow_fire_ids_twice_ok": sum(1 for c in Counter(s for s, _ in slow_ok).values() if c > 1),
         "recovered_runs": sum(1 for _, line in slow_ok if "recovered=True" in line),
+        "block_runs_ok": sum(blocks.values()),
+        "block_fire_ids_twice_ok": sum(1 for c in blocks.values() if c > 1),
         "recoveries": len(recoveries),
         "recovery_after_kill_s": recovery_s,
         "events": soak.events,
@@ -220,7 +255,9 @@ def main() -> None:
     started = time.time()
     faults = [
         (0.15, soak.kill_running_slow),
+        (0.25, soak.stop_running_slow),
         (0.35, soak.kill_idle),
+        (0.45, soak.planned_failover),
         (0.55, soak.restart_primary),
         (0.75, soak.fail_over),
     ]

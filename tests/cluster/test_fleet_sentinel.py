@@ -107,6 +107,22 @@ def sentinel_setup() -> Iterator[tuple[RedisServer, RedisServer, Sentinels]]:
         primary.stop()
 
 
+def sentinel_fleet(
+    spawn: Spawn, tmp_path: Path, setup: tuple[RedisServer, RedisServer, Sentinels], **env: str
+) -> list[WorkerProcess]:
+    """Three replicas on the set-up's primary through its sentinels, ticking every second."""
+    primary, _, sentinels = setup
+    return start_fleet(
+        spawn,
+        tmp_path,
+        3,
+        redis_url=primary.url,
+        REDIS_SENTINELS=sentinels.setting,
+        FLEET_TICK_CRON=EVERY_SECOND,
+        **env,
+    )
+
+
 @pytest.mark.slow
 def test_the_fleet_follows_a_sentinel_failover_and_runs_no_fire_twice(
     spawn_worker: Spawn,
@@ -114,15 +130,7 @@ def test_the_fleet_follows_a_sentinel_failover_and_runs_no_fire_twice(
     sentinel_setup: tuple[RedisServer, RedisServer, Sentinels],
 ) -> None:
     primary, replica, sentinels = sentinel_setup
-    workers = start_fleet(
-        spawn_worker,
-        tmp_path,
-        3,
-        redis_url=primary.url,
-        REDIS_SENTINELS=sentinels.setting,
-        FLEET_TICK_CRON=EVERY_SECOND,
-        OUTAGE_LOG_INTERVAL="1",
-    )
+    workers = sentinel_fleet(spawn_worker, tmp_path, sentinel_setup, OUTAGE_LOG_INTERVAL="1")
     wait_for(lambda: len(entries(primary.client(), "tick")) >= 3, what="ticks on the primary")
     primary.kill()
     killed = time.time()
@@ -162,16 +170,8 @@ def test_a_planned_sentinel_failover_is_followed_at_once_and_sends_no_second_twi
 ) -> None:
     """SENTINEL FAILOVER: the old primary takes writes until it is demoted seconds later;
     claims made there after the switch must not run, nor be counted again on the new one."""
-    primary, replica, sentinels = sentinel_setup
-    workers = start_fleet(
-        spawn_worker,
-        tmp_path,
-        3,
-        redis_url=primary.url,
-        REDIS_SENTINELS=sentinels.setting,
-        FLEET_TICK_CRON=EVERY_SECOND,
-        FLEET_JOURNAL=str(tmp_path),
-    )
+    _, replica, sentinels = sentinel_setup
+    workers = sentinel_fleet(spawn_worker, tmp_path, sentinel_setup, FLEET_JOURNAL=str(tmp_path))
     wait_for(lambda: len(journal(tmp_path, "tick")) >= 3, what="ticks on the primary")
     sentinels.failover()
     wait_for(lambda: sentinels.master_port() == replica.port, timeout=15, what="the switch")

@@ -19,6 +19,7 @@ from worker.connect.redis import text
 from worker.observe.instance import InstanceState
 from worker.state.definitions import disagreements
 from worker.state.keys import Keys
+from worker.state.read import json_object
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -46,7 +47,7 @@ class PeerWatch:
         replace the record of this id's previous process, a restart) a record not written
         by this process is another live one's."""
         self._beats += 1
-        record = _object(raw)
+        record = json_object(raw)
         if self._beats == 1 or record is None:
             return
         me = (self._state.hostname, self._state.pid, self._state.started_at)
@@ -74,7 +75,7 @@ class PeerWatch:
         others = [text(i) for i in ids if text(i) != self._state.id]
         if others:
             values = await redis.mget([self._keys.instance(i) for i in others])
-            self.compare_records([r for v in values if (r := _object(v)) is not None])
+            self.compare_records([r for v in values if (r := json_object(v)) is not None])
 
     def compare_records(self, records: Iterable[Mapping[str, Any]]) -> None:
         """Warn once per (task, other definition) where a live replica defines one of this
@@ -93,13 +94,3 @@ class PeerWatch:
                 other=found.other,
                 fields=",".join(found.fields),
             ).warning(found.line())
-
-
-def _object(raw: Any) -> dict[str, Any] | None:
-    if raw is None:
-        return None
-    try:
-        found = json.loads(raw)
-    except (ValueError, TypeError):
-        return None
-    return found if isinstance(found, dict) else None

@@ -17,7 +17,7 @@ from worker.state.keys import Keys
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled")
+SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled", "abandoned")
 
 # One command per batch, whatever its size: ARGV[1] and ARGV[2] cap the all-runs stream and
 # each task's stream; per record, ARGV holds the task, its summary (JSON, or '' when the

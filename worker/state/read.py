@@ -72,7 +72,7 @@ class FleetReader:
         ids, summary, entries, paused, claim = await pipe.execute()
         return TaskState(
             replicas=_as_replicas(await self._records(ids)),
-            summary=_object(summary),
+            summary=json_object(summary),
             runs=[_entry(entry_id, fields) for entry_id, fields in entries or ()],
             paused=pause_entry(paused),
             claim=texts(claim),
@@ -100,7 +100,9 @@ class FleetReader:
         if not keys:
             return []
         values = await self._redis.mget(list(dict.fromkeys(keys)))
-        records = [_shaped(record) for value in values if (record := _object(value)) is not None]
+        records = [
+            _shaped(record) for value in values if (record := json_object(value)) is not None
+        ]
         return sorted(records, key=lambda record: str(record.get("id")))
 
     async def paused(self) -> dict[str, PauseEntry]:
@@ -202,7 +204,7 @@ def _as_replicas(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def _objects(raw: Any) -> dict[str, dict[str, Any]]:
     """A hash of JSON objects by name; a field that holds none is left out."""
-    found = {text(key): _object(value) for key, value in (raw or {}).items()}
+    found = {text(key): json_object(value) for key, value in (raw or {}).items()}
     return {key: value for key, value in found.items() if value is not None}
 
 
@@ -224,7 +226,7 @@ def parse_instant(text: Any) -> datetime | None:
         return None
 
 
-def _object(raw: Any) -> dict[str, Any] | None:
+def json_object(raw: Any) -> dict[str, Any] | None:
     """A JSON object written by a replica; None for none, or for anything else (one bad
     value must not hide the rest of a page)."""
     if raw is None:
