@@ -112,15 +112,8 @@ def sentinel_fleet(
 ) -> list[WorkerProcess]:
     """Three replicas on the set-up's primary through its sentinels, ticking every second."""
     primary, _, sentinels = setup
-    return start_fleet(
-        spawn,
-        tmp_path,
-        3,
-        redis_url=primary.url,
-        REDIS_SENTINELS=sentinels.setting,
-        FLEET_TICK_CRON=EVERY_SECOND,
-        **env,
-    )
+    env = {"REDIS_SENTINELS": sentinels.setting, "FLEET_TICK_CRON": EVERY_SECOND, **env}
+    return start_fleet(spawn, tmp_path, 3, first=1, redis_url=primary.url, **env)
 
 
 @pytest.mark.slow
