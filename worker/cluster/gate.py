@@ -138,8 +138,7 @@ class ClusterGate(Service):
         if (await OutageRetry(self._outage).call(renew))[0]:
             return reply
         logger.bind(task=request.task, fire=request.fire_id).info(
-            "claim answered after its lease could have run out, and the fire is another "
-            "replica's now: not run here"
+            "claim answered too late: the fire is another replica's now, not run here"
         )
         return replace(reply, status=ClaimResult.STALE)
 

@@ -116,11 +116,8 @@ class Runner:
         newest = due[-1].astimezone(UTC)
         active = self._active.get(name)
         if active is not None and active.fire.claim_lost:
-            # Its claim is another replica's now: that one folds the newer fire (or the next
-            # claim's winner counts it in `missed`); folding it here would run it twice.
-            logger.bind(task=name, fire=Fire(name, newest, precise=definition.precise).id).debug(
-                "fire left to the fleet: the run going on here lost its claim"
-            )
+            # Another replica holds the claim now and folds the newer fire (or the next
+            # claim's winner counts it in `missed`): folded here too, it would run twice.
             return None
         if active is not None:
             active.fire.fold(newest, len(due))
