@@ -130,6 +130,8 @@ class FrameworkContainer(containers.DeclarativeContainer):
         metrics=metrics,
     )
 
+    loop_watch = providers.Singleton(LoopWatch, instance, run_listeners)
+
     # Fleet (worker.cluster): each cluster fire claimed once, leases, recovery, control.
     pause_state = providers.Singleton(PauseState)
     lease_watch = providers.Singleton(LeaseWatch)
@@ -162,6 +164,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         metrics=metrics,
         misfire_grace=settings.provided.misfire_grace,
         next_fires=next_fires,
+        loop_stalls=loop_watch.provided.held_by_others,
     )
     runner = providers.Singleton(
         Runner,
@@ -201,7 +204,6 @@ class FrameworkContainer(containers.DeclarativeContainer):
     # The long-running services in start order, each started at its stage (worker.lifecycle);
     # the way out closes them in reverse: publisher lanes, fleet, listeners, heartbeat last.
     # An application lists its own in `app_services`: started after these, closed before.
-    loop_watch = providers.Singleton(LoopWatch, instance, run_listeners)
     sentinel_watch = providers.Singleton(
         SentinelWatch,
         sentinels=settings.provided.sentinels,

@@ -117,3 +117,26 @@ def test_a_replica_resumed_after_its_fire_was_recovered_folds_no_newer_fire(
 def ended_ok(client: redis.Redis) -> list[tuple[str, str]]:
     runs = run_records(client, "worker:runs:fleet-slow")
     return [(r["fire_id"], r["instance"]) for r in runs if r["outcome"] == "ok"]
+
+
+@pytest.mark.slow
+def test_runs_held_up_by_another_task_blocking_the_loop_keep_their_leases(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A run whose stuck threshold (3 s: every second) passes while another task holds its
+    replica's loop 4 s was not going on too long: its lease is kept, its fire runs once."""
+    client = redis_server.client()
+    start_fleet(
+        spawn_worker,
+        tmp_path,
+        2,
+        CLAIM_LEASE="1",
+        FLEET_BLOCK_CRON="*/5 * * * * *",
+        FLEET_BLOCK_SECONDS="4",
+        FLEET_SLOW_CRON=EVERY_SECOND,
+        FLEET_SLOW_SECONDS="1.5",  # always in flight: some run is held up by each block
+    )
+    wait_for(lambda: len(entries(client, "block", "end")) >= 4, timeout=40, what="four blocks")
+    slow = entries(client, "slow")
+    assert not [e for e in slow if e[2] == "1"], f"a held-up run lost its lease: {slow}"
+    assert len({e[0] for e in slow}) == len(slow)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -63,11 +64,12 @@ class ClusterGate(Service):
         metrics: RunListener | None = None,
         misfire_grace: float = 60.0,
         next_fires: NextFires | None = None,
+        loop_stalls: Callable[[str, float], float] | None = None,
     ) -> None:
         self._store = store
         self._outage = outage
         self._pause = pause
-        self._leases = Leases(store, outage, lease)
+        self._leases = Leases(store, outage, lease, loop_stalls)
         self._lease = lease
         self._replicated = bool(replicated)  # REDIS_SENTINELS set: WAIT for a replica
         self._wait_ms = max(int(wait_timeout * 1000) - 250, 100)

@@ -51,7 +51,14 @@ class _Held:
 class Leases:
     """Renewals on the keeper thread; finishes retried on the loop until Redis takes them."""
 
-    def __init__(self, store: ClaimStore, outage: OutageMonitor, lease: float) -> None:
+    def __init__(
+        self,
+        store: ClaimStore,
+        outage: OutageMonitor,
+        lease: float,
+        stalls: Callable[[str, float], float] | None = None,
+    ) -> None:
+        self._stalls = stalls
         self._store = store
         self._outage = outage
         self._every = lease / 3
@@ -135,11 +142,19 @@ class Leases:
     def _renewing(
         self, held: _Held, next_fires: NextFires, loop: asyncio.AbstractEventLoop
     ) -> bool:
-        """Whether `held`'s run may still go on; past that its lease is let go."""
+        """Whether `held`'s run may still go on; past that its lease is let go. The time
+        another task held the loop does not count against it (it could not run)."""
         if held.allowed == _UNKNOWN:
-            held.allowed = stuck_after(held.definition, held.scheduled_for, next_fires)
-        if held.allowed is None or time.monotonic() - held.since < held.allowed:
+            held.allowed = _allowance(held, next_fires)
+        if held.allowed is None:
             return True
+        went_on = time.monotonic() - held.since
+        if went_on < held.allowed:
+            return True
+        if self._stalls is not None:
+            went_on -= self._stalls(held.request.task, held.since)
+            if went_on < held.allowed:
+                return True
         if self._drop(held):
             request = held.request
             logger.bind(task=request.task, fire=request.fire_id, after_s=held.allowed).warning(
@@ -204,3 +219,12 @@ def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None
     """Run `callback` on the loop (not at all once the loop is closed: the worker is gone)."""
     with contextlib.suppress(RuntimeError):
         loop.call_soon_threadsafe(callback)
+
+
+def _allowance(held: _Held, next_fires: NextFires) -> float | None:
+    """How long a run may go on: a manual fire without a time limit, as long as it runs (its
+    instant is off the schedule's grid, so the gaps would say nothing)."""
+    definition = held.definition
+    if held.request.manual is not None and not definition.time_limit:
+        return None
+    return stuck_after(definition, held.scheduled_for, next_fires)

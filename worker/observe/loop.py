@@ -4,6 +4,8 @@ synchronous driver in an `async def`) is named in a WARNING and counted.
 A loop callback beats every BEAT seconds; a beat later than BLOCKED says how long the loop
 was held. A thread looks meanwhile, so the line names what held it: the asyncio task the
 loop was running when the beat was already BLOCKED late (a run's task is its task's name).
+The stalls are kept a while, so the lease keeper can tell a run that went on too long from
+one that was only held up by another task (`held_by_others`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections import deque
 from collections.abc import Sequence
 
 from loguru import logger
@@ -25,12 +28,15 @@ BEAT = 0.5
 """Seconds between the loop's beats (and the watching thread's looks)."""
 BLOCKED = 1.0
 """A beat this many seconds late is a blocked loop: logged, counted."""
+STALLS_KEPT = 256
+"""Stalls of BEAT or more remembered (the oldest forgotten first)."""
 
 
 class LoopWatch(Service):
     """Every command's loop (started with the application)."""
 
     def __init__(self, instance: InstanceState, listeners: Sequence[RunListener]) -> None:
+        self._stalls: deque[tuple[float, float, str | None]] = deque(maxlen=STALLS_KEPT)
         self._instance = instance
         self._listeners = tuple(listeners)
         self._handle: asyncio.TimerHandle | None = None
@@ -56,9 +62,26 @@ class LoopWatch(Service):
             self._handle.cancel()
             self._handle = None
 
+    def held_by_others(self, task: str, since: float) -> float:
+        """Seconds since `since` (monotonic) the loop was held by anything but `task`'s run
+        (a stall going on now included, its holder counted as another until seen). Called
+        from the lease keeper's thread."""
+        now = time.monotonic()
+        stalls = list(self._stalls)
+        due, culprit = self._due, self._culprit
+        if now - due >= BEAT:
+            stalls.append((due - BEAT, now, culprit))
+        return sum(
+            max(min(end, now) - max(start, since), 0.0)
+            for start, end, holder in stalls
+            if holder != task and end > since
+        )
+
     def _beat(self, loop: asyncio.AbstractEventLoop) -> None:
         now = loop.time()
         late = now - self._due
+        if late >= BEAT:  # since the beat before this one was due, at the most
+            self._stalls.append((self._due - BEAT, now, self._culprit))
         if late >= BLOCKED:
             self._blocked(late)
         self._culprit = None
@@ -68,7 +91,7 @@ class LoopWatch(Service):
     def _look(self, loop: asyncio.AbstractEventLoop) -> None:
         """The thread: while the beat is BLOCKED late, note the task the loop is running."""
         while not self._stop.wait(BEAT):
-            if self._culprit is None and time.monotonic() - self._due >= BLOCKED:
+            if self._culprit is None and time.monotonic() - self._due >= BEAT:
                 self._culprit = _running(loop)
 
     def _blocked(self, seconds: float) -> None:
