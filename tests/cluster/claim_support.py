@@ -36,10 +36,19 @@ def store(client: Redis, owner: str, lease: float = 5.0, skew: float = 2.0) -> C
     )
 
 
-def thread_client(client: Redis) -> Callable[[], SyncRedis]:
+def thread_client(client: Redis) -> Callable[..., SyncRedis]:
     """Blocking clients of the same redis-server (the lease keeper's kind)."""
     options = client.connection_pool.connection_kwargs
-    return lambda: SyncRedis(host=options["host"], port=options["port"], db=options.get("db", 0))
+
+    def make(timeout: float) -> SyncRedis:
+        return SyncRedis(
+            host=options["host"],
+            port=options["port"],
+            db=options.get("db", 0),
+            socket_timeout=timeout,
+        )
+
+    return make
 
 
 def gate(client: Redis, owner: str) -> ClusterGate:

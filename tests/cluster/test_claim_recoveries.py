@@ -65,3 +65,39 @@ async def test_claims_folded_one_into_another_count_from_the_last_fire_that_ran(
         assert (await claim(a, fire("t", orphan)))[0] == "won"
     replies, _ = await a.claim([fire("t", at + 4000)])
     assert (replies[0].status, replies[0].previous_mark) == ("won", at)  # :01-:03 missed
+
+
+async def test_a_claim_retried_after_its_reply_was_lost_wins_again(client: Redis) -> None:
+    """The same fire claimed again by its owner (the first reply lost, no newer fire folded
+    in meanwhile): won once more, not refused as stale and lost."""
+    at = await now_ms(client) - 1000
+    a = store(client, "a")
+    assert (await claim(a, fire("t", at)))[0] == "won"
+    replies, _ = await a.claim([fire("t", at)])
+    assert (replies[0].status, replies[0].abandoned) == ("won", "")
+    assert (await claim(store(client, "b"), fire("t", at)))[0] == "stale"  # for the others
+
+
+async def test_a_manual_fire_folded_after_its_claimer_died_counts_from_the_mark(
+    client: Redis,
+) -> None:
+    at = await now_ms(client) - 3000
+    a, b = store(client, "a"), store(client, "b", lease=0.3)
+    for ran in (at, at + 1000):  # two scheduled fires run and end
+        assert (await claim(a, fire("t", ran)))[0] == "won"
+        await a.finish([LeaseEnd(fire("t", ran), "ok", None)])
+    assert (await claim(b, fire("t", at + 1500, manual="m")))[0] == "won"
+    await asyncio.sleep(0.4)  # b dies mid-run; nobody has taken its manual fire over yet
+    replies, _ = await a.claim([fire("t", at + 2000)])
+    assert (replies[0].status, replies[0].previous_mark) == ("won", at + 1000)
+
+
+async def test_a_fire_handed_on_at_shutdown_is_no_recovery(client: Redis) -> None:
+    at = await now_ms(client)
+    a, b = store(client, "a"), store(client, "b")
+    b.max_recoveries = 0
+    request = fire("t", at)
+    assert (await claim(a, request))[0] == "won"
+    assert await a.finish([LeaseEnd(request, "cancelled", None)]) == [True]  # cut off
+    look = await b.take_over()
+    assert ([t.fire_id for t in look.taken], look.abandoned) == ([request.fire_id], [])

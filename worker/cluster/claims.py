@@ -40,7 +40,7 @@ class ClaimStore:
         lease: float,
         skew: float,
         timeout: float,
-        thread_client: Callable[[], SyncRedis] | None = None,
+        thread_client: Callable[..., SyncRedis] | None = None,
         max_recoveries: int = 2,
     ) -> None:
         self._redis = redis
@@ -115,7 +115,10 @@ class ClaimStore:
         if self._blocking is None:
             if self._thread_client is None:
                 raise RuntimeError("no thread client: leases cannot be renewed")
-            self._blocking = self._thread_client()
+            # A reply within a third of the lease, or the next try: one hung renewal must
+            # not outlast the lease it renews.
+            timeout = min(self._timeout, self._lease_ms / 3000)
+            self._blocking = self._thread_client(timeout=timeout)
         keys, args = self._renewal(held)
         raw = self._blocking.register_script(scripts.RENEW)(keys=keys, args=args)
         return [bool(int(value)) for value in raw]

@@ -134,10 +134,20 @@ class ClusterGate(Service):
         out and the fire gone to another replica meanwhile. Renewed, it is still this one's;
         else it is not run here (the other replica has it, or counts it in `missed`)."""
 
+        loop = asyncio.get_running_loop()
+        sent = 0.0
+
         async def renew() -> list[bool]:
+            nonlocal sent
+            sent = loop.time()
             return await self._store.renew([(request.task, request.fire_id)])
 
-        if (await OutageRetry(self._outage).call(renew))[0]:
+        # Until a renewal is answered in good time (a stall again meanwhile: once more).
+        while (kept := (await OutageRetry(self._outage).call(renew))[0]) and (
+            loop.time() - sent > self._lease / 3
+        ):
+            pass
+        if kept:
             return reply
         logger.bind(task=request.task, fire=request.fire_id).info(
             "claim answered too late: the fire is another replica's now, not run here"

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,7 +69,8 @@ class Leases:
         self._keeper: threading.Thread | None = None
         self._closing = False
         self._ending: list[LeaseEnd] = []
-        self._finishing: set[str] = set()
+        self._finishing: Counter[str] = Counter()
+        """Lease ends not yet taken by Redis, by task."""
         self._finisher: asyncio.Task[None] | None = None
 
     def hold(
@@ -92,7 +94,7 @@ class Leases:
 
     def holds(self, task: str) -> bool:
         """A lease of `task` is held here, or its end is on the way to Redis."""
-        return task in self._held or task in self._finishing
+        return task in self._held or self._finishing[task] > 0
 
     def end(self, request: ClaimRequest, outcome: str, newest: tuple[int, str] | None) -> None:
         """The run is recorded: end its lease in the background (a run never waits on it).
@@ -102,7 +104,7 @@ class Leases:
             if held is not None and held.request is request:
                 del self._held[request.task]
         self._ending.append(LeaseEnd(request, outcome, newest))
-        self._finishing.add(request.task)
+        self._finishing[request.task] += 1
         if self._finisher is None or self._finisher.done():
             self._finisher = asyncio.create_task(self._finish_loop(), name="claim-finish")
 
@@ -134,8 +136,12 @@ class Leases:
                     if self._closing:
                         return
                     held = list(self._held.values())
-                kept = [h for h in held if self._renewing(h, next_fires, loop)]
-                due = time.monotonic() + self._renew(kept, loop)
+                try:
+                    kept = [h for h in held if self._renewing(h, next_fires, loop)]
+                    due = time.monotonic() + self._renew(kept, loop)
+                except Exception as exc:  # the thread must go on: every lease rests on it
+                    logger.opt(exception=exc).error("claim leases not renewed")
+                    due = time.monotonic() + min(RETRY_AFTER, self._every)
         finally:
             self._store.close_blocking()
 
@@ -196,23 +202,22 @@ class Leases:
         retry = OutageRetry(self._outage)
         loop = asyncio.get_running_loop()
         give_up = loop.time() + max(self._lease * 3, 30.0)
-        try:
-            while self._ending:
-                batch, self._ending = self._ending[:BATCH], self._ending[BATCH:]
-                try:
-                    await self._store.finish(batch)
-                except Exception as exc:
-                    if loop.time() > give_up or not retry.failed(exc):
-                        logger.bind(leases=len(batch), error=describe_error(exc)).warning(
-                            "claim leases not ended: they run out by themselves"
-                        )
-                        continue
+        while self._ending:
+            batch, self._ending = self._ending[:BATCH], self._ending[BATCH:]
+            try:
+                await self._store.finish(batch)
+            except Exception as exc:
+                if loop.time() <= give_up and retry.failed(exc):
                     self._ending[:0] = batch
                     await retry.wait()
                     continue
+                logger.bind(leases=len(batch), error=describe_error(exc)).warning(
+                    "claim leases not ended: they run out by themselves"
+                )
+            else:
                 retry.backoff.reset()
-        finally:
-            self._finishing = {end.request.task for end in self._ending}
+            self._finishing.subtract(end.request.task for end in batch)
+            self._finishing += Counter()  # drops the tasks at zero
 
 
 def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:

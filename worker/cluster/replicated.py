@@ -57,6 +57,9 @@ class ReplicatedClaims:
         wanted = replicas if self._replicas else 0
         # EVAL, not EVALSHA: a NOSCRIPT on a freshly promoted primary would cost a whole WAIT.
         pipe = self._redis.pipeline(transaction=False)
+        # The pipeline's connection taken here, so the primary it reached is known: the
+        # pool's address may have moved on since, through another connection.
+        connection = pipe.connection = await self._redis.connection_pool.get_connection()  # type: ignore[no-untyped-call]
         pipe.execute_command("EVAL", scripts.CLAIM, len(keys), *keys, *args)
         pipe.execute_command("WAIT", wanted, wait_ms if wanted else 0)
         try:
@@ -70,13 +73,12 @@ class ReplicatedClaims:
         acked = int(replies[1]) if wanted else 0
         pool = self._redis.connection_pool
         if acked == 0 and isinstance(pool, SentinelConnectionPool):
-            await self._confirm(pool)
+            await self._confirm(pool, (str(connection.host), int(connection.port)))
         return replies[0], acked
 
-    async def _confirm(self, pool: SentinelConnectionPool) -> None:
-        """Raise PrimaryMoved unless the sentinels still name the primary claimed on (the one
-        the pool connected to); when they cannot be asked, the claim stands."""
-        claimed_on = pool.master_address
+    async def _confirm(self, pool: SentinelConnectionPool, claimed_on: tuple[str, int]) -> None:
+        """Raise PrimaryMoved unless the sentinels still name the primary claimed on; when
+        they cannot be asked, the claim stands."""
         try:
             named = await pool.sentinel_manager.discover_master(pool.service_name)
         except Exception as exc:
@@ -85,7 +87,7 @@ class ReplicatedClaims:
                 "running anyway"
             )
             return
-        if claimed_on is None or tuple(named) == tuple(claimed_on):  # nothing to compare
+        if (str(named[0]), int(named[1])) == claimed_on:
             return
         self._replicas = None
         await pool.disconnect(inuse_connections=True)

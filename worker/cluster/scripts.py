@@ -5,8 +5,11 @@ A task's claim hash holds `mark` (the newest scheduled fire claimed, ms since th
 Redis `TIME`), `done` (0 while its run goes on), `recover`, `manual` (the manual-claim key
 of a manual fire, else empty), `outcome` (of the last finished run), `busy_at` (the newest
 fire refused `busy` and recorded by its refuser), `folds` (1: the owner schedules the task,
-so it records the fires it folds itself) and `failures` (the task's fleet-wide streak of
-failed runs, which a claim's winner continues). KEYS[1] is always the leases sorted set;
+so it records the fires it folds itself), `failures` (the task's fleet-wide streak of
+failed runs, which a claim's winner continues), `recoveries` (how often the fire
+`recoveries_of` names was taken over; `handoff` names a fire cut off at a shutdown and
+handed on, which is no recovery) and `prev` (the mark from which the claim of the fire
+`prev_of` names counted its `missed`). KEYS[1] is always the leases sorted set;
 every key carries the `{claims}` hash tag. What Python reads back (claim results, manual
 claim states, the `lease` announcement) is spelt by worker.protocol and formatted in here.
 """
@@ -55,14 +58,18 @@ while a <= #ARGV do
   local at, id, recover, manual, task, held = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
     ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
   local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at',
-    'busy_at', 'failures', 'folds', 'prev')
+    'busy_at', 'failures', 'folds', 'prev', 'prev_of', 'manual')
   local mark = tonumber(c[1]) or 0
   local live = c[3] == '0' and (tonumber(c[2]) or 0) > now
-  local orphan = live and manual ~= '1' and c[4] == owner and held == '0'
+  local mine = manual ~= '1' and c[3] == '0' and c[4] == owner and held == '0'
+  -- This owner's claim of this very fire whose reply was lost: claimed again, lease anew.
+  local again = mine and c[6] == id
+  -- This owner's live lease of an older fire it does not hold (an orphan): folded.
+  local orphan = mine and live and not again
   if orphan then live = false end
   -- A dead claimer's recoverable fire not yet taken over (or this owner's orphan): a
   -- scheduled winner folds it (it counts it in `missed`); a manual fire waits instead.
-  local abandoned = c[3] == '0' and not live and (c[5] == '1' or orphan) and c[6]
+  local abandoned = not again and c[3] == '0' and not live and (c[5] == '1' or orphan) and c[6]
   local status
   if manual == '1' then
     if redis.call('EXISTS', mkey) == 1 then status = '$taken'
@@ -73,6 +80,7 @@ while a <= #ARGV do
       status = '$won'
       redis.call('SET', mkey, '$manual_claimed:' .. owner, 'EX', 3600)
     end
+  elseif again then status = '$won'
   elseif at > now + skew then status = '$early'
   elseif at <= mark then status = '$stale'
   elseif live then status = '$busy'
@@ -83,22 +91,25 @@ while a <= #ARGV do
     record = '1'
     redis.call('HSET', key, 'busy_at', at)
   end
-  -- The count of `missed` starts at the newest fire that ran: the mark, or, over a fire
-  -- folded here (never run to its end), the mark that fire's claim started from.
+  -- The count of `missed` starts at the newest fire that ran: the mark, or, over a fire that
+  -- never ran to its end (folded here, or claimed again), the mark its claim counted from
+  -- (`prev`, if written for that fire; else the fire before a scheduled one's mark).
   local since = mark
-  if status == '$won' and abandoned then since = tonumber(c[11]) or mark end
+  if status == '$won' and (abandoned or again) then
+    if c[12] == c[6] then since = tonumber(c[11]) or mark
+    elseif not (c[13] and c[13] ~= '') then since = mark - 1 end
+  end
   if status == '$won' then
-    local newmark, prev = mark, c[11] or mark
+    local newmark, prev = mark, since
     local mname = ''
     if manual == '1' then mname = mkey
     else
       newmark = at
-      prev = since
       if prev == 0 then prev = at - 1 end  -- the first claim: nothing before it to count
     end
     redis.call('HSET', key, 'mark', newmark, 'fire', id, 'at', at, 'owner', owner,
       'lease', now + lease, 'done', '0', 'recover', recover, 'manual', mname, 'folds', folds,
-      'recoveries', 0, 'prev', prev)
+      'recoveries', 0, 'prev', prev, 'prev_of', id)
     if recover == '1' then
       redis.call('ZADD', KEYS[1], now + lease, task)
       announce = announce or not first[2] or now + lease < tonumber(first[2])
@@ -154,7 +165,7 @@ while a <= #ARGV do
   local c = redis.call('HMGET', key, 'owner', 'fire', 'mark', 'recover')
   if c[1] == owner and c[2] == id and outcome == 'cancelled' and c[4] == '1' then
     -- Cut off at shutdown: not done, the lease run out now, so recovery elsewhere runs it.
-    redis.call('HSET', key, 'lease', 0, 'outcome', outcome)
+    redis.call('HSET', key, 'lease', 0, 'outcome', outcome, 'handoff', id)
     redis.call('ZADD', KEYS[1], 0, task)
     out[#out + 1] = 1
   elseif c[2] == id and outcome ~= 'cancelled' or c[1] == owner and c[2] == id then
@@ -215,11 +226,14 @@ local out, left, gone = {}, {}, {}
 for i = 2, #KEYS do
   local task, take = ARGV[2 * i + 1], ARGV[2 * i + 2]
   local c = redis.call('HMGET', KEYS[i], 'done', 'lease', 'recover', 'fire', 'at', 'manual',
-    'owner', 'recoveries')
+    'owner', 'recoveries', 'recoveries_of', 'handoff')
   if c[1] == '0' and c[3] == '1' and (tonumber(c[2]) or 0) <= now then
     local entry = {task, c[4], c[5], c[6] or '', c[7] or ''}
+    local n = 0  -- this fire's recoveries so far (a count written for another fire: none)
+    if c[9] == c[4] then n = tonumber(c[8]) or 0 end
+    local handed = c[10] == c[4]  -- cut off at a shutdown and handed on: no recovery
     if take ~= '1' then left[#left + 1] = task
-    elseif (tonumber(c[8]) or 0) >= most then
+    elseif n >= most and not handed then
       redis.call('HSET', KEYS[i], 'done', '1', 'lease', 0, 'outcome', 'abandoned')
       redis.call('HINCRBY', KEYS[i], 'failures', 1)
       redis.call('ZREM', KEYS[1], task)
@@ -228,8 +242,9 @@ for i = 2, #KEYS do
       end
       gone[#gone + 1] = entry
     else
-      redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease, 'folds', '1')
-      redis.call('HINCRBY', KEYS[i], 'recoveries', 1)
+      if not handed then n = n + 1 end
+      redis.call('HSET', KEYS[i], 'owner', owner, 'lease', now + lease, 'folds', '1',
+        'recoveries', n, 'recoveries_of', c[4], 'handoff', '')
       redis.call('ZADD', KEYS[1], now + lease, task)
       out[#out + 1] = entry
     end
