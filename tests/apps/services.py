@@ -8,7 +8,6 @@ is still there when it closes (the framework's services close after the applicat
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -18,6 +17,7 @@ from typing_extensions import override
 
 from container import Container as AppContainer
 from worker import Service, Stage
+from worker.concurrency import cancel_and_wait
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -39,9 +39,9 @@ class Ticker(Service):
     @override
     async def close(self, timeout: float) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Within the deadline: redis-py (8.x) can swallow a cancellation that lands
+            # inside a command, and this loop would then go on for ever.
+            await cancel_and_wait([self._task], timeout=max(timeout, 0.01))
         logger.bind(heartbeat=self._heartbeat_file.exists()).info("ticker closed")
 
     async def _tick(self) -> None:

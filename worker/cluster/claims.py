@@ -109,6 +109,12 @@ class ClaimStore:
     def renew_blocking(self, held: Sequence[tuple[str, str]]) -> list[bool]:
         """Extend the leases of (task, fire id) held here; False where it was lost. Blocking,
         on a connection of its own: for the lease keeper's thread only."""
+        keys, args = self._renewal(held)
+        raw = self._blocking_client().register_script(scripts.RENEW)(keys=keys, args=args)
+        return [bool(int(value)) for value in raw]
+
+    def _blocking_client(self) -> SyncRedis:
+        """The lease keeper's connection: made on first use, remade after a switch."""
         if self._switched and self._blocking is not None:
             self._switched = False
             self._blocking.connection_pool.disconnect()
@@ -119,9 +125,7 @@ class ClaimStore:
             # not outlast the lease it renews.
             timeout = min(self._timeout, self._lease_ms / 3000)
             self._blocking = self._thread_client(timeout=timeout)
-        keys, args = self._renewal(held)
-        raw = self._blocking.register_script(scripts.RENEW)(keys=keys, args=args)
-        return [bool(int(value)) for value in raw]
+        return self._blocking
 
     def _renewal(self, held: Sequence[tuple[str, str]]) -> tuple[list[str], list[Any]]:
         keys = [self._keys.leases, *(self._keys.claim(task) for task, _ in held)]
@@ -138,7 +142,19 @@ class ClaimStore:
 
     async def finish(self, ends: Sequence[LeaseEnd]) -> list[bool]:
         """End leases in one call: done, the run's outcome, the mark moved to the newest
-        folded fire; False where the lease was no longer this replica's."""
+        folded fire; False where the claim has moved on to another fire."""
+        keys, args = self._ending(ends)
+        async with redis_deadline(self._timeout):
+            raw = await self._finish(keys=keys, args=args)
+        return [bool(int(value)) for value in raw]
+
+    def finish_blocking(self, ends: Sequence[LeaseEnd]) -> list[bool]:
+        """`finish` on the lease keeper's connection (its thread only)."""
+        keys, args = self._ending(ends)
+        raw = self._blocking_client().register_script(scripts.FINISH)(keys=keys, args=args)
+        return [bool(int(value)) for value in raw]
+
+    def _ending(self, ends: Sequence[LeaseEnd]) -> tuple[list[str], list[Any]]:
         keys: list[str] = [self._keys.leases]
         args: list[Any] = [self.owner]
         for end in ends:
@@ -147,9 +163,7 @@ class ClaimStore:
             keys.append(self._owner_key(request))
             at, fire_id = end.newest if end.newest is not None else ("", "")
             args += [request.fire_id, request.task, end.outcome, at, fire_id]
-        async with redis_deadline(self._timeout):
-            raw = await self._finish(keys=keys, args=args)
-        return [bool(int(value)) for value in raw]
+        return keys, args
 
     async def take_over(
         self, limit: int = 100, *, runs: Callable[[str], bool] | None = None

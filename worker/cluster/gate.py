@@ -90,6 +90,7 @@ class ClusterGate(Service):
             return self._admission(ClaimRequest.taken(fire.takeover), task, fire)
         if self._control_ready is not None:  # the pause state is read before a first claim
             await self._control_ready.wait()
+        await self._leases.settled(task.name)  # this replica's last end of it reached Redis
 
         loop = asyncio.get_running_loop()
         sent = 0.0

@@ -23,10 +23,8 @@ from loguru import logger
 
 from worker.cluster.claims import ClaimStore
 from worker.cluster.replies import ClaimRequest, LeaseEnd
-from worker.concurrency import cancel_and_wait
 from worker.connect.errors import describe_error, is_redis_outage
 from worker.connect.outage import OutageMonitor
-from worker.connect.retry import OutageRetry
 from worker.run.stuck import stuck_after
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.shared import NextFires
@@ -50,7 +48,9 @@ class _Held:
 
 
 class Leases:
-    """Renewals on the keeper thread; finishes retried on the loop until Redis takes them."""
+    """Renewals and ends, both on the keeper thread: a run's end reaches Redis at once even
+    when another task holds the loop right after it (a lease left undone would run out and
+    its fire be folded into the next as if it had never ended)."""
 
     def __init__(
         self,
@@ -68,10 +68,14 @@ class Leases:
         self._lock = threading.Condition()
         self._keeper: threading.Thread | None = None
         self._closing = False
+        self._dropping = False
         self._ending: list[LeaseEnd] = []
         self._finishing: Counter[str] = Counter()
         """Lease ends not yet taken by Redis, by task."""
-        self._finisher: asyncio.Task[None] | None = None
+        self._ended: asyncio.Event | None = None
+        """Set (on the loop) when the keeper has taken ends to Redis."""
+        self._ends_failing = False
+        """The last end call failed (Redis away): a claim does not wait for ends then."""
 
     def hold(
         self,
@@ -84,66 +88,141 @@ class Leases:
         replica has its fire (or the lease was left to run out)."""
         with self._lock:
             self._held[request.task] = _Held(request, definition, scheduled_for, lost)
-            if self._keeper is None and not self._closing:
-                self._keeper = threading.Thread(
-                    target=self._keep, args=(asyncio.get_running_loop(),), daemon=True
-                )
-                self._keeper.name = "lease-keeper"
-                self._keeper.start()
-            self._lock.notify()
+            self._wake()
 
     def holds(self, task: str) -> bool:
         """A lease of `task` is held here, or its end is on the way to Redis."""
         return task in self._held or self._finishing[task] > 0
 
+    async def settled(self, task: str) -> None:
+        """Until this replica's ends of `task` have reached Redis, at most a lease: a claim
+        sent before would find its own finished run's lease still live. Not while ends fail
+        (an outage: the claim fails too, and retries)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lease
+        while (
+            self._finishing[task] > 0
+            and not self._ends_failing
+            and (left := deadline - loop.time()) > 0
+        ):
+            if self._ended is None:
+                self._ended = asyncio.Event()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._ended.wait(), left)
+
+    def _taken(self) -> None:
+        """(On the loop.) Ends reached Redis: whoever waits in `settled` looks again."""
+        if self._ended is not None:
+            self._ended.set()
+            self._ended = None
+
     def end(self, request: ClaimRequest, outcome: str, newest: tuple[int, str] | None) -> None:
-        """The run is recorded: end its lease in the background (a run never waits on it).
-        Ends queued while a call is out go together in the next one."""
+        """The run is recorded: its lease ends from the keeper thread (a run never waits on
+        it). Ends queued while a call is out go together in the next one."""
         with self._lock:
             held = self._held.get(request.task)
             if held is not None and held.request is request:
                 del self._held[request.task]
-        self._ending.append(LeaseEnd(request, outcome, newest))
-        self._finishing[request.task] += 1
-        if self._finisher is None or self._finisher.done():
-            self._finisher = asyncio.create_task(self._finish_loop(), name="claim-finish")
+            self._ending.append(LeaseEnd(request, outcome, newest))
+            self._finishing[request.task] += 1
+            self._wake()
 
     async def close(self, timeout: float) -> None:
         """Ends get what is left of `timeout`; renewals stop (leases then run out)."""
         with self._lock:
             self._closing = True
             self._lock.notify()
-        if self._finisher is not None and not self._finisher.done():
-            await asyncio.wait({self._finisher}, timeout=max(timeout, 0.01))
-        if self._finisher is not None:
-            await cancel_and_wait([self._finisher], timeout=0.5)
-        self._finisher = None
+        keeper = self._keeper
+        if keeper is not None:
+            await asyncio.to_thread(keeper.join, max(timeout, 0.01))
+            with self._lock:  # what is still queued is let go: it runs out by itself
+                self._dropping = True
+                self._lock.notify()
+
+    def _wake(self) -> None:
+        """(Under the lock.) The keeper has work: started on first need, else notified."""
+        if self._keeper is None and not self._closing:
+            self._keeper = threading.Thread(
+                target=self._keep, args=(asyncio.get_running_loop(),), daemon=True
+            )
+            self._keeper.name = "lease-keeper"
+            self._keeper.start()
+        self._lock.notify()
 
     def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
-        """The keeper thread: every third of the lease, one renewal call for every lease
-        held; after a failed one, again within RETRY_AFTER (a failover shorter than what is
-        left of the lease then costs no recovery)."""
+        """The keeper thread: ends as soon as they come; every third of the lease, one
+        renewal call for every lease held; after a failed call, again within RETRY_AFTER
+        (a failover shorter than what is left of the lease then costs no recovery)."""
+        self._loop = loop
         next_fires = NextFires()  # the thread's own: nothing shared with the loop
-        due = 0.0
+        due = time.monotonic() + self._every
+        retry_at, give_up = 0.0, float("inf")
         try:
             while True:
                 with self._lock:
-                    if not self._held:  # idle: a renewal a third of the lease after a hold
-                        self._lock.wait_for(lambda: self._closing or bool(self._held))
-                        due = time.monotonic() + self._every
-                    while not self._closing and (left := due - time.monotonic()) > 0:
-                        self._lock.wait(left)
-                    if self._closing:
+                    ends, held, due = self._next_work(due, retry_at)
+                    if ends is None:
                         return
-                    held = list(self._held.values())
                 try:
-                    kept = [h for h in held if self._renewing(h, next_fires, loop)]
-                    due = time.monotonic() + self._renew(kept, loop)
+                    if ends:
+                        retry_at, give_up = self._end(ends, give_up)
+                    if held is not None:
+                        kept = [h for h in held if self._renewing(h, next_fires, loop)]
+                        due = time.monotonic() + self._renew(kept, loop)
                 except Exception as exc:  # the thread must go on: every lease rests on it
                     logger.opt(exception=exc).error("claim leases not renewed")
                     due = time.monotonic() + min(RETRY_AFTER, self._every)
         finally:
             self._store.close_blocking()
+
+    def _next_work(
+        self, due: float, retry_at: float
+    ) -> tuple[list[LeaseEnd] | None, list[_Held] | None, float]:
+        """(Under the lock.) Wait for ends to send or renewals due: (ends, held or None,
+        due); ends None: the keeper is done (closed with nothing left to end)."""
+        while True:
+            now = time.monotonic()
+            if self._dropping or (self._closing and not self._ending):
+                if self._ending:
+                    logger.bind(leases=len(self._ending)).warning(
+                        "claim leases not ended: they run out by themselves"
+                    )
+                return None, None, due
+            if not self._held:  # a renewal a third of the lease after the next hold
+                due = now + self._every
+            ends = self._ending[:BATCH] if self._ending and now >= retry_at else []
+            renew = bool(self._held) and now >= due and not self._closing
+            if ends or renew:
+                del self._ending[: len(ends)]
+                return ends, list(self._held.values()) if renew else None, due
+            waits = [due - now] if self._held and not self._closing else []
+            if self._ending:
+                waits.append(retry_at - now)
+            self._lock.wait(min(waits) if waits else None)
+
+    def _end(self, ends: list[LeaseEnd], give_up: float) -> tuple[float, float]:
+        """One end call; when to try again what failed (and until when)."""
+        try:
+            self._store.finish_blocking(ends)
+        except Exception as exc:
+            now = time.monotonic()
+            if give_up == float("inf"):
+                give_up = now + max(self._lease * 3, 30.0)
+            if is_redis_outage(exc) and now < give_up:
+                with self._lock:
+                    self._ending[:0] = ends
+                self._ends_failing = True
+                _tell(self._loop, self._taken)  # whoever waits for them: not any longer
+                return now + RETRY_AFTER, give_up
+            logger.bind(leases=len(ends), error=describe_error(exc)).warning(
+                "claim leases not ended: they run out by themselves"
+            )
+        with self._lock:
+            self._finishing.subtract(end.request.task for end in ends)
+            self._finishing += Counter()  # drops the tasks at zero
+        self._ends_failing = False
+        _tell(self._loop, self._taken)
+        return 0.0, float("inf")
 
     def _renewing(
         self, held: _Held, next_fires: NextFires, loop: asyncio.AbstractEventLoop
@@ -197,27 +276,6 @@ class Leases:
                 return False
             del self._held[held.request.task]
             return True
-
-    async def _finish_loop(self) -> None:
-        retry = OutageRetry(self._outage)
-        loop = asyncio.get_running_loop()
-        give_up = loop.time() + max(self._lease * 3, 30.0)
-        while self._ending:
-            batch, self._ending = self._ending[:BATCH], self._ending[BATCH:]
-            try:
-                await self._store.finish(batch)
-            except Exception as exc:
-                if loop.time() <= give_up and retry.failed(exc):
-                    self._ending[:0] = batch
-                    await retry.wait()
-                    continue
-                logger.bind(leases=len(batch), error=describe_error(exc)).warning(
-                    "claim leases not ended: they run out by themselves"
-                )
-            else:
-                retry.backoff.reset()
-            self._finishing.subtract(end.request.task for end in batch)
-            self._finishing += Counter()  # drops the tasks at zero
 
 
 def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
