@@ -69,7 +69,7 @@ class ClusterGate(Service):
         self._store = store
         self._outage = outage
         self._pause = pause
-        self._leases = Leases(store, outage, lease, loop_stalls)
+        self._leases = Leases(store, lease, loop_stalls)
         self._lease = lease
         self._replicated = bool(replicated)  # REDIS_SENTINELS set: WAIT for a replica
         self._wait_ms = max(int(wait_timeout * 1000) - 250, 100)

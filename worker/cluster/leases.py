@@ -24,7 +24,6 @@ from loguru import logger
 from worker.cluster.claims import ClaimStore
 from worker.cluster.replies import ClaimRequest, LeaseEnd
 from worker.connect.errors import describe_error, is_redis_outage
-from worker.connect.outage import OutageMonitor
 from worker.run.stuck import stuck_after
 from worker.schedule.definitions import TaskDefinition
 from worker.schedule.shared import NextFires
@@ -55,18 +54,17 @@ class Leases:
     def __init__(
         self,
         store: ClaimStore,
-        outage: OutageMonitor,
         lease: float,
         stalls: Callable[[str, float], float] | None = None,
     ) -> None:
         self._stalls = stalls
         self._store = store
-        self._outage = outage
         self._every = lease / 3
         self._lease = lease
         self._held: dict[str, _Held] = {}
         self._lock = threading.Condition()
         self._keeper: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop
         self._closing = False
         self._dropping = False
         self._ending: list[LeaseEnd] = []
@@ -142,18 +140,16 @@ class Leases:
     def _wake(self) -> None:
         """(Under the lock.) The keeper has work: started on first need, else notified."""
         if self._keeper is None and not self._closing:
-            self._keeper = threading.Thread(
-                target=self._keep, args=(asyncio.get_running_loop(),), daemon=True
-            )
+            self._loop = asyncio.get_running_loop()
+            self._keeper = threading.Thread(target=self._keep, daemon=True)
             self._keeper.name = "lease-keeper"
             self._keeper.start()
         self._lock.notify()
 
-    def _keep(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _keep(self) -> None:
         """The keeper thread: ends as soon as they come; every third of the lease, one
         renewal call for every lease held; after a failed call, again within RETRY_AFTER
         (a failover shorter than what is left of the lease then costs no recovery)."""
-        self._loop = loop
         next_fires = NextFires()  # the thread's own: nothing shared with the loop
         due = time.monotonic() + self._every
         retry_at, give_up = 0.0, float("inf")
@@ -167,8 +163,8 @@ class Leases:
                     if ends:
                         retry_at, give_up = self._end(ends, give_up)
                     if held is not None:
-                        kept = [h for h in held if self._renewing(h, next_fires, loop)]
-                        due = time.monotonic() + self._renew(kept, loop)
+                        kept = [h for h in held if self._renewing(h, next_fires)]
+                        due = time.monotonic() + self._renew(kept)
                 except Exception as exc:  # the thread must go on: every lease rests on it
                     logger.opt(exception=exc).error("claim leases not renewed")
                     due = time.monotonic() + min(RETRY_AFTER, self._every)
@@ -212,7 +208,7 @@ class Leases:
                 with self._lock:
                     self._ending[:0] = ends
                 self._ends_failing = True
-                _tell(self._loop, self._taken)  # whoever waits for them: not any longer
+                self._tell(self._taken)  # whoever waits for them: not any longer
                 return now + RETRY_AFTER, give_up
             logger.bind(leases=len(ends), error=describe_error(exc)).warning(
                 "claim leases not ended: they run out by themselves"
@@ -221,12 +217,10 @@ class Leases:
             self._finishing.subtract(end.request.task for end in ends)
             self._finishing += Counter()  # drops the tasks at zero
         self._ends_failing = False
-        _tell(self._loop, self._taken)
+        self._tell(self._taken)
         return 0.0, float("inf")
 
-    def _renewing(
-        self, held: _Held, next_fires: NextFires, loop: asyncio.AbstractEventLoop
-    ) -> bool:
+    def _renewing(self, held: _Held, next_fires: NextFires) -> bool:
         """Whether `held`'s run may still go on; past that its lease is let go. The time
         another task held the loop does not count against it (it could not run)."""
         if held.allowed == _UNKNOWN:
@@ -246,10 +240,10 @@ class Leases:
                 "claim lease left to run out: the run went past its time limit or the stuck "
                 "threshold, so recovery may run the fire elsewhere"
             )
-            _tell(loop, held.lost)
+            self._tell(held.lost)
         return False
 
-    def _renew(self, held: list[_Held], loop: asyncio.AbstractEventLoop) -> float:
+    def _renew(self, held: list[_Held]) -> float:
         """One renewal call; the pause before the next."""
         if not held:
             return self._every
@@ -266,8 +260,13 @@ class Leases:
                 logger.bind(task=entry.request.task, fire=entry.request.fire_id).warning(
                     "claim lease lost: the fire was taken over or ended elsewhere"
                 )
-                _tell(loop, entry.lost)
+                self._tell(entry.lost)
         return self._every
+
+    def _tell(self, callback: Callable[[], None]) -> None:
+        """(The keeper.) Run `callback` on the loop; not at all once the loop is closed."""
+        with contextlib.suppress(RuntimeError):
+            self._loop.call_soon_threadsafe(callback)
 
     def _drop(self, held: _Held) -> bool:
         """Stop renewing `held` (False: its run had ended meanwhile)."""
@@ -276,12 +275,6 @@ class Leases:
                 return False
             del self._held[held.request.task]
             return True
-
-
-def _tell(loop: asyncio.AbstractEventLoop, callback: Callable[[], None]) -> None:
-    """Run `callback` on the loop (not at all once the loop is closed: the worker is gone)."""
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(callback)
 
 
 def _allowance(held: _Held, next_fires: NextFires) -> float | None:
