@@ -15,13 +15,13 @@ class Settings(WorkerSettings):
     """
 
     # health-check
-    health_memory_limit_mb: int = Field(default=500, gt=0)
+    health_memory_limit_mb: int = Field(default=500, gt=0, le=1_048_576)
     # cleanup
-    cleanup_retention_days: int = Field(default=30, ge=1)
+    cleanup_retention_days: int = Field(default=30, ge=1, le=3650)
     # coin-sync
     coins: str = "bitcoin,ethereum"
     price_api_url: str = "https://api.coingecko.com/api/v3"
-    sync_max_delay: Duration = 30.0
+    sync_max_delay: Duration = Field(default=30.0, le=3600)
 
     # Validator names must not repeat one of WorkerSettings': the subclass's would hide it.
     @field_validator("coins")

@@ -132,12 +132,12 @@ def test_health_follows_the_heartbeat_file(spawn_worker: Spawn) -> None:
 
 
 def test_health_is_unhealthy_when_the_heartbeat_is_stale(spawn_worker: Spawn) -> None:
-    worker = spawn_worker(HEARTBEAT_INTERVAL="0.2")
+    worker = spawn_worker(HEARTBEAT_INTERVAL="1")
     worker.wait_for_log(" ready ")
     worker.signal(signal.SIGSTOP)
     try:
         wait_for(
-            lambda: spawn_worker("health", HEARTBEAT_INTERVAL="0.2").wait() == 1,
+            lambda: spawn_worker("health", HEARTBEAT_INTERVAL="1").wait() == 1,
             timeout=5,
             what="stale heartbeat",
         )
@@ -176,7 +176,7 @@ def test_heartbeat_file_that_cannot_be_written_is_logged_and_the_worker_goes_on(
     spawn_worker: Spawn, tmp_path: Path
 ) -> None:
     folder = tmp_path / "beats"
-    worker = spawn_worker(HEARTBEAT_FILE=str(folder / "hb"), HEARTBEAT_INTERVAL="0.2")
+    worker = spawn_worker(HEARTBEAT_FILE=str(folder / "hb"), HEARTBEAT_INTERVAL="1")
     worker.wait_for_log(" ready ")
     (folder / "hb").unlink()
     folder.rmdir()

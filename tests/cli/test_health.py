@@ -18,7 +18,7 @@ from tests.support import RedisServer, WorkerProcess, free_port, wait_for, worke
 
 Spawn = Callable[..., WorkerProcess]
 UNREACHABLE = f"redis://127.0.0.1:{free_port()}/0"
-FAST_BEAT = {"HEARTBEAT_INTERVAL": "0.3"}
+FAST_BEAT = {"HEARTBEAT_INTERVAL": "1"}
 
 
 def probe(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -129,7 +129,7 @@ def test_staleness_comes_from_the_interval_in_the_file(spawn_worker: Spawn, tmp_
     worker.signal(signal.SIGSTOP)
     try:
         written = float(heartbeat(tmp_path)["time"])
-        assert heartbeat(tmp_path)["interval"] == 0.3
+        assert heartbeat(tmp_path)["interval"] == 1.0
 
         def unhealthy() -> tuple[float, subprocess.CompletedProcess[str]] | None:
             asked = time.time()
@@ -139,11 +139,12 @@ def test_staleness_comes_from_the_interval_in_the_file(spawn_worker: Spawn, tmp_
         found = wait_for(unhealthy, timeout=10, interval=0.05, what="a stale heartbeat")
         assert found is not None
         asked, health = found
-        # 3 intervals of 0.3 s after the last beat; the default (10 s) would allow 30 s.
-        assert asked - written < 0.9 + 2.0
-        assert time.time() - written > 0.9
+        # 3 intervals of 1 s (HEARTBEAT_INTERVAL's least) after the last beat; the default
+        # (10 s) would allow 30 s.
+        assert asked - written < 3.0 + 2.0
+        assert time.time() - written > 3.0
         assert health.stdout.startswith("unhealthy: heartbeat is")
-        assert "limit 0.9s" in health.stdout
+        assert "limit 3s" in health.stdout
     finally:
         worker.signal(signal.SIGCONT)
     wait_for(

@@ -131,7 +131,7 @@ BAD_SETTINGS = [
     ("RUN_HISTORY_MAXLEN", "abc", "must be an integer"),
     ("CLEANUP_RETENTION_DAYS", "0", "must be >= 1"),
     ("HEALTH_MEMORY_LIMIT_MB", "-1", "must be > 0"),
-    ("ALERT_AFTER_FAILURES", "-1", "must be >= 0"),
+    ("ALERT_AFTER_FAILURES", "-1", "must be between 0 and 1,000"),  # its range, README
     ("MISFIRE_GRACE", "1d", "'1d' is not a duration"),
     ("ALERT_WEBHOOK_URL", "ftp://x", "http:// or https://"),
     ("WORKER_APP", "nocolon", "MODULE:ATTR"),

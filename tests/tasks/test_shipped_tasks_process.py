@@ -16,7 +16,7 @@ Spawn = Callable[..., WorkerProcess]
 def test_health_check_stores_its_figures_in_the_instance_record(
     spawn_worker: Spawn, redis_server: RedisServer
 ) -> None:
-    worker = spawn_worker(SCHEDULE_HEALTH_CHECK="1s", HEARTBEAT_INTERVAL="0.3")
+    worker = spawn_worker(SCHEDULE_HEALTH_CHECK="1s", HEARTBEAT_INTERVAL="1")
     worker.wait_for_log("task=health-check outcome=ok")
     client = redis_server.client()
 

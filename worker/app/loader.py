@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
-from worker.errors import ConfigError, WorkerError
+from worker.errors import ConfigError, WorkerError, quoted
 
 if TYPE_CHECKING:
     from worker.app.context import ApplicationContext
@@ -36,7 +36,7 @@ def load_application(import_string: str, source: str = "WORKER_APP") -> Applicat
 def _import_container(import_string: str, source: str) -> Any:
     module_name, _, attribute = import_string.partition(":")
     if not module_name or not attribute:
-        raise ConfigError(f"{source}: {import_string!r} must look like MODULE:ATTR")
+        raise ConfigError(f"{source}: {quoted(import_string)} must look like MODULE:ATTR")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:

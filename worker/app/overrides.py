@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from worker.app.discovery import DiscoveredTask
-from worker.errors import ConfigError
+from worker.errors import ConfigError, quoted
 from worker.schedule.cron import IntervalSchedule, Schedule, parse_schedule
 from worker.schedule.definitions import TaskDefinition
 from worker.settings.durations import is_duration
@@ -45,7 +45,7 @@ def resolve(tasks: Iterable[DiscoveredTask], overrides: Overrides) -> list[TaskD
     names = {task.name for task in found}
     for name in overrides.disabled:
         if name not in names:
-            raise ConfigError(f"DISABLED_TASKS: no task named {name!r} (tasks: {known})")
+            raise ConfigError(f"DISABLED_TASKS: no task named {quoted(name)} (tasks: {known})")
     default_tz = ZoneInfo(overrides.default_timezone)
     disabled = set(overrides.disabled)
     return [_definition(task, overrides, default_tz, disabled) for task in found]
@@ -104,7 +104,7 @@ def parse_schedule_setting(text: str) -> Schedule:
     """A SCHEDULE_<TASK> value: cron, or a duration of at least a second."""
     value = text.strip()
     if value.startswith("-") and is_duration(value[1:]):
-        raise ValueError(f"interval {value!r} is negative (a duration must be > 0)")
+        raise ValueError(f"interval {quoted(value)} is negative (a duration must be > 0)")
     schedule = parse_schedule(value)
     if isinstance(schedule, IntervalSchedule) and schedule.seconds < MIN_SCHEDULE_SETTING:
         count = value.removesuffix("ms")
@@ -114,6 +114,7 @@ def parse_schedule_setting(text: str) -> Schedule:
             else ""
         )
         raise ValueError(
-            f"interval {value!r} is under 1s{typo}; sub-second intervals can be set in code only"
+            f"interval {quoted(value)} is under 1s{typo}; "
+            "sub-second intervals can be set in code only"
         )
     return schedule

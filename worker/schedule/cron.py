@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple, TypeAlias
 
+from worker.errors import quoted
 from worker.settings.durations import format_duration, is_duration, parse_duration
 
 
@@ -93,7 +94,7 @@ def parse_schedule(text: str) -> Schedule:
     if is_duration(text):
         seconds = parse_duration(text)
         if seconds <= 0:
-            raise ValueError(f"interval {text.strip()!r} must be greater than 0")
+            raise ValueError(f"interval {quoted(text.strip())} must be greater than 0")
         return IntervalSchedule(seconds)
     return parse_cron(text)
 
@@ -104,7 +105,7 @@ def parse_fields(expr: str) -> _Cron:
         raise ValueError("empty cron expression")
     if len(texts) == 1 and texts[0].startswith("@"):
         if texts[0].lower() not in _MACROS:
-            raise ValueError(f"unknown macro {texts[0]!r} (known: {', '.join(_MACROS)})")
+            raise ValueError(f"unknown macro {quoted(texts[0])} (known: {', '.join(_MACROS)})")
         texts = _MACROS[texts[0].lower()].split()
     if len(texts) not in (5, 6):
         raise ValueError(f"expected 5 or 6 fields or a macro, got {len(texts)}")
@@ -115,7 +116,9 @@ def parse_fields(expr: str) -> _Cron:
     # Vixie cron: a day field written `*...` does not restrict, and leaves the other in charge.
     either_day = not texts[3].startswith("*") and not texts[5].startswith("*")
     if not either_day and not any(min(values[3]) <= _MONTH_DAYS[m - 1] for m in values[4]):
-        raise ValueError(f"day-of-month field {texts[3]!r} never occurs in months {texts[4]!r}")
+        raise ValueError(
+            f"day-of-month field {quoted(texts[3])} never occurs in months {quoted(texts[4])}"
+        )
     # Debian's cron.c tells DST handling apart by syntax (MIN_STAR, HR_STAR), not by values.
     wildcard = any(text.startswith("*") for text in texts[:3])
     return _Cron(tuple(values), either_day, wildcard)
@@ -126,7 +129,7 @@ def _parse_field(field: Field, text: str) -> frozenset[int]:
     for item in text.split(","):
         base, slash, step_text = item.partition("/")
         if slash and not (step_text.isascii() and step_text.isdigit() and int(step_text) > 0):
-            raise ValueError(f"{field.name} field {item!r}: step must be a whole number >= 1")
+            raise ValueError(f"{field.name} field {quoted(item)}: step must be a whole number >= 1")
         step = int(step_text) if slash else 1
         if base == "*":
             low, high = field.low, field.high
@@ -135,7 +138,9 @@ def _parse_field(field: Field, text: str) -> frozenset[int]:
             low = _parse_value(field, first)
             high = _parse_value(field, last) if dash else (field.high if slash else low)
             if low > high:
-                raise ValueError(f"{field.name} field {item!r}: range {low}-{high} is backwards")
+                raise ValueError(
+                    f"{field.name} field {quoted(item)}: range {low}-{high} is backwards"
+                )
         values.update(range(low, high + 1, step))
     return frozenset(values)
 
@@ -147,9 +152,11 @@ def _parse_value(field: Field, token: str) -> int:
         value = field.low + field.names.index(token.lower())
     else:
         kind = "a number or name" if field.names else "a number"
-        raise ValueError(f"{field.name} field {token!r} is not {kind}")
+        raise ValueError(f"{field.name} field {quoted(token)} is not {kind}")
     if not field.low <= value <= field.high:
-        raise ValueError(f"{field.name} field {token!r} out of range {field.low}-{field.high}")
+        raise ValueError(
+            f"{field.name} field {quoted(token)} out of range {field.low}-{field.high}"
+        )
     return value
 
 

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -19,12 +19,13 @@ from pydantic_settings import (
 )
 from typing_extensions import override
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, quoted
 from worker.settings.cluster import ClusterSettings
 from worker.settings.durations import duration_setting
 from worker.settings.network import BindAddress, Port
 from worker.settings.per_task import PerTaskSource
 from worker.settings.queues import QueueSettings
+from worker.settings.ranges import RANGES, out_of_range
 from worker.settings.targets import TargetSettings
 from worker.settings.urls import (
     masked_redis_url,
@@ -38,6 +39,23 @@ __all__ = ["LOG_LEVELS", "WorkerSettings"]
 
 LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
 _IMPORT_STRING = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+# Numeric fields of this class and ClusterSettings, held to their RANGES after parsing.
+_OWN_RANGED = (
+    "shutdown_timeout",
+    "heartbeat_interval",
+    "run_history_maxlen",
+    "misfire_grace",
+    "task_time_limit",
+    "alert_after_failures",
+    "outage_log_interval",
+    "redis_timeout",
+    "claim_lease",
+    "claim_skew",
+    "claim_max_recoveries",
+    "run_history_per_task",
+)
 
 
 def _default_instance_id() -> str:
@@ -67,10 +85,10 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
     heartbeat_file: Path = Path("/tmp/worker.heartbeat")
     heartbeat_interval: float = 10.0
     key_prefix: str = "worker:"
-    run_history_maxlen: int = Field(default=100_000, ge=1)
+    run_history_maxlen: int = 100_000
     misfire_grace: float = 60.0
     task_time_limit: float = 0.0
-    alert_after_failures: int = Field(default=3, ge=0)
+    alert_after_failures: int = 3
     outage_log_interval: float = 30.0
     alert_channel: str = "worker:alerts"
     alert_webhook_url: SecretStr | None = None
@@ -121,7 +139,18 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
                 limits[key] = duration_setting(value, positive=False)
             except ValueError as exc:
                 raise ConfigError(f"TASK_TIME_LIMIT_{key}: {exc}") from None
+            problem = RANGES["task_time_limit"].problem(limits[key])
+            if problem is not None:
+                raise ConfigError(f"TASK_TIME_LIMIT_{key}: {problem}")
         return limits
+
+    @model_validator(mode="after")
+    def _in_ranges(self) -> Any:
+        # The target settings hold theirs in their own validator (it parses them first).
+        found = out_of_range({name: getattr(self, name) for name in _OWN_RANGED})
+        if found is not None:
+            raise ConfigError(f"{found[0]}: {found[1]}")
+        return self
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -161,7 +190,7 @@ class WorkerSettings(TargetSettings, BaseSettings, ClusterSettings, QueueSetting
         try:
             ZoneInfo(value.strip())
         except (KeyError, ValueError, OSError):
-            raise ValueError(f"unknown time zone {value.strip()!r}") from None
+            raise ValueError(f"unknown time zone {quoted(value.strip())}") from None
         return value.strip()
 
     @field_validator("worker_instance_id")

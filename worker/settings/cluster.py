@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, field_validator
 
+from worker.errors import quoted
 from worker.settings.durations import parse_duration
 
 
@@ -13,10 +14,10 @@ class ClusterSettings(BaseModel):
 
     claim_lease: float = 5.0
     claim_skew: float = 2.0
-    claim_max_recoveries: int = Field(default=2, ge=0, le=100)
+    claim_max_recoveries: int = 2
     redis_sentinels: str = ""
     redis_sentinel_master: str = "mymaster"
-    run_history_per_task: int = Field(default=1000, ge=1)
+    run_history_per_task: int = 1000
 
     @field_validator("claim_lease", "claim_skew", mode="before")
     @classmethod
@@ -28,20 +29,13 @@ class ClusterSettings(BaseModel):
             raise ValueError("not a duration (expected seconds or Nms/Ns/Nm/Nh)")
         return parse_duration(text)
 
-    @field_validator("claim_lease")
-    @classmethod
-    def _lease_floor(cls, value: float) -> float:
-        if value < 1:
-            raise ValueError("must be at least 1s (it is renewed every third of it)")
-        return value
-
     @field_validator("redis_sentinels")
     @classmethod
     def _sentinels(cls, value: str) -> str:
         for entry in (part.strip() for part in value.split(",") if part.strip()):
             host, _, port = entry.rpartition(":")
             if not host or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
-                raise ValueError(f"{entry!r} is not host:port")
+                raise ValueError(f"{quoted(entry)} is not host:port")
         return value.strip()
 
     @field_validator("redis_sentinel_master")

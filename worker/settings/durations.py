@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import re
 
+from worker.errors import quoted
+
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 MAX_SECONDS = 366 * 86400.0  # longer is a typo, and overflows date arithmetic further on
@@ -19,12 +21,14 @@ def parse_duration(value: str | float | int) -> float:
     else:
         match = _DURATION.match(value)
         if match is None:
-            raise ValueError(f"{value!r} is not a duration (expected seconds or Nms/Ns/Nm/Nh)")
+            raise ValueError(
+                f"{quoted(value)} is not a duration (expected seconds or Nms/Ns/Nm/Nh)"
+            )
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"{value!r} is not a duration (must be a finite number >= 0)")
+        raise ValueError(f"{quoted(value)} is not a duration (must be a finite number >= 0)")
     if seconds > MAX_SECONDS:
-        raise ValueError(f"{value!r} is too long (at most 366 days)")
+        raise ValueError(f"{quoted(value)} is too long (at most 366 days)")
     return seconds
 
 

@@ -22,6 +22,8 @@ _MESSAGES = {
     "int_from_float": "must be an integer",
     "greater_than": "must be > {gt}",
     "greater_than_equal": "must be >= {ge}",
+    "less_than": "must be < {lt}",
+    "less_than_equal": "must be <= {le}",
     "literal_error": "must be {expected}",
 }
 
@@ -92,7 +94,13 @@ def _describe(errors: list[ErrorDetails]) -> str:
     by_variable: dict[str, str] = {}
     for error in errors:
         template = _MESSAGES.get(error["type"])
-        message = template.format(**error.get("ctx", {})) if template else error["msg"]
+        bounds = {key: _number(value) for key, value in error.get("ctx", {}).items()}
+        message = template.format(**bounds) if template else error["msg"]
         variable = str(error["loc"][0]).upper() if error["loc"] else "SETTINGS"
         by_variable.setdefault(variable, " ".join(message.removeprefix("Value error, ").split()))
     return "; ".join(f"{name}: {message}" for name, message in by_variable.items())
+
+
+def _number(value: object) -> object:
+    """A bound as users write it: `3600`, not pydantic's `3600.0`."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value

@@ -15,7 +15,7 @@ from typing import Any
 from dotenv import dotenv_values
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, quoted
 from worker.settings.durations import parse_duration
 from worker.settings.fields import Duration
 
@@ -45,7 +45,7 @@ class QueueSettings(BaseModel):
         roles = [role.strip().lower() for role in value.split(",") if role.strip()]
         unknown = [role for role in roles if role not in ROLES]
         if unknown or not roles:
-            raise ValueError(f"roles are {', '.join(ROLES)} (comma-separated), not {value!r}")
+            raise ValueError(f"roles are {', '.join(ROLES)} (comma-separated), not {quoted(value)}")
         return ",".join(dict.fromkeys(roles))
 
     @field_validator("queue_prefix")

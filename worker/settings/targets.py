@@ -7,12 +7,14 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, model_validator
 
-from worker.errors import ConfigError
+from worker.errors import ConfigError, quoted
 from worker.settings.durations import duration_setting
+from worker.settings.ranges import out_of_range
 
 TARGET_NAMES = ("redis-pubsub", "redis-stream", "nats", "jetstream")
 NATS_TARGETS = ("nats", "jetstream")
 _NATS_SCHEMES = ("nats", "tls", "ws", "wss")
+_DURATIONS = ("jetstream_max_age", "pubsub_catchup_wait")
 
 
 class TargetSettings(BaseModel):
@@ -39,7 +41,7 @@ class TargetSettings(BaseModel):
         names = [name.strip().lower() for name in self.trigger_targets.split(",") if name.strip()]
         unknown = [name for name in names if name not in TARGET_NAMES]
         if unknown or not names:
-            what = f"unknown target {unknown[0]!r}" if unknown else "names no target"
+            what = f"unknown target {quoted(unknown[0])}" if unknown else "names no target"
             raise ConfigError(f"TRIGGER_TARGETS: {what} (valid: {', '.join(TARGET_NAMES)})")
         self.trigger_targets = ",".join(dict.fromkeys(names))
         for name in ("crypto_channel", "crypto_subject", "jetstream_stream", "crypto_stream_key"):
@@ -47,8 +49,6 @@ class TargetSettings(BaseModel):
             if not value or (name in ("crypto_subject", "jetstream_stream") and " " in value):
                 raise ConfigError(f"{name.upper()}: must be non-empty, without spaces")
             setattr(self, name, value)
-        if self.crypto_stream_maxlen < 1:
-            raise ConfigError("CRYPTO_STREAM_MAXLEN: must be at least 1")
         try:
             self.jetstream_max_age = duration_setting(self.jetstream_max_age, positive=True)
         except ValueError as exc:
@@ -57,6 +57,11 @@ class TargetSettings(BaseModel):
             self.pubsub_catchup_wait = duration_setting(self.pubsub_catchup_wait, positive=False)
         except ValueError as exc:
             raise ConfigError(f"PUBSUB_CATCHUP_WAIT: {exc}") from None
+        found = out_of_range(
+            {name: getattr(self, name) for name in ("crypto_stream_maxlen", *_DURATIONS)}
+        )
+        if found is not None:
+            raise ConfigError(f"{found[0]}: {found[1]}")
         self.nats_url = SecretStr(_nats_servers(self.nats_url.get_secret_value()))
         return self
 
