@@ -61,7 +61,9 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         round_ = self._round
         if round_ is None:
             return
-        self._advance(round_, len(round_.due) + len(round_.owed))
+        # Each job handed over owes its next fire too: both counts, or some stay owed, and
+        # the next round hands their fire over again.
+        self._advance(round_, 2 * len(round_.due) + len(round_.owed))
         self._round = None
         if self.state != STATE_STOPPED:
             self._start_timer(self._wait())
