@@ -160,6 +160,10 @@ class Soak:
         self.servers[port].wait()
         self.events.append({"event": "redis restart", "port": port, "at": time.time()})
         time.sleep(1.0)  # the fault itself: 1 s down, under the sentinels' 3 s
+        # A server run without persistence comes back empty: the dump.rdb it wrote while it
+        # was a replica (a full sync writes one even with `--save ""`) would bring back
+        # minutes-old marks, and the soak would count what it replays as the worker's doubles.
+        (self.logdir / f"redis-{port}" / "dump.rdb").unlink(missing_ok=True)
         self.redis(port)
 
     def fail_over(self) -> None:
