@@ -1,4 +1,5 @@
-"""Queue settings (BullMQ): roles, the key prefix, the job lock, per-queue overrides.
+"""Queue settings (BullMQ): roles, the key prefix, the job lock, per-queue overrides, and
+the ranges every numeric one is held to.
 
 `QUEUE_<NAME>_ATTEMPTS/_BACKOFF/_CONCURRENCY` are read by prefix from `.env` and the
 environment (pydantic-settings has no wildcard fields); which queue a name means is checked
@@ -16,11 +17,23 @@ from dotenv import dotenv_values
 from pydantic import BaseModel, Field, field_validator, model_validator
 
 from worker.errors import ConfigError
-from worker.settings.durations import parse_duration
+from worker.settings.durations import format_duration, parse_duration
 from worker.settings.fields import Duration
 
 ROLES = ("scheduler", "processor")
 OVERRIDE = re.compile(r"^QUEUE_(?P<queue>.+)_(?P<field>ATTEMPTS|BACKOFF|CONCURRENCY)$")
+
+# bullmq starts one task per concurrency slot at once: 10^12 slots took 2 GB in 14 s.
+CONCURRENCY_RANGE = (1, 1000)
+ATTEMPTS_RANGE = (1, 100)
+BACKOFF_MAX = 3600.0
+"""The first retry's delay, and the longest any retry waits for its backoff."""
+# Below 1 s a loop held for half a second (a GC, a blocking call) loses a live job's lock
+# and the job runs twice; above 1 h a dead replica's jobs wait hours to be taken up.
+LOCK_DURATION_RANGE = (1.0, 3600.0)
+RETRY_AFTER_MAX_RANGE = (0.0, 86400.0)
+"""QUEUE_MAX_RETRY_AFTER: 0 ignores `Retry-After`; a day is the longest a retry is parked."""
+_QUOTABLE = 12
 
 
 class QueueSettings(BaseModel):
@@ -29,6 +42,7 @@ class QueueSettings(BaseModel):
     worker_roles: str = "scheduler,processor"
     queue_prefix: str = "bull"
     queue_lock_duration: Duration = 30.0
+    queue_max_retry_after: Duration = 3600.0
     # QUEUE_<NAME>_* by <NAME> (upper case, `-` → `_`), then by field (attempts, ...).
     queue_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
 
@@ -55,6 +69,16 @@ class QueueSettings(BaseModel):
             raise ValueError("must be non-empty, without ':'")
         return value.strip()
 
+    @field_validator("queue_lock_duration")
+    @classmethod
+    def _lock_range(cls, value: float) -> float:
+        return within_range(value, LOCK_DURATION_RANGE)
+
+    @field_validator("queue_max_retry_after")
+    @classmethod
+    def _retry_after_range(cls, value: float) -> float:
+        return within_range(value, RETRY_AFTER_MAX_RANGE)
+
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(self.worker_roles.split(","))
@@ -75,11 +99,24 @@ def _overrides() -> dict[str, dict[str, float]]:
 
 def _value(key: str, field: str, value: str | None) -> float:
     text = (value or "").strip()
+    shown = f", not {text!r}" if len(text) <= _QUOTABLE else ""
     try:
         number = parse_duration(text) if field == "backoff" else int(text)
     except ValueError:
-        kind = "a duration" if field == "backoff" else "an integer"
-        raise ConfigError(f"{key}: must be {kind}") from None
-    if number < (0 if field == "backoff" else 1):
-        raise ConfigError(f"{key}: must be {'>= 0' if field == 'backoff' else '>= 1'}")
+        kind = "a duration (e.g. 2s, 500ms)" if field == "backoff" else "an integer"
+        raise ConfigError(f"{key}: must be {kind}{shown}") from None
+    if field == "backoff" and number > BACKOFF_MAX:
+        raise ConfigError(f"{key}: must be at most 1h{shown}")
+    if field != "backoff":
+        low, high = CONCURRENCY_RANGE if field == "concurrency" else ATTEMPTS_RANGE
+        if not low <= number <= high:
+            raise ConfigError(f"{key}: must be between {low} and {high}{shown}")
     return float(number)
+
+
+def within_range(seconds: float, bounds: tuple[float, float]) -> float:
+    """A duration setting held to its range (the message names the bounds, not the value)."""
+    low, high = bounds
+    if not low <= seconds <= high:
+        raise ValueError(f"must be between {format_duration(low)} and {format_duration(high)}")
+    return seconds
