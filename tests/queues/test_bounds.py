@@ -8,6 +8,7 @@ from __future__ import annotations
 import signal
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psutil
 import pytest
@@ -86,6 +87,22 @@ async def test_job_data_that_is_not_json_fails_the_job_at_once_with_the_reason(
     assert (records["garbled"]["outcome"], records["garbled"]["error"]) == ("failed", reason)
     assert records["fine"]["outcome"] == "ok"
     assert in_state(client, "active") == []
+    assert api.times("bitcoin") == []
+    assert worker.stop() == 0
+
+
+async def test_job_data_that_is_not_utf8_fails_the_job_at_once(
+    spawn_worker: Spawn, api: PriceApi, client: redis.Redis, redis_url: str
+) -> None:
+    """Decoded strictly, the reply that moved it to active raised: active for ever."""
+    await enqueue(redis_url, "bitcoin", job_id="latin-1")
+    client.hset(f"bull:{QUEUE}:latin-1", "data", '{"coin": "bitcoïn"}'.encode("latin-1"))
+    await enqueue(redis_url, "ethereum", job_id="fine")
+    worker = start(spawn_worker, api)
+    wait_for(lambda: in_state(client, "failed") == ["latin-1"], timeout=10, what="failed")
+    reason: Any = client.hget(f"bull:{QUEUE}:latin-1", "failedReason")
+    assert reason == b"job data cannot be read (NotUtf8Error: data is not UTF-8)"
+    wait_for(lambda: stats(client, "ethereum"), timeout=10, what="the next job")
     assert api.times("bitcoin") == []
     assert worker.stop() == 0
 

@@ -133,6 +133,7 @@ class Processors(Service):
             master=self._master,
             retry="bullmq",
             decode=True,
+            encoding_errors="surrogateescape",  # a job that is not UTF-8 reaches ReadingWorker
         )
         self._clients.append(client)
         return {"connection_pool": client.connection_pool}

@@ -43,15 +43,27 @@ class ReadingWorker(Worker):  # type: ignore[misc]  # bullmq ships no types
         token: str | None = None,
     ) -> Any:
         try:
+            _check_text(job_data or {})
             return await super().nextJobFromJobData(
                 job_data, job_id, limit_until, delay_until, token
             )
         except Exception as exc:
             if not job_data:
                 raise
+            self.drained = False  # as bullmq's own path does for a job it read
             job = unreadable_job(self, job_data, job_id, exc)
             job.token = token
             return job
+
+
+class NotUtf8Error(ValueError):
+    """A job field held bytes that are not UTF-8 (read with `surrogateescape`)."""
+
+
+def _check_text(raw: dict[str, Any]) -> None:
+    for name, value in raw.items():
+        if isinstance(value, str) and not _is_utf8(value):
+            raise NotUtf8Error(f"{name!s:.20} is not UTF-8")
 
 
 def unreadable_job(queue: Any, raw: dict[str, Any], job_id: str | None, error: Exception) -> Any:
@@ -75,10 +87,10 @@ def job_of(job: Any, queue: str) -> Job:
     wanted = attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else 1
     low, high = ATTEMPTS_RANGE
     return Job(
-        id=str(job.id),
+        id=_text(job.id),
         attempt=_whole(job.attemptsMade) + 1,
         queue=queue,
-        name=str(job.name),
+        name=_text(job.name),
         attempts=min(max(wanted, low), high),
     )
 
@@ -87,6 +99,19 @@ def _parses(text: Any) -> bool:
     try:
         json.loads(text)
     except Exception:
+        return False
+    return _is_utf8(text) if isinstance(text, str) else True
+
+
+def _text(value: Any) -> str:
+    """For logs and records: bytes that were not UTF-8 shown as `?`."""
+    return str(value).encode("utf-8", "replace").decode("utf-8")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
         return False
     return True
 
