@@ -34,6 +34,7 @@ class Container(FrameworkContainer):
         coins=FrameworkContainer.settings.provided.coin_list,
         price_api_url=FrameworkContainer.settings.provided.price_api_url,
         max_delay=FrameworkContainer.settings.provided.sync_max_delay,
+        max_bytes=FrameworkContainer.settings.provided.price_api_max_bytes,
     )
 
 

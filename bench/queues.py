@@ -132,7 +132,9 @@ def _framework(
             counted()
 
         runs = JobRuns(instance_id="bench", listeners=[recorder])
-        processors = Processors(url=url, prefix="bull", lock_duration=30, runs=runs)
+        processors = Processors(
+            url=url, prefix="bull", lock_duration=30, max_retry_after=3600, runs=runs
+        )
         options = QueueOptions(concurrency=concurrency)
         processors.bind([BoundProcessor("bench", queue, process, options)])
         await processors.start()

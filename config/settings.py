@@ -22,6 +22,7 @@ class Settings(WorkerSettings):
     coins: str = "bitcoin,ethereum"
     price_api_url: str = "https://api.coingecko.com/api/v3"
     sync_max_delay: Duration = Field(default=30.0, le=3600)
+    price_api_max_bytes: int = 1_000_000
 
     # Validator names must not repeat one of WorkerSettings': the subclass's would hide it.
     @field_validator("coins")
@@ -37,6 +38,15 @@ class Settings(WorkerSettings):
         if not value.strip().lower().startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://")
         return value.strip().rstrip("/")
+
+    @field_validator("price_api_max_bytes")
+    @classmethod
+    def _answer_size(cls, value: int) -> int:
+        # Below 1 kB a real answer (~150 bytes per coin) is near; above 100 MB the bound no
+        # longer protects memory (each of the processor's jobs holds up to this much).
+        if not 1_000 <= value <= 100_000_000:
+            raise ValueError("must be between 1000 and 100000000 (bytes)")
+        return value
 
     @property
     def coin_list(self) -> tuple[str, ...]:

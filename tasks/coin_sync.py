@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
+from tasks.http_body import ACCEPT_ENCODING, peek, read_body
 from worker import (
     JobError,
     Queues,
@@ -30,6 +31,10 @@ QUEUE = "coin-sync"
 JOB = "sync-coin"
 HISTORY_LENGTH = 100
 FETCH_TIMEOUT = 10.0
+MAX_BYTES = 1_000_000
+"""PRICE_API_MAX_BYTES's default: a real answer for one coin is about 150 bytes."""
+COIN_LENGTH = 100
+"""The longest coin id a job may name (CoinGecko's ids are a few dozen characters)."""
 
 
 def stats_key(coin: str) -> str:
@@ -49,6 +54,7 @@ class CoinSyncTasks:
         coins: tuple[str, ...],
         price_api_url: str,
         max_delay: float,
+        max_bytes: int = MAX_BYTES,
         fetch_timeout: float = FETCH_TIMEOUT,
     ) -> None:
         self._queues = queues
@@ -56,19 +62,22 @@ class CoinSyncTasks:
         self._coins = coins
         self._url = f"{price_api_url.rstrip('/')}/simple/price"
         self._max_delay = max_delay
+        self._max_bytes = max_bytes
         self._timeout = fetch_timeout
         self._http: httpx.AsyncClient | None = None  # httpx is loaded on the first job
 
     @cron("*/15 * * * *", name="coin-sync")
     async def enqueue_coins(self) -> None:
         """One job per coin; the id `<fire id>:<coin>` makes every replica's and every retry's
-        enqueue of one fire the same job. `worker enqueue coin-sync COIN…` names the coins
-        (no spread delay then: a manual sync is wanted now)."""
+        enqueue of one fire the same job. `worker enqueue coin-sync [COIN…]` names the coins
+        (none: every coin in COINS). A run by hand (`enqueue`, `trigger`, `run-task`) has no
+        spread delay: a manual sync is wanted now."""
         fire = current_fire()
-        manual = enqueue_args()
-        coins = tuple(coin.lower() for coin in manual) or self._coins
+        named = enqueue_args()
+        coins = tuple(coin.lower() for coin in named) or self._coins
+        now = bool(named) or fire.manual is not None
         for coin in coins:
-            delay = 0.0 if manual else random.uniform(0, self._max_delay)
+            delay = 0.0 if now else random.uniform(0, self._max_delay)
             job_id = await self._queues.add(
                 QUEUE, JOB, {"coin": coin}, job_id=f"{fire.id}:{coin}", delay=delay
             )
@@ -79,8 +88,9 @@ class CoinSyncTasks:
     @processor(QUEUE, concurrency=5, name=JOB)
     async def sync_coin(self, data: dict[str, Any]) -> dict[str, Any]:
         coin = data.get("coin") if isinstance(data, dict) else None
-        if not isinstance(coin, str) or not coin:
-            raise JobError(f"job data has no coin: {data!r}", retry=False)
+        if not isinstance(coin, str) or not coin or len(coin) > COIN_LENGTH:
+            wanted = f"a coin of 1 to {COIN_LENGTH} characters"
+            raise JobError(f"job data is not {{'coin': {wanted}}}: {_shape(data)}", retry=False)
         quote = await self._fetch(coin)
         stats = {**quote, "fetched_at": format_instant(datetime.now(UTC), precise=True)}
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -114,52 +124,76 @@ class CoinSyncTasks:
             "include_24hr_change": "true",
         }
         try:
-            response = await self._http.get(self._url, params=params)
+            async with self._http.stream(
+                "GET", self._url, params=params, headers=ACCEPT_ENCODING
+            ) as response:
+                return await self._quote(coin, response)
         except httpx.TimeoutException:
             raise JobError(f"price API: no answer within {self._timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise JobError(f"price API unreachable: {type(exc).__name__}") from None
-        return parse_quote(coin, response)
+
+    async def _quote(self, coin: str, response: httpx.Response) -> dict[str, Any]:
+        """429 and 5xx retry (after `Retry-After`, bounded by the framework's
+        QUEUE_MAX_RETRY_AFTER); any other 4xx and a body that is too large or not the
+        expected JSON fail the job at once, with the reason. Only as much of the body as the
+        reason needs is read, and never more than PRICE_API_MAX_BYTES."""
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise JobError(f"price API: HTTP {status}", retry_after=retry_after(response))
+        if status >= 400:
+            raise JobError(f"price API: HTTP {status}: {await peek(response)}", retry=False)
+        body = await read_body(
+            response, self._max_bytes, source="price API", setting="PRICE_API_MAX_BYTES"
+        )
+        return parse_quote(coin, body)
 
 
-def parse_quote(coin: str, response: httpx.Response) -> dict[str, Any]:
-    """`{price, market_cap, change_24h}` from CoinGecko's `simple/price` answer.
-
-    429 and 5xx retry (after `Retry-After` when it is longer than the backoff); any other
-    4xx and a body that is not the expected JSON fail the job at once, with the reason."""
-    status = response.status_code
-    if status == 429 or status >= 500:
-        raise JobError(f"price API: HTTP {status}", retry_after=retry_after(response))
-    if status >= 400:
-        raise JobError(f"price API: HTTP {status}: {response.text[:200]}", retry=False)
+def parse_quote(coin: str, body: bytes) -> dict[str, Any]:
+    """`{price, market_cap, change_24h}` from CoinGecko's `simple/price` answer; a body that is
+    not that fails the job at once, with the reason."""
     try:
-        quote = response.json()[coin]
+        quote = json.loads(body)[coin]
         return {
             "price": float(quote["usd"]),
             "market_cap": _number(quote.get("usd_market_cap")),
             "change_24h": _number(quote.get("usd_24h_change")),
         }
-    except (ValueError, KeyError, TypeError) as exc:
-        reason = "not JSON" if isinstance(exc, ValueError) else f"no usd price for {coin!r}"
-        raise JobError(
-            f"price API: bad answer ({reason}): {response.text[:200]}", retry=False
-        ) from None
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        reason = (
+            "not JSON"
+            if isinstance(exc, ValueError | RecursionError)
+            else f"no usd price for {coin!r}"
+        )
+        text = " ".join(body[:200].decode("utf-8", "replace").split())
+        raise JobError(f"price API: bad answer ({reason}): {text}", retry=False) from None
 
 
 def retry_after(response: httpx.Response) -> float | None:
-    """Seconds from a `Retry-After` header (a number or an HTTP date); None if absent."""
+    """Seconds from a `Retry-After` header (whole seconds or an HTTP date); None if absent or
+    anything else. The framework holds it to QUEUE_MAX_RETRY_AFTER."""
     value = response.headers.get("retry-after", "").strip()
     if not value:
         return None
-    if value.isdigit():
-        return float(value)
+    if value.isascii() and value.isdigit():
+        return float(value)  # 40 digits is 1e39: a float, capped downstream
     from email.utils import parsedate_to_datetime  # rare: most servers send seconds
 
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if when.tzinfo is None:  # `-0000`: UTC, as RFC 9110 dates are
+        when = when.replace(tzinfo=UTC)
     return max((when - datetime.now(UTC)).total_seconds(), 0.0)
+
+
+def _shape(data: Any) -> str:
+    """What a job's data is, in a few words (never the data itself: it may be large)."""
+    if isinstance(data, dict):
+        keys = ", ".join(repr(key)[:20] for key in list(data)[:5])
+        return f"an object with keys {keys}" if keys else "an empty object"
+    return f"a JSON {type(data).__name__}" if data is not None else "null"
 
 
 def _number(value: Any) -> float | None:

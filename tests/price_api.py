@@ -1,12 +1,16 @@
 """A local HTTP server answering like CoinGecko's `simple/price`, scripted per coin.
 
 Each request for a coin takes the next action of that coin's script (then `ok` forever):
-`ok`, `429` or `429:<retry-after seconds>`, `500`, `404`, `badjson`, `slow:<seconds>`
-(then ok). It records every request's time and counts requests in flight (`max_active`).
+`ok`, `429` or `429:<Retry-After value>`, `500`, `404`, `badjson`, `slow:<seconds>`
+(then ok), and large answers: `big:<bytes>` (with its Content-Length), `stream:<bytes>`
+(none: the body ends when the connection closes), `gzip:<bytes>` (that many zero bytes,
+gzip-compressed). `always` makes a script's last action repeat for ever. It records every
+request's time and counts requests in flight (`max_active`) and bytes sent (`sent`).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import threading
 import time
@@ -18,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from typing_extensions import override
 
 PRICES = {"bitcoin": 50000.5, "ethereum": 3000.25, "solana": 150.0}
+CHUNK = b"[" + b"0," * 32767 + b"0"  # 64 kB of a JSON array that never ends
 
 
 class PriceApi:
@@ -26,6 +31,7 @@ class PriceApi:
         self.requests: list[tuple[str, float]] = []
         self.active = 0
         self.max_active = 0
+        self.sent = 0
         self._lock = threading.Lock()
         api = self
 
@@ -53,6 +59,8 @@ class PriceApi:
             self.requests.append((coin, time.monotonic()))
             script = self.scripts.get(coin, [])
             action = script.pop(0) if script else "ok"
+            if script == ["always"]:
+                script.insert(0, action)
             self.active += 1
             self.max_active = max(self.max_active, self.active)
         try:
@@ -72,6 +80,11 @@ class PriceApi:
             self._send(handler, int(kind), b'{"error": "scripted"}', headers)
         elif kind == "badjson":
             self._send(handler, 200, b"<html>not json</html>", headers)
+        elif kind in ("big", "stream"):
+            self._send_large(handler, int(argument), declared=kind == "big")
+        elif kind == "gzip":
+            headers["Content-Encoding"] = "gzip"
+            self._send(handler, 200, gzip.compress(bytes(int(argument))), headers)
         else:
             price = PRICES.get(coin, 1.0)
             body = {coin: {"usd": price, "usd_market_cap": price * 1e6, "usd_24h_change": -1.5}}
@@ -87,7 +100,26 @@ class PriceApi:
         for name, value in headers.items():
             handler.send_header(name, value)
         handler.end_headers()
-        handler.wfile.write(body)
+        try:
+            handler.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client went away (stopped reading, or its worker was stopped)
+
+    def _send_large(self, handler: BaseHTTPRequestHandler, size: int, *, declared: bool) -> None:
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        if declared:
+            handler.send_header("Content-Length", str(size))
+        handler.end_headers()
+        try:
+            while size > 0:
+                chunk = CHUNK[:size]
+                handler.wfile.write(chunk)
+                size -= len(chunk)
+                with self._lock:
+                    self.sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError):
+            return  # the client stopped reading: what a bounded reader does
 
 
 @contextmanager

@@ -244,6 +244,7 @@ class FrameworkContainer(containers.DeclarativeContainer):
         url=settings.provided.redis_url_value.call(),
         prefix=settings.provided.queue_prefix,
         lock_duration=settings.provided.queue_lock_duration,
+        max_retry_after=settings.provided.queue_max_retry_after,
         runs=job_runs,
         metrics=metrics,
         reader=providers.Singleton(QueueReader, framework_redis, settings.provided.queue_prefix),

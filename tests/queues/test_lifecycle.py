@@ -112,6 +112,25 @@ def test_an_unknown_role_or_queue_override_is_a_one_line_configuration_error(
         assert len(process.stderr.strip().splitlines()) == 1
 
 
+def test_a_queue_setting_out_of_its_range_stops_the_start_with_one_line(
+    spawn_worker: Spawn,
+) -> None:
+    """10^12 concurrency slots were taken: bullmq made a task per slot, 2 GB in 14 s."""
+    for env, text in [
+        ({"QUEUE_COIN_SYNC_CONCURRENCY": "1000000000000"}, "QUEUE_COIN_SYNC_CONCURRENCY:"),
+        ({"QUEUE_COIN_SYNC_ATTEMPTS": "1000"}, "QUEUE_COIN_SYNC_ATTEMPTS:"),
+        ({"QUEUE_COIN_SYNC_BACKOFF": "2h"}, "QUEUE_COIN_SYNC_BACKOFF:"),
+        ({"QUEUE_LOCK_DURATION": "0"}, "QUEUE_LOCK_DURATION:"),
+        ({"QUEUE_MAX_RETRY_AFTER": "48h"}, "QUEUE_MAX_RETRY_AFTER:"),
+        ({"PRICE_API_MAX_BYTES": "0"}, "PRICE_API_MAX_BYTES:"),
+    ]:
+        process = spawn_worker(WORKER_ROLES="processor", **env)
+        assert process.wait() == 78, process.stderr
+        assert text in process.stderr
+        assert len(process.stderr.strip().splitlines()) == 1
+        assert "Traceback" not in process.stderr
+
+
 def test_enqueue_adds_the_named_coins_or_all_coins_and_status_counts_them(
     spawn_worker: Spawn, client: redis.Redis
 ) -> None:
@@ -132,6 +151,22 @@ def test_enqueue_adds_the_named_coins_or_all_coins_and_status_counts_them(
     unknown = spawn_worker("enqueue", "crypto-trigger")
     assert unknown.wait() == 2
     assert "queue tasks: coin-sync" in unknown.stderr
+
+
+def test_enqueue_without_coins_enqueues_every_coin_due_now_without_the_spread(
+    spawn_worker: Spawn, client: redis.Redis
+) -> None:
+    """The spread delay is for the schedule; by hand, every coin in COINS is wanted now
+    (before, only named coins skipped it: jobs started 7.9 s and 9.0 s later)."""
+    every = spawn_worker("enqueue", "coin-sync", COINS="bitcoin,ethereum", SYNC_MAX_DELAY="30s")
+    assert every.wait() == 0, every.stderr
+    assert in_state(client, "delayed") == []
+    waiting = in_state(client, "wait")
+    assert len(waiting) == 2
+    for job_id in waiting:
+        assert (
+            json.loads(client.hget(f"bull:coin-sync:{job_id}", "opts") or "{}").get("delay", 0) == 0
+        )
 
 
 def test_enqueue_without_redis_exits_69(spawn_worker: Spawn) -> None:

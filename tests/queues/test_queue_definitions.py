@@ -30,6 +30,9 @@ def test_processor_metadata_is_attached_and_nothing_else_happens() -> None:
         ("", {}, "queue name"),
         ("a:b", {}, "':'"),
         ("q", {"concurrency": 0}, "concurrency"),
+        ("q", {"concurrency": 1001}, "concurrency must be an integer between 1 and 1000"),
+        ("q", {"concurrency": 2.5}, "concurrency must be an integer between 1 and 1000"),
+        ("q", {"concurrency": True}, "concurrency"),
     ],
 )
 def test_a_bad_processor_argument_is_a_definition_error(
@@ -113,14 +116,49 @@ def test_queue_settings_read_roles_coins_and_overrides(monkeypatch: pytest.Monke
     assert settings.coin_list == ("bitcoin", "solana")
     assert settings.queue_overrides == {"COIN_SYNC": {"backoff": 0.5}}
     assert settings.queue_prefix == "bull"
+    assert (settings.queue_lock_duration, settings.queue_max_retry_after) == (30.0, 3600.0)
+    assert settings.price_api_max_bytes == 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "field", "expected"),
+    [
+        ("QUEUE_COIN_SYNC_CONCURRENCY", "1000", "concurrency", 1000.0),
+        ("QUEUE_COIN_SYNC_ATTEMPTS", "100", "attempts", 100.0),
+        ("QUEUE_COIN_SYNC_BACKOFF", "1h", "backoff", 3600.0),
+        ("QUEUE_COIN_SYNC_BACKOFF", "0", "backoff", 0.0),
+    ],
+)
+def test_queue_settings_at_the_ends_of_their_ranges_are_taken(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, field: str, expected: float
+) -> None:
+    from config import Settings
+    from worker.settings.loading import load_settings
+
+    monkeypatch.setenv(name, value)
+    settings = load_settings(Settings, env_file=None)
+    assert settings.queue_overrides == {"COIN_SYNC": {field: expected}}
 
 
 @pytest.mark.parametrize(
     ("name", "value", "message"),
     [
         ("WORKER_ROLES", "scheduler,cook", "WORKER_ROLES"),
-        ("QUEUE_COIN_SYNC_ATTEMPTS", "0", "QUEUE_COIN_SYNC_ATTEMPTS: must be >= 1"),
+        ("QUEUE_COIN_SYNC_ATTEMPTS", "0", "QUEUE_COIN_SYNC_ATTEMPTS: must be between 1 and 100"),
+        ("QUEUE_COIN_SYNC_ATTEMPTS", "101", "QUEUE_COIN_SYNC_ATTEMPTS: must be between 1 and 100"),
         ("QUEUE_COIN_SYNC_BACKOFF", "soon", "QUEUE_COIN_SYNC_BACKOFF: must be a duration"),
+        ("QUEUE_COIN_SYNC_BACKOFF", "61m", "QUEUE_COIN_SYNC_BACKOFF: must be at most 1h"),
+        ("QUEUE_COIN_SYNC_CONCURRENCY", "0", "_CONCURRENCY: must be between 1 and 1000, not '0'$"),
+        (
+            "QUEUE_COIN_SYNC_CONCURRENCY",
+            "1000000000000",
+            "_CONCURRENCY: must be between 1 and 1000$",
+        ),
+        ("QUEUE_LOCK_DURATION", "500ms", "QUEUE_LOCK_DURATION: must be between 1s and 1h"),
+        ("QUEUE_LOCK_DURATION", "2h", "QUEUE_LOCK_DURATION: must be between 1s and 1h"),
+        ("QUEUE_MAX_RETRY_AFTER", "25h", "QUEUE_MAX_RETRY_AFTER: must be between 0s and 24h"),
+        ("PRICE_API_MAX_BYTES", "999", "PRICE_API_MAX_BYTES: must be between 1000 and 100000000"),
+        ("PRICE_API_MAX_BYTES", "1GB", "PRICE_API_MAX_BYTES: must be an integer"),
         ("PRICE_API_URL", "ftp://x", "PRICE_API_URL"),
     ],
 )

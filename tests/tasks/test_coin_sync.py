@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 from dependency_injector import providers
 
 from container import Container
@@ -94,3 +95,101 @@ async def test_a_processor_raising_systemexit_is_a_failed_attempt_not_the_loops_
     assert last.error == "SystemExit: 3"
     assert isinstance(app.last_job_error, RuntimeError)
     assert str(app.last_job_error) == "SystemExit: 3"
+
+
+async def test_an_answer_over_price_api_max_bytes_fails_the_job_at_once_unread(
+    redis_url: str, api: PriceApi
+) -> None:
+    """Its Content-Length says it all: the job fails before a byte of the body is read."""
+    api.scripts["bitcoin"] = ["big:50000000"]
+    async with kit(redis_url, api) as app:
+        record = await app.run_job("coin-sync", {"coin": "bitcoin"})
+        error = app.last_job_error
+    assert record.outcome == "failed"
+    assert record.error == (
+        "JobError: price API: answer of 50,000,000 bytes, over PRICE_API_MAX_BYTES (1,000,000)"
+    )
+    assert isinstance(error, JobError)
+    assert not error.retry
+    assert api.sent < 10_000_000
+
+
+async def test_an_answer_without_a_length_is_read_only_up_to_the_limit(
+    redis_url: str, api: PriceApi
+) -> None:
+    api.scripts["bitcoin"] = ["stream:50000000"]
+    async with kit(redis_url, api, PRICE_API_MAX_BYTES="200000") as app:
+        record = await app.run_job("coin-sync", {"coin": "bitcoin"})
+        error = app.last_job_error
+    assert record.outcome == "failed"
+    assert record.error == "JobError: price API: answer over PRICE_API_MAX_BYTES (200,000 bytes)"
+    assert isinstance(error, JobError)
+    assert not error.retry
+    assert api.sent < 10_000_000
+
+
+async def test_a_compressed_answer_is_bounded_once_decoded(redis_url: str, api: PriceApi) -> None:
+    """50 MB of zeros are 50 kB of gzip: the limit is on what the body decodes to."""
+    api.scripts["bitcoin"] = ["gzip:50000000"]
+    async with kit(redis_url, api) as app:
+        record = await app.run_job("coin-sync", {"coin": "bitcoin"})
+    assert record.outcome == "failed"
+    assert "over PRICE_API_MAX_BYTES" in (record.error or "")
+
+
+async def test_an_answer_within_the_limit_is_read_whole(redis_url: str, api: PriceApi) -> None:
+    async with kit(redis_url, api, PRICE_API_MAX_BYTES="1000") as app:
+        record = await app.run_job("coin-sync", {"coin": "bitcoin"})
+    assert record.outcome == "ok"
+
+
+async def test_job_data_of_the_wrong_shape_fails_at_once_without_quoting_it(
+    redis_url: str, api: PriceApi
+) -> None:
+    async with kit(redis_url, api) as app:
+        listed = await app.run_job("coin-sync", ["bitcoin"] * 100_000)
+        long = await app.run_job("coin-sync", {"coin": "x" * 10_000})
+    assert (listed.outcome, long.outcome) == ("failed", "failed")
+    assert listed.error == (
+        "JobError: job data is not {'coin': a coin of 1 to 100 characters}: a JSON list"
+    )
+    assert (long.error or "").endswith("an object with keys 'coin'")
+    assert api.requests == []
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("120", 120.0),
+        ("0", 0.0),
+        ("9" * 40, 1e40),
+        ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),  # past
+        ("soon", None),
+        ("-5", None),
+        ("1.5", None),
+    ],
+)
+def test_retry_after_reads_seconds_or_an_http_date_and_ignores_anything_else(
+    header: str, expected: float | None
+) -> None:
+    import httpx
+
+    from tasks.coin_sync import retry_after
+
+    response = httpx.Response(429, headers={"Retry-After": header})
+    found = retry_after(response)
+    assert found == pytest.approx(expected) if expected is not None else found is None
+
+
+def test_retry_after_as_a_future_http_date_is_the_seconds_until_it() -> None:
+    from datetime import UTC, datetime, timedelta
+    from email.utils import format_datetime
+
+    import httpx
+
+    from tasks.coin_sync import retry_after
+
+    when = format_datetime(datetime.now(UTC) + timedelta(seconds=90), usegmt=True)
+    found = retry_after(httpx.Response(429, headers={"Retry-After": when}))
+    assert found is not None
+    assert 85 <= found <= 91

@@ -99,11 +99,13 @@ def make_client(
     retry: RetryPolicy = "none",
     decode: bool = False,
     read_timeout: float | None = None,
+    encoding_errors: str = "strict",
 ) -> Redis:
     """A client for `url` (or the master `sentinels` name) under the module's pool policy.
 
     `timeout` bounds connecting and every reply; `read_timeout`, when given, replaces it for
-    replies only (bullmq's blocking reads).
+    replies only (bullmq's blocking reads). `encoding_errors`: how a decoding client reads
+    bytes that are not UTF-8 (`surrogateescape` keeps them, for the reader to refuse).
     """
     options: dict[str, Any] = {
         "socket_timeout": timeout if read_timeout is None else read_timeout,
@@ -112,6 +114,7 @@ def make_client(
         "max_connections": MAX_CONNECTIONS,
         "client_name": name or CLIENT_NAME,
         "decode_responses": decode,
+        "encoding_errors": encoding_errors,
         **_retry_options(retry),
     }
     if sentinels or not url.lower().startswith("unix:"):

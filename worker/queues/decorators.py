@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from worker.errors import DefinitionError
+from worker.settings.queues import CONCURRENCY_RANGE
 
 SPEC_ATTRIBUTE = "__worker_processor__"
 
@@ -47,8 +48,9 @@ def processor(
             raise fail("the queue name must be a non-empty string without spaces around it")
         if ":" in queue or "," in queue:
             raise fail("the queue name must not contain ':' or ','")
-        if concurrency is not None and (isinstance(concurrency, bool) or concurrency < 1):
-            raise fail("concurrency must be an integer >= 1")
+        if concurrency is not None and not _in_range(concurrency, CONCURRENCY_RANGE):
+            low, high = CONCURRENCY_RANGE
+            raise fail(f"concurrency must be an integer between {low} and {high}")
         if not inspect.iscoroutinefunction(method):
             raise fail("a processor must be an async method")
         if _required_arguments(method) != 2:
@@ -68,3 +70,9 @@ def _required_arguments(method: Callable[..., Any]) -> int:
     parameters = inspect.signature(method).parameters.values()
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
     return sum(1 for p in parameters if p.kind in positional and p.default is p.empty)
+
+
+def _in_range(value: object, bounds: tuple[int, int]) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int):
+        return False
+    return bounds[0] <= value <= bounds[1]

@@ -51,7 +51,7 @@ class JobError(Exception):
 
     `retry=False`: fail now, whatever attempts are left (a 404, bad data). `retry_after`
     (seconds): the next attempt comes no sooner than that (a `Retry-After` header), when
-    it is longer than the backoff.
+    it is longer than the backoff, and no later than QUEUE_MAX_RETRY_AFTER.
     """
 
     def __init__(

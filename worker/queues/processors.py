@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -23,7 +24,8 @@ from worker.connect.redis import DEFAULT_TIMEOUT, make_client
 from worker.lifecycle import Service
 from worker.queues.job import Job, JobError
 from worker.queues.queues import load_bullmq
-from worker.queues.runs import BoundProcessor, JobRuns
+from worker.queues.retries import capped_retry_after, retry_delay
+from worker.queues.runs import BoundProcessor, JobRuns, is_final
 from worker.run.records import RunListener
 
 if TYPE_CHECKING:
@@ -36,6 +38,11 @@ COUNTS_INTERVAL = 10.0
 BLOCKING_READ_TIMEOUT = 15.0
 """The read timeout of a Worker's connections: above the longest BZPOPMIN bullmq sends (10 s),
 so a wait ends with Redis's answer; a frozen Redis still shows within it."""
+CHECKS_PER_LOCK = 10
+"""bullmq's stalled check and lock renewal run this often per QUEUE_LOCK_DURATION, so a dead
+replica's job is back in `wait` between 0.8 and 1.1 lock durations after it died. With bullmq's
+defaults (both every lock duration, renewal at half of it) it took up to twice as long: a job
+is marked by one check after its last renewal and moved by a later one once its lock is gone."""
 
 
 class Processors(Service):
@@ -49,6 +56,7 @@ class Processors(Service):
         url: str,
         prefix: str,
         lock_duration: float,
+        max_retry_after: float,
         runs: JobRuns,
         metrics: RunListener | None = None,
         reader: QueueReader | None = None,
@@ -58,7 +66,8 @@ class Processors(Service):
         self._url = url
         self._sentinels, self._master = sentinels, master
         self._prefix = prefix
-        self._lock_ms = max(round(lock_duration * 1000), 1000)
+        self._lock_ms = round(lock_duration * 1000)
+        self._max_retry_after = max_retry_after
         self._runs = runs
         self._bound: list[BoundProcessor] = []
         self._workers: list[Any] = []
@@ -84,7 +93,7 @@ class Processors(Service):
     @override
     async def start(self) -> None:
         await load_bullmq()
-        from bullmq import Worker
+        from worker.queues.reading import ReadingWorker
 
         for bound in self._bound:
             options = {
@@ -92,12 +101,14 @@ class Processors(Service):
                 "prefix": self._prefix,
                 "concurrency": bound.options.concurrency,
                 "lockDuration": self._lock_ms,
-                "stalledInterval": self._lock_ms,
+                # bullmq renews a lock every half of lockRenewTime: every tenth of the lock.
+                "lockRenewTime": max(self._lock_ms * 2 // CHECKS_PER_LOCK, 1),
+                "stalledInterval": max(self._lock_ms // CHECKS_PER_LOCK, 1),
                 "removeOnComplete": bound.options.keep_completed,
                 "removeOnFail": bound.options.keep_failed,
                 "autorun": False,  # its loop is a task of ours: a strong reference, awaited
             }
-            worker = Worker(bound.queue, self._handler(bound), options)
+            worker = ReadingWorker(bound.queue, self._handler(bound), options)
             worker.on("error", _log_error(bound))
             self._workers.append(worker)
             self._loops.append(asyncio.create_task(worker.run(), name=f"queue:{bound.queue}"))
@@ -122,6 +133,7 @@ class Processors(Service):
             master=self._master,
             retry="bullmq",
             decode=True,
+            encoding_errors="surrogateescape",  # a job that is not UTF-8 reaches ReadingWorker
         )
         self._clients.append(client)
         return {"connection_pool": client.connection_pool}
@@ -173,53 +185,62 @@ class Processors(Service):
     def _handler(self, bound: BoundProcessor) -> Any:
         from bullmq import UnrecoverableError
 
+        from worker.queues.reading import Unreadable, job_of
+
         async def handle(job: Any, token: str) -> Any:
-            info = job_of(job, bound.queue)
-            # bullmq zeroes `delay` when the job leaves the delayed set; its options keep it.
-            delay = _number(job.opts.get("delay")) or job.delay or 0
-            due = datetime.fromtimestamp((job.timestamp + delay) / 1000, UTC)
+            info, due = job_of(job, bound.queue), _due(job)
+            if isinstance(job.data, Unreadable):
+                self._runs.refuse(bound, info, due, job.data.reason)
+                raise UnrecoverableError(job.data.reason)
             try:
-                result, _ = await self._runs.attempt(bound, info, job.data, due)
-            except JobError as exc:
-                if not exc.retry:
+                result, _ = await self._runs.attempt(
+                    bound, info, job.data, due, retry_in=lambda e: self._plan(job, info, e, bound)
+                )
+            except Exception as exc:
+                if is_final(exc, info):  # bullmq must not retry past the attempts we allow
                     raise UnrecoverableError(str(exc)) from exc
-                _honour_retry_after(job, info, exc, bound)
                 raise
             return result
 
         return handle
 
-
-def job_of(job: Any, queue: str) -> Job:
-    """What `current_job()` shows of a bullmq job."""
-    attempts = int((job.opts or {}).get("attempts") or 1)
-    return Job(
-        id=str(job.id),
-        attempt=int(job.attemptsMade or 0) + 1,
-        queue=queue,
-        name=str(job.name),
-        attempts=max(attempts, 1),
-    )
-
-
-def _honour_retry_after(job: Any, info: Job, error: JobError, bound: BoundProcessor) -> None:
-    """A `retry_after` longer than the backoff becomes this retry's delay (in memory only:
-    bullmq reads the job's backoff when it moves the failed attempt to delayed)."""
-    if error.retry_after is None or info.attempt >= info.attempts:
-        return
-    backoff = (job.opts or {}).get("backoff") or {}
-    base = backoff.get("delay", 0) if isinstance(backoff, dict) else backoff
-    scheduled = (base or 0) / 1000 * 2 ** (info.attempt - 1)
-    if error.retry_after > scheduled:
+    def _plan(self, job: Any, info: Job, error: BaseException, bound: BoundProcessor) -> float:
+        """The failed attempt's retry delay, set on the job (in memory only: bullmq reads its
+        backoff when it moves the attempt to delayed)."""
+        asked = error.retry_after if isinstance(error, JobError) else None
+        seconds = retry_delay(
+            (job.opts or {}).get("backoff"),
+            info.attempt,
+            fallback=bound.options.backoff_before(info.attempt),
+            retry_after=asked,
+            max_retry_after=self._max_retry_after,
+        )
+        if asked is not None and capped_retry_after(asked, self._max_retry_after) < asked:
+            logger.bind(
+                queue=info.queue, job=info.id, retry_after=f"{asked:.3g}s", retry_in=f"{seconds:g}s"
+            ).warning("Retry-After beyond QUEUE_MAX_RETRY_AFTER: capped")
         job.opts = {
-            **job.opts,
-            "backoff": {"type": "fixed", "delay": round(error.retry_after * 1000)},
+            **(job.opts or {}),
+            "backoff": {"type": "fixed", "delay": round(seconds * 1000)},
         }
+        return seconds
+
+
+def _due(job: Any) -> datetime:
+    """When the job was due: added, plus its delay (bullmq zeroes `delay` when the job leaves
+    the delayed set; its options keep it). Now, when its fields say nothing sensible."""
+    delay = _number((job.opts or {}).get("delay")) or _number(job.delay) or 0
+    try:
+        return datetime.fromtimestamp(((_number(job.timestamp) or 0) + delay) / 1000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return datetime.now(UTC)
 
 
 def _number(value: Any) -> int | None:
-    """A job option's whole number of ms, or None."""
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+    """A job field's whole number of ms, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value)
 
 
 def _log_error(bound: BoundProcessor) -> Any:

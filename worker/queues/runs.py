@@ -55,9 +55,16 @@ class JobRuns:
         self._failures: dict[str, int] = {}
 
     async def attempt(
-        self, processor: BoundProcessor, job: Job, data: Any, due: datetime
+        self,
+        processor: BoundProcessor,
+        job: Job,
+        data: Any,
+        due: datetime,
+        *,
+        retry_in: Callable[[BaseException], float] | None = None,
     ) -> tuple[Any, RunRecord]:
-        """Run the handler once; its exception (if any) goes up after the record is out."""
+        """Run the handler once; its exception (if any) goes up after the record is out.
+        `retry_in` plans a failed attempt's retry (seconds), which its record then names."""
         set_current_job(job)
         started, clock = time.time(), time.perf_counter()
         outcome, error, failure = "ok", None, None
@@ -70,6 +77,8 @@ class JobRuns:
         except BaseException as exc:  # SystemExit, KeyboardInterrupt too: a failed attempt
             failure, error = exc, describe_error(exc)
             outcome = "failed" if is_final(exc, job) else "retrying"
+            if outcome == "retrying" and retry_in is not None:
+                error = f"{error} (retry in {_seconds(retry_in(exc))})"
         finally:
             record = self._record(processor, job, due, started, clock, outcome, error)
             self._report(record, processor, job, failure)
@@ -78,6 +87,14 @@ class JobRuns:
         if failure is not None:  # bullmq must see a plain failure, never the loop's end
             raise RuntimeError(error) from failure
         return result, record
+
+    def refuse(self, processor: BoundProcessor, job: Job, due: datetime, reason: str) -> RunRecord:
+        """A job that cannot be run at all (its data cannot be read): a failed run, final,
+        with the reason; the handler is never called."""
+        started, clock = time.time(), time.perf_counter()
+        record = self._record(processor, job, due, started, clock, "failed", reason)
+        self._report(record, processor, job, None)
+        return record
 
     def _record(
         self,
@@ -133,6 +150,10 @@ class JobRuns:
                 listener.on_run(record)
             except Exception as exc:
                 logger.opt(exception=exc).bind(task=record.task).error("run listener failed")
+
+
+def _seconds(seconds: float) -> str:
+    return f"{seconds:.3g}s" if seconds < 100 else f"{seconds:.0f}s"
 
 
 def _expected(error: BaseException) -> bool:

@@ -1,4 +1,5 @@
-"""Queue settings (BullMQ): roles, the key prefix, the job lock, per-queue overrides.
+"""Queue settings (BullMQ): roles, the key prefix, the job lock, per-queue overrides, and
+the ranges every numeric one is held to.
 
 `QUEUE_<NAME>_ATTEMPTS/_BACKOFF/_CONCURRENCY` are read by prefix from `.env` and the
 environment (pydantic-settings has no wildcard fields); which queue a name means is checked
@@ -13,14 +14,21 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
 
-from worker.errors import ConfigError, quoted
+from worker.errors import QUOTE_LIMIT, ConfigError, quoted
 from worker.settings.durations import parse_duration
 from worker.settings.fields import Duration
+from worker.settings.ranges import RANGES
 
 ROLES = ("scheduler", "processor")
 OVERRIDE = re.compile(r"^QUEUE_(?P<queue>.+)_(?P<field>ATTEMPTS|BACKOFF|CONCURRENCY)$")
+
+# bullmq starts one task per concurrency slot at once: 10^12 slots took 2 GB in 14 s.
+CONCURRENCY_RANGE = (1, 1000)
+ATTEMPTS_RANGE = (1, 100)
+BACKOFF_MAX = 3600.0
+"""The first retry's delay, and the longest any retry waits for its backoff."""
 
 
 class QueueSettings(BaseModel):
@@ -29,6 +37,7 @@ class QueueSettings(BaseModel):
     worker_roles: str = "scheduler,processor"
     queue_prefix: str = "bull"
     queue_lock_duration: Duration = 30.0
+    queue_max_retry_after: Duration = 3600.0
     # QUEUE_<NAME>_* by <NAME> (upper case, `-` → `_`), then by field (attempts, ...).
     queue_overrides: dict[str, dict[str, float]] = Field(default_factory=dict)
 
@@ -55,6 +64,14 @@ class QueueSettings(BaseModel):
             raise ValueError("must be non-empty, without ':'")
         return value.strip()
 
+    @field_validator("queue_lock_duration", "queue_max_retry_after")
+    @classmethod
+    def _queue_duration_range(cls, value: float, info: ValidationInfo) -> float:
+        problem = RANGES[str(info.field_name)].problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
     @property
     def roles(self) -> tuple[str, ...]:
         return tuple(self.worker_roles.split(","))
@@ -75,11 +92,16 @@ def _overrides() -> dict[str, dict[str, float]]:
 
 def _value(key: str, field: str, value: str | None) -> float:
     text = (value or "").strip()
+    shown = f", not {quoted(text)}" if len(text) <= QUOTE_LIMIT else ""
     try:
         number = parse_duration(text) if field == "backoff" else int(text)
     except ValueError:
-        kind = "a duration" if field == "backoff" else "an integer"
-        raise ConfigError(f"{key}: must be {kind}") from None
-    if number < (0 if field == "backoff" else 1):
-        raise ConfigError(f"{key}: must be {'>= 0' if field == 'backoff' else '>= 1'}")
+        kind = "a duration (e.g. 2s, 500ms)" if field == "backoff" else "an integer"
+        raise ConfigError(f"{key}: must be {kind}{shown}") from None
+    if field == "backoff" and number > BACKOFF_MAX:
+        raise ConfigError(f"{key}: must be at most 1h{shown}")
+    if field != "backoff":
+        low, high = CONCURRENCY_RANGE if field == "concurrency" else ATTEMPTS_RANGE
+        if not low <= number <= high:
+            raise ConfigError(f"{key}: must be between {low} and {high}{shown}")
     return float(number)

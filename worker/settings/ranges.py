@@ -66,6 +66,11 @@ RANGES: dict[str, Range] = {
     "jetstream_max_age": Range(1.0, 366 * _DAY, duration=True),
     "crypto_stream_maxlen": Range(1, 10_000_000),
     "pubsub_catchup_wait": Range(0.0, 60.0, duration=True),
+    # Below 1 s a loop held for half a second (a GC, a blocking call) loses a live job's
+    # lock and the job runs twice; above 1 h a dead replica's jobs wait hours to be taken up.
+    "queue_lock_duration": Range(1.0, 3600.0, duration=True),
+    # 0 ignores `Retry-After`; a day is the longest a retry is parked.
+    "queue_max_retry_after": Range(0.0, _DAY, duration=True),
 }
 """Field name → its range; a per-task TASK_TIME_LIMIT_<TASK> has TASK_TIME_LIMIT's."""
 
