@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from loguru import logger
 
 from worker.connect.errors import describe_error
+from worker.errors import ConfigError
 
 if TYPE_CHECKING:
     from nats.aio.client import Client
@@ -21,22 +23,38 @@ if TYPE_CHECKING:
 DRAIN_TIMEOUT = 2.0
 """At shutdown the connection gets this long (at most) to flush and close."""
 RECONNECT_WAIT = 0.5
+T = TypeVar("T")
 
 
 class NatsNotConnected(ConnectionError):
     """No connection to NATS right now: nothing was sent (a refusal, not a lost reply)."""
 
 
+class NatsLoginRefused(ConfigError):
+    """The server answered and refused the credentials of NATS_URL."""
+
+
 class NatsConnection:
-    """One nats-py client; `client()` gives it while connected, raises NatsNotConnected else."""
+    """One nats-py client; `client()` gives it while connected, raises NatsNotConnected else.
+
+    A login the server refuses (at start: `wait_connected` raises NatsLoginRefused) goes on
+    being retried like an unreachable server: later, it is an outage of the targets."""
 
     def __init__(self, servers: list[str], *, name: str, timeout: float, where: str) -> None:
         self._servers, self._name, self._timeout, self.where = servers, name, timeout, where
         self._nc: Client | None = None
         self._connecting: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._attempted = asyncio.Event()
+        """Set at each failed attempt to connect (and on connecting)."""
+        self._failures = 0
+        self.refused = False
+        """The last attempt's login was refused (until a connection succeeds)."""
         self.down_since: float | None = time.time()
         self._last_error = ""
+        self._logged: set[str] = set()
+        """The kinds of error logged since the last connection: one line each, not one per
+        attempt (a refused login alternates two kinds, every RECONNECT_WAIT)."""
         self._closing = False
 
     @property
@@ -47,15 +65,34 @@ class NatsConnection:
         if self._connecting is None:
             self._connecting = asyncio.create_task(self._connect(), name="nats:connect")
 
+    def down_reason(self) -> str | None:
+        """Why nothing can be sent now (None: connected)."""
+        if self.up:
+            return None
+        why = "authentication failed" if self.refused else self._last_error
+        return f"not connected to nats at {self.where}" + (f": {why}" if why else "")
+
     def client(self) -> Client:
-        if self._nc is None or not self._nc.is_connected:
-            raise NatsNotConnected(f"not connected to nats at {self.where}")
+        reason = self.down_reason()
+        if self._nc is None or reason is not None:
+            raise NatsNotConnected(reason or "not connected")
         return self._nc
 
     async def wait_connected(self, timeout: float) -> Client:
+        """The client once connected; NatsLoginRefused as soon as a login is refused, and
+        NatsNotConnected once every server failed an attempt, or after `timeout`."""
         self.start()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._connected.wait(), timeout)
+        deadline = asyncio.get_running_loop().time() + timeout
+        failures = self._failures
+        while not self.up:
+            if self.refused:
+                raise NatsLoginRefused(f"NATS_URL: {self.where}: authentication failed")
+            left = deadline - asyncio.get_running_loop().time()
+            if self._failures - failures >= len(self._servers) or left <= 0:
+                break
+            self._attempted.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._attempted.wait(), left)
         return self.client()
 
     async def close(self, timeout: float = DRAIN_TIMEOUT) -> None:
@@ -77,14 +114,17 @@ class NatsConnection:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(nc.close(), 0.5)
 
-    async def _connect(self) -> None:
-        import nats
+    async def _connect(self, wait: float = 0.0) -> None:
+        from nats.aio.client import Client
 
-        self._nc = await nats.connect(
+        await asyncio.sleep(wait)
+        # Built here, not by `nats.connect`, so that a stop during the first connect closes it.
+        self._nc = nc = Client()
+        await nc.connect(
             servers=self._servers,
             name=self._name,
             max_reconnect_attempts=-1,  # nats-py's default gives up after ~2 minutes
-            reconnect_time_wait=RECONNECT_WAIT,
+            reconnect_time_wait=RECONNECT_WAIT,  # type: ignore[arg-type]
             connect_timeout=max(1, round(self._timeout)),
             error_cb=self._on_error,
             disconnected_cb=self._on_disconnected,
@@ -98,13 +138,27 @@ class NatsConnection:
             logger.bind(service="nats", where=self.where).info("nats connected")
         self.down_since = None
         self._last_error = ""
+        self._logged.clear()
+        self.refused = False
+        self._failures = 0
         self._connected.set()
+        self._attempted.set()
 
     async def _on_error(self, exc: Exception) -> None:
         text = describe_error(exc)
-        if text != self._last_error:  # one line per kind of error, not one per attempt
-            self._last_error = text
+        if self.up:  # e.g. a permissions violation: the connection stays
             logger.bind(service="nats", where=self.where, error=text).warning("nats error")
+            return
+        self._failures += 1
+        if _auth_error(exc):
+            self.refused = True
+        elif "authoriz" not in self._last_error.lower():  # the server's reset after a refusal
+            self.refused = False
+        self._last_error = text
+        if text not in self._logged:
+            self._logged.add(text)
+            logger.bind(service="nats", where=self.where, error=text).warning("nats error")
+        self._attempted.set()
 
     async def _on_disconnected(self) -> None:
         if self.down_since is None and not self._closing:
@@ -116,15 +170,38 @@ class NatsConnection:
         self._on_up()
 
     async def _on_closed(self) -> None:
+        """nats-py closes the client for good when a connected server revokes the login
+        ('Authorization Violation'): connect again with a new one, as after any outage."""
         self._connected.clear()
+        if self._closing:
+            return
+        if self.down_since is None:
+            self.down_since = time.time()
+            logger.bind(service="nats", where=self.where).warning("nats disconnected")
+        if (
+            self._nc is not None
+            and self._nc.last_error is not None
+            and _auth_error(self._nc.last_error)
+        ):
+            self.refused = True
+            self._last_error = describe_error(self._nc.last_error)
+        self._connecting = asyncio.create_task(self._connect(RECONNECT_WAIT), name="nats:connect")
 
 
-async def reach_nats(servers: list[str], *, where: str, timeout: float, jetstream: bool) -> None:
+async def reach_nats(
+    servers: list[str],
+    *,
+    where: str,
+    timeout: float,
+    jetstream: bool,
+    then: Callable[[Client], Awaitable[T]] | None = None,
+) -> T | None:
     """Connect once within `timeout` (`check`): refused credentials → ConfigError (78), no
-    answer → UnavailableError (69). `where` is NATS_URL without its secrets."""
+    answer → UnavailableError (69); connected, `then(client)` says what else is wrong (its
+    WorkerError goes up as it is). `where` is NATS_URL without its secrets."""
     import nats
 
-    from worker.errors import ConfigError, UnavailableError
+    from worker.errors import UnavailableError, WorkerError
 
     errors: list[Exception] = []
 
@@ -143,8 +220,11 @@ async def reach_nats(servers: list[str], *, where: str, timeout: float, jetstrea
             try:
                 if jetstream:
                     await nc.jetstream(timeout=timeout).account_info()
+                result = await then(nc) if then is not None else None
             finally:
                 await nc.close()
+    except WorkerError:
+        raise
     except Exception as exc:
         seen = [*errors, exc]
         if any(_auth_error(error) for error in seen):
@@ -153,6 +233,7 @@ async def reach_nats(servers: list[str], *, where: str, timeout: float, jetstrea
             raise ConfigError(f"JetStream is not enabled on NATS_URL ({where})") from None
         reason = describe_error(exc) if str(exc) else f"no answer within {timeout:g}s"
         raise UnavailableError(f"NATS_URL: cannot reach nats at {where}: {reason}") from None
+    return result
 
 
 def _no_jetstream(exc: Exception, errors: list[Exception]) -> bool:
