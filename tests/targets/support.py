@@ -36,6 +36,7 @@ class NatsServer:
         password: str | None = None,
         *,
         users: dict[str, str] | None = None,
+        deny_publish: tuple[str, ...] = (),
     ) -> None:
         self.port = free_port()
         self.user, self.password = user, password
@@ -43,11 +44,14 @@ class NatsServer:
         self._process: subprocess.Popen[bytes] | None = None
         self._config: str | None = None
         if users is not None:
-            self.set_users(users)
+            self.set_users(users, deny_publish)
 
-    def set_users(self, users: dict[str, str]) -> None:
-        """The config file with these accounts, for the next start or reload."""
-        entries = ", ".join(f'{{user: "{u}", password: "{p}"}}' for u, p in users.items())
+    def set_users(self, users: dict[str, str], deny_publish: tuple[str, ...] = ()) -> None:
+        """The config file with these accounts, for the next start or reload; each may
+        publish anywhere but to `deny_publish`."""
+        denied = ", ".join(f'"{subject}"' for subject in deny_publish)
+        rights = f", permissions: {{publish: {{deny: [{denied}]}}}}" if deny_publish else ""
+        entries = ", ".join(f'{{user: "{u}", password: "{p}"{rights}}}' for u, p in users.items())
         self._config = f"{self._dir}/nats.conf"
         with open(self._config, "w") as config:
             config.write(
@@ -58,7 +62,8 @@ class NatsServer:
 
     def reload(self) -> None:
         """Apply the config file now (the server drops clients it no longer admits)."""
-        assert self._process is not None and self._config is not None
+        assert self._process is not None
+        assert self._config is not None
         before = self._log().count("Reloaded server configuration")
         self._process.send_signal(signal.SIGHUP)
         wait_for(

@@ -8,12 +8,13 @@ import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import redis
 
-from tests.support import RedisServer, WorkerProcess, wait_for
+from tests.support import RedisServer, WorkerProcess, until, wait_for
 from tests.targets.support import NatsServer
 
 Spawn = Callable[..., WorkerProcess]
@@ -79,6 +80,7 @@ def assert_outage_then_recovery(
     worker: WorkerProcess, client: redis.Redis, prefix: str, restore: Callable[[], None]
 ) -> None:
     failing = wait_for(lambda: target_alert(client, prefix, "failing"), timeout=20, what="alert")
+    assert failing is not None
     assert "authentication failed" in failing["last_error"], failing
     assert "outage started" in worker.stderr
     assert worker.process.poll() is None  # an outage, not a crash
@@ -126,3 +128,39 @@ def test_a_login_revoked_while_connected_is_an_outage_and_recovers_when_restored
         secured_nats.reload()
 
     assert_outage_then_recovery(worker, redis_server.client(), prefix, restore)
+
+
+@pytest.mark.parametrize("kind", ["nats", "jetstream"])
+async def test_a_publish_the_server_denies_is_not_delivered_but_failing_saying_why(
+    kind: str, redis_server: RedisServer, logs: list[str]
+) -> None:
+    """Before: core NATS counted it delivered (the flush is answered, the message dropped),
+    and JetStream took it for a lost ack (`maybe_delivered`, retried as a timeout)."""
+    from tests.targets.support import fanout_of, fire_at
+    from worker.connect.nats import NatsConnection
+    from worker.connect.redis import make_client
+    from worker.targets.nats import JetStreamTarget, NatsTarget
+
+    server = NatsServer(users={"worker": RIGHT}, deny_publish=("crypto.updates",))
+    server.start()
+    connection = NatsConnection([nats_url(server, RIGHT)], name="t", timeout=1.0, where="t")
+    target: Any = NatsTarget(connection, "crypto.updates", 1.0)
+    if kind == "jetstream":
+        target = JetStreamTarget(
+            connection, subject="crypto.updates", stream="CRYPTO", max_age=60, timeout=1.0
+        )
+    client = make_client(redis_server.url)
+    fanout = fanout_of(target, client)
+    try:
+        await fanout.start()
+        await fanout.publish(fire_at(datetime.now(UTC)))
+        lane = fanout.lanes[0]
+        await until(lambda: lane.failing, timeout=10, what="the lane failing")
+        assert lane.last_delivered is None
+        assert lane.snapshot()["maybe_delivered"] is None
+    finally:
+        await fanout.close(0.1)
+        await connection.close()
+        await client.aclose()
+        server.stop()
+    assert any("permissions violation" in line for line in logs if "outage started" in line)

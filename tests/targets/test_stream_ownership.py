@@ -158,7 +158,7 @@ async def test_a_work_queue_whose_consumers_take_other_subjects_is_refused(
         await js.add_consumer(
             "WORK", ConsumerConfig(durable_name="jobs", filter_subject="crypto.x")
         )
-    with pytest.raises(StreamUnfit, match="none of its consumers takes crypto.updates"):
+    with pytest.raises(StreamUnfit, match=r"none of its consumers takes crypto\.updates"):
         await prepare(url)
 
 

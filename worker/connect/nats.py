@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,10 +25,15 @@ DRAIN_TIMEOUT = 2.0
 """At shutdown the connection gets this long (at most) to flush and close."""
 RECONNECT_WAIT = 0.5
 T = TypeVar("T")
+_DENIED = re.compile(r'Permissions Violation for Publish to "([^"]+)"', re.IGNORECASE)
 
 
 class NatsNotConnected(ConnectionError):
     """No connection to NATS right now: nothing was sent (a refusal, not a lost reply)."""
+
+
+class NatsPublishDenied(ConnectionError):
+    """The server refused a publish for want of permission (it was not stored)."""
 
 
 class NatsLoginRefused(ConfigError):
@@ -56,6 +62,9 @@ class NatsConnection:
         """The kinds of error logged since the last connection: one line each, not one per
         attempt (a refused login alternates two kinds, every RECONNECT_WAIT)."""
         self._closing = False
+        self._denials = 0
+        self._denied: dict[str, int] = {}
+        """Subject → the number of the last permissions violation the server reported on it."""
 
     @property
     def up(self) -> bool:
@@ -77,6 +86,19 @@ class NatsConnection:
         if self._nc is None or reason is not None:
             raise NatsNotConnected(reason or "not connected")
         return self._nc
+
+    def denials(self) -> int:
+        """A mark for `denied`: the permissions violations reported so far."""
+        return self._denials
+
+    def denied(self, since: int, subject: str) -> str | None:
+        """The server's refusal of a publish on `subject` (or on a subject starting with it
+        and a dot) reported after the mark `since`, or None. The server answers a publish
+        before the PING of a flush that follows it, so a flush leaves none unreported."""
+        for denied, number in self._denied.items():
+            if number > since and (denied == subject or denied.startswith(f"{subject}.")):
+                return f"nats refused a publish to {denied}: permissions violation"
+        return None
 
     async def wait_connected(self, timeout: float) -> Client:
         """The client once connected; NatsLoginRefused as soon as a login is refused, and
@@ -147,6 +169,9 @@ class NatsConnection:
     async def _on_error(self, exc: Exception) -> None:
         text = describe_error(exc)
         if self.up:  # e.g. a permissions violation: the connection stays
+            if (found := _DENIED.search(str(exc))) is not None:
+                self._denials += 1
+                self._denied[found.group(1)] = self._denials
             logger.bind(service="nats", where=self.where, error=text).warning("nats error")
             return
         self._failures += 1

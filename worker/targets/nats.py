@@ -6,10 +6,11 @@ from typing import TYPE_CHECKING
 
 from loguru import logger
 
+from worker.connect.nats import NatsPublishDenied
 from worker.errors import ConfigError
 from worker.targets.base import Message
 from worker.targets.stream_plan import Note, Wanted
-from worker.targets.streams import carry_out, survey
+from worker.targets.streams import API, carry_out, survey
 
 if TYPE_CHECKING:
     from worker.connect.nats import NatsConnection
@@ -40,8 +41,15 @@ class NatsTarget:
     async def send(self, message: Message) -> None:
         nc = self._connection.client()
         headers = {"Nats-Msg-Id": message.fire_id}
+        mark = self._connection.denials()
         await nc.publish(self._subject, message.data, headers=headers)
+        # Twice: nats-py writes a flush's PING at once but the publish from its pending buffer
+        # a loop turn later, so the first PONG can come back before the server saw the message
+        # (and before its refusal, which the server sends ahead of the PONG that follows it).
         await nc.flush(timeout=self._timeout)  # type: ignore[arg-type]
+        await nc.flush(timeout=self._timeout)  # type: ignore[arg-type]
+        if (why := self._connection.denied(mark, self._subject)) is not None:
+            raise NatsPublishDenied(why)  # the flush was answered, the message dropped
 
     def ambiguous(self, exc: BaseException) -> bool:
         return isinstance(exc, TimeoutError)
@@ -91,11 +99,17 @@ class JetStreamTarget:
         from nats.errors import NoRespondersError
 
         nc = await self._connection.wait_connected(self._timeout)
+        mark, where = self._connection.denials(), self._connection.where
         try:
             found = await survey(nc, self._wanted, self._timeout)
         except NoRespondersError:  # nothing serves the JetStream API: `check` says the same
-            where = self._connection.where
             raise ConfigError(f"JetStream is not enabled on NATS_URL ({where})") from None
+        except TimeoutError:
+            if (why := self._connection.denied(mark, API)) is None:
+                raise
+            raise ConfigError(
+                f"NATS_URL: {where}: the user may not use JetStream ({why})"
+            ) from None
         for note in found.notes:
             self._note(note.line(), note)
         await carry_out(nc, found, self._timeout)
@@ -113,12 +127,17 @@ class JetStreamTarget:
         from nats.js.errors import NoStreamResponseError
 
         js = self._connection.client().jetstream(timeout=self._timeout)
+        mark = self._connection.denials()
         try:
             ack = await js.publish(
                 self._subject, message.data, headers={"Nats-Msg-Id": message.fire_id}
             )
         except NoStreamResponseError:
             raise StreamMissing(f"no JetStream stream takes {self._subject}") from None
+        except TimeoutError:  # no ack: lost, unless the server refused the publish itself
+            if (why := self._connection.denied(mark, self._subject)) is None:
+                raise
+            raise NatsPublishDenied(why) from None
         if self._stream is not None and ack.stream != self._stream:
             # A subject mapping of the account sends the subject elsewhere: say so, once.
             fields = {"stream": ack.stream, "expected": self._stream, "subject": self._subject}
