@@ -43,13 +43,10 @@ def test_a_refused_nats_login_at_start_exits_78_at_once_without_the_password(
         worker = spawn_worker(NATS_URL=url, TRIGGER_TARGETS=targets)
         assert worker.wait(timeout=20) == 78, worker.stderr
         assert time.monotonic() - started < 8  # the interpreter's start is most of it
-        errors = [x for x in worker.stderr.splitlines() if x.startswith("worker: error:")]
-        assert errors == [
+        assert worker.stderr.splitlines() == [
             f"worker: error: NATS_URL: nats://worker:***@127.0.0.1:{secured_nats.port}: "
             "authentication failed"
         ], worker.stderr
-        assert "ready" not in worker.stderr
-        assert "Traceback" not in worker.stderr
         assert WRONG not in worker.stderr + worker.stdout
 
 
@@ -71,7 +68,6 @@ def spawn_publishing(spawn_worker: Spawn, server: NatsServer, prefix: str) -> Wo
         ALERT_AFTER_FAILURES="2",
         KEY_PREFIX=prefix,
     )
-    worker.wait_for_log("nats connected")
     worker.wait_for_log("task=crypto-trigger outcome=ok")
     return worker
 

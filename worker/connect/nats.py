@@ -62,6 +62,7 @@ class NatsConnection:
         """The kinds of error logged since the last connection: one line each, not one per
         attempt (a refused login alternates two kinds, every RECONNECT_WAIT)."""
         self._closing = False
+        self._was_up = False
         self._denials = 0
         self._denied: dict[str, int] = {}
         """Subject → the number of the last permissions violation the server reported on it."""
@@ -156,8 +157,9 @@ class NatsConnection:
         self._on_up()
 
     def _on_up(self) -> None:
-        if self.down_since is not None:
+        if self.down_since is not None and self._was_up:  # the first connection is no news
             logger.bind(service="nats", where=self.where).info("nats connected")
+        self._was_up = True
         self.down_since = None
         self._last_error = ""
         self._logged.clear()
@@ -180,7 +182,9 @@ class NatsConnection:
         elif "authoriz" not in self._last_error.lower():  # the server's reset after a refusal
             self.refused = False
         self._last_error = text
-        if text not in self._logged:
+        # Never connected yet, a refusal is said by the start-up's one line (or the outage's).
+        quiet = self.refused and not self._was_up
+        if not quiet and text not in self._logged:
             self._logged.add(text)
             logger.bind(service="nats", where=self.where, error=text).warning("nats error")
         self._attempted.set()
