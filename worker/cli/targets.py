@@ -19,7 +19,7 @@ async def check_targets(settings: WorkerSettings, timeout: float) -> str:
     summary."""
     where, stream = "", ""
     if settings.uses_nats:
-        from worker.connect.nats import reach_nats
+        from worker.connect.nats_reach import reach_nats
 
         jetstream = "jetstream" in settings.targets
         plan = await reach_nats(

@@ -10,8 +10,7 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from loguru import logger
 
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 DRAIN_TIMEOUT = 2.0
 """At shutdown the connection gets this long (at most) to flush and close."""
 RECONNECT_WAIT = 0.5
-T = TypeVar("T")
 _DENIED = re.compile(r'Permissions Violation for Publish to "([^"]+)"', re.IGNORECASE)
 
 
@@ -177,7 +175,7 @@ class NatsConnection:
             logger.bind(service="nats", where=self.where, error=text).warning("nats error")
             return
         self._failures += 1
-        if _auth_error(exc):
+        if auth_error(exc):
             self.refused = True
         elif "authoriz" not in self._last_error.lower():  # the server's reset after a refusal
             self.refused = False
@@ -210,72 +208,13 @@ class NatsConnection:
         if (
             self._nc is not None
             and self._nc.last_error is not None
-            and _auth_error(self._nc.last_error)
+            and auth_error(self._nc.last_error)
         ):
             self.refused = True
             self._last_error = describe_error(self._nc.last_error)
         self._connecting = asyncio.create_task(self._connect(RECONNECT_WAIT), name="nats:connect")
 
 
-async def reach_nats(
-    servers: list[str],
-    *,
-    where: str,
-    timeout: float,
-    jetstream: bool,
-    then: Callable[[Client], Awaitable[T]] | None = None,
-) -> T | None:
-    """Connect once within `timeout` (`check`): refused credentials → ConfigError (78), no
-    answer → UnavailableError (69); connected, `then(client)` says what else is wrong (its
-    WorkerError goes up as it is). `where` is NATS_URL without its secrets."""
-    import nats
-
-    from worker.errors import UnavailableError, WorkerError
-
-    errors: list[Exception] = []
-
-    async def note(exc: Exception) -> None:
-        errors.append(exc)
-
-    try:
-        async with asyncio.timeout(timeout):
-            nc = await nats.connect(
-                servers=servers,
-                allow_reconnect=False,
-                connect_timeout=max(1, int(timeout)),
-                error_cb=note,
-                name="crypto-stats-worker-check",
-            )
-            try:
-                if jetstream:
-                    await nc.jetstream(timeout=timeout).account_info()
-                result = await then(nc) if then is not None else None
-            finally:
-                await nc.close()
-    except WorkerError:
-        raise
-    except Exception as exc:
-        seen = [*errors, exc]
-        if any(_auth_error(error) for error in seen):
-            raise ConfigError(f"NATS_URL: {where}: authentication failed") from None
-        if jetstream and _no_jetstream(exc, errors):
-            raise ConfigError(f"JetStream is not enabled on NATS_URL ({where})") from None
-        reason = describe_error(exc) if str(exc) else f"no answer within {timeout:g}s"
-        raise UnavailableError(f"NATS_URL: cannot reach nats at {where}: {reason}") from None
-    return result
-
-
-def _no_jetstream(exc: Exception, errors: list[Exception]) -> bool:
-    """A server without JetStream answers its API with 503 (no responders)."""
-    from nats.errors import Error as NatsError
-    from nats.errors import NoRespondersError
-    from nats.js.errors import ServiceUnavailableError
-
-    if isinstance(exc, ServiceUnavailableError | NoRespondersError):
-        return True
-    return isinstance(exc, NatsError) and not errors and "jetstream" in str(exc)
-
-
-def _auth_error(exc: Any) -> bool:
+def auth_error(exc: Any) -> bool:
     text = str(exc).lower()
     return "authoriz" in text or "authentic" in text or "auth" in type(exc).__name__.lower()
