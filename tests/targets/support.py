@@ -27,13 +27,54 @@ NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 class NatsServer:
     """nats-server with JetStream on a free port; kill() and start() again keep the port and
-    the store, as a restarted server would."""
+    the store, as a restarted server would. `users` runs it from a config file with those
+    accounts (user: password), which `set_users` rewrites and `reload` applies (SIGHUP)."""
 
-    def __init__(self, user: str | None = None, password: str | None = None) -> None:
+    def __init__(
+        self,
+        user: str | None = None,
+        password: str | None = None,
+        *,
+        users: dict[str, str] | None = None,
+        deny_publish: tuple[str, ...] = (),
+    ) -> None:
         self.port = free_port()
         self.user, self.password = user, password
         self._dir = tempfile.mkdtemp(prefix="nats-test-")
         self._process: subprocess.Popen[bytes] | None = None
+        self._config: str | None = None
+        if users is not None:
+            self.set_users(users, deny_publish)
+
+    def set_users(self, users: dict[str, str], deny_publish: tuple[str, ...] = ()) -> None:
+        """The config file with these accounts, for the next start or reload; each may
+        publish anywhere but to `deny_publish`."""
+        denied = ", ".join(f'"{subject}"' for subject in deny_publish)
+        rights = f", permissions: {{publish: {{deny: [{denied}]}}}}" if deny_publish else ""
+        entries = ", ".join(f'{{user: "{u}", password: "{p}"{rights}}}' for u, p in users.items())
+        self._config = f"{self._dir}/nats.conf"
+        with open(self._config, "w") as config:
+            config.write(
+                f"listen: 127.0.0.1:{self.port}\n"
+                f'jetstream {{ store_dir: "{self._dir}" }}\n'
+                f"authorization {{ users: [{entries}] }}\n"
+            )
+
+    def reload(self) -> None:
+        """Apply the config file now (the server drops clients it no longer admits)."""
+        assert self._process is not None
+        assert self._config is not None
+        before = self._log().count("Reloaded server configuration")
+        self._process.send_signal(signal.SIGHUP)
+        wait_for(
+            lambda: self._log().count("Reloaded server configuration") > before,
+            timeout=10,
+            what="nats-server reloaded",
+        )
+
+    def _log(self) -> str:
+        with open(f"{self._dir}/log", errors="replace") as log:
+            return log.read()
 
     @property
     def url(self) -> str:
@@ -42,7 +83,9 @@ class NatsServer:
 
     def start(self) -> None:
         args = [NATS_SERVER, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", self._dir]
-        if self.user:
+        if self._config:
+            args = [NATS_SERVER, "-c", self._config]
+        elif self.user:
             args += ["--user", self.user, "--pass", self.password or ""]
         log = open(f"{self._dir}/log", "ab")  # noqa: SIM115 - the server process owns it
         self._process = subprocess.Popen(args, stdout=log, stderr=log)

@@ -32,6 +32,7 @@ class TargetSettings(BaseModel):
     crypto_subject: str = "crypto.updates"
     jetstream_stream: str = "CRYPTO"
     jetstream_max_age: Any = 24 * 3600.0
+    jetstream_manage: str = "off"
     crypto_stream_key: str = "crypto-update:stream"
     crypto_stream_maxlen: int = 10_000
     pubsub_catchup_wait: Any = 5.0
@@ -49,6 +50,9 @@ class TargetSettings(BaseModel):
             if not value or (name in ("crypto_subject", "jetstream_stream") and " " in value):
                 raise ConfigError(f"{name.upper()}: must be non-empty, without spaces")
             setattr(self, name, value)
+        if self.uses_nats:
+            _check_subject(self.crypto_subject)
+        self.jetstream_manage = _on_off("JETSTREAM_MANAGE", self.jetstream_manage)
         try:
             self.jetstream_max_age = duration_setting(self.jetstream_max_age, positive=True)
         except ValueError as exc:
@@ -68,6 +72,11 @@ class TargetSettings(BaseModel):
     @property
     def targets(self) -> tuple[str, ...]:
         return tuple(self.trigger_targets.split(","))
+
+    @property
+    def manage_stream(self) -> bool:
+        """JETSTREAM_MANAGE=on: the worker may change the stream named JETSTREAM_STREAM."""
+        return self.jetstream_manage == "on"
 
     @property
     def uses_nats(self) -> bool:
@@ -96,6 +105,26 @@ class TargetSettings(BaseModel):
             parts = urlsplit(server)
             found += [parts.password or "", parts.username or "" if parts.password is None else ""]
         return [*found, *(unquote(secret) for secret in found)]
+
+
+_ON = ("on", "true", "yes", "1")
+_OFF = ("off", "false", "no", "0")
+
+
+def _on_off(variable: str, value: object) -> str:
+    text = str(value).strip().lower()
+    if text not in _ON + _OFF:
+        raise ConfigError(f"{variable}: must be on or off")
+    return "on" if text in _ON else "off"
+
+
+def _check_subject(subject: str) -> None:
+    """CRYPTO_SUBJECT is published to: no wildcard, no empty token."""
+    tokens = subject.split(".")
+    if any(token in ("*", ">") for token in tokens):
+        raise ConfigError("CRYPTO_SUBJECT: a subject published to cannot hold a wildcard (* or >)")
+    if not all(tokens):
+        raise ConfigError("CRYPTO_SUBJECT: must not start or end with a dot, nor hold two in a row")
 
 
 def _nats_servers(text: str) -> str:

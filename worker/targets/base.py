@@ -36,10 +36,14 @@ class Target(Protocol):
     and never re-sends on its own (the lane retries)."""
 
     name: str
+    prepare_at_start: bool
+    """The first prepare runs during the start-up, which a ConfigError from it ends (78: a
+    refused login, a stream that cannot take the publishes); later, the same is an outage."""
 
     async def prepare(self) -> None:
         """Connect, and set up anything the sends need (the JetStream stream); raises when
-        the target does not answer. Its success is the lane's first connection."""
+        the target does not answer, or refuses (ConfigError). Its success is the lane's
+        first connection."""
         ...
 
     async def send(self, message: Message) -> None: ...
@@ -57,8 +61,9 @@ class Target(Protocol):
         """True when the message may have landed although `send` raised (a reply timed out)."""
         ...
 
-    def up(self) -> bool:
-        """Whether a send can go out now; False skips the attempt (a refusal, not ambiguous)."""
+    def down(self) -> str | None:
+        """Why a send cannot go out now (it is then skipped: a refusal, not ambiguous), or
+        None when it can."""
         ...
 
 

@@ -64,6 +64,7 @@ def make_targets(
                         stream=settings.jetstream_stream,
                         max_age=settings.jetstream_max_age,
                         timeout=timeout,
+                        manage=settings.manage_stream,
                     )
                 )
     return targets

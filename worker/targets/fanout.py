@@ -57,9 +57,14 @@ class TriggerFanout(Service):
 
     @override
     async def start(self) -> None:
-        """Lanes prepare their targets now (e.g. the JetStream stream), not at the first fire."""
-        for lane in self.lanes:
-            lane.start()
+        """Lanes prepare their targets now (e.g. the JetStream stream), not at the first fire.
+        A NATS target is prepared before this returns: its refusal ends the start-up (78)."""
+        opening = [asyncio.ensure_future(lane.open()) for lane in self.lanes]
+        try:
+            await asyncio.gather(*opening)
+        except BaseException:
+            await cancel_and_wait(opening, 1.0)
+            raise
         if self._writer is None:
             self._writer = asyncio.create_task(self._write_state(), name="lanes:state")
 

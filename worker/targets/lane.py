@@ -18,6 +18,7 @@ from loguru import logger
 from worker.connect.errors import describe_error
 from worker.connect.outage import OutageMonitor
 from worker.connect.retry import OutageRetry, every_error
+from worker.errors import ConfigError
 from worker.targets.base import Message, PendingFire, Target
 
 SEND_MARGIN = 1.0
@@ -71,9 +72,19 @@ class DeliveryLane:
         run may wait a moment for its delivery. Before its first answer, none waits for it."""
         return self._connected and not self.failing
 
-    def start(self) -> None:
+    async def open(self) -> None:
+        """Start delivering. A target that is vetted at start (`prepare_at_start`) is prepared
+        first: its refusal (a ConfigError) goes up and ends the start-up; no answer leaves it
+        to this lane's retries, in outage."""
+        if self._task is not None:
+            return
+        prepared = await self._prepare(at_start=True) if self.target.prepare_at_start else None
+        self.start(prepared)
+
+    def start(self, prepared: bool | None = None) -> None:
+        """`prepared`: the first prepare's outcome, None when it has not been tried."""
         if self._task is None:
-            self._task = asyncio.create_task(self._run(), name=f"lane:{self.name}")
+            self._task = asyncio.create_task(self._run(prepared), name=f"lane:{self.name}")
 
     def accept(self, message: Message) -> asyncio.Future[bool]:
         """Take a fire (never blocks); the future says whether it (or a newer fire that folded
@@ -129,8 +140,10 @@ class DeliveryLane:
             left.resolve(False)
         self._inflight = self._next = None
 
-    async def _run(self) -> None:
-        prepared = False
+    async def _run(self, first: bool | None) -> None:
+        if first is False:  # failed at open: the next try comes after a delay
+            await self._retry.wait()
+        prepared = bool(first)
         while True:
             if self._next is None:
                 self._idle.set()
@@ -155,11 +168,13 @@ class DeliveryLane:
             self._changed(True)
             await self._retry.wait()
 
-    async def _prepare(self) -> bool:
+    async def _prepare(self, *, at_start: bool = False) -> bool:
         try:
             async with asyncio.timeout(self._send_timeout):
                 await self.target.prepare()
         except Exception as exc:
+            if at_start and isinstance(exc, ConfigError):
+                raise
             self._failed(exc, None)
             return False
         self._connected = True
@@ -175,8 +190,8 @@ class DeliveryLane:
         if not self._suspect:
             return True
         try:
-            if not self.target.up():
-                raise ConnectionError(f"{self.name}: not connected")
+            if (why := self.target.down()) is not None:
+                raise ConnectionError(f"{self.name}: {why}")
             async with asyncio.timeout(self._send_timeout):
                 await self.target.probe()
         except Exception as exc:
@@ -194,8 +209,8 @@ class DeliveryLane:
             await self.target.before_catchup()
         started = time.monotonic()
         try:
-            if not self.target.up():
-                raise ConnectionError(f"{self.name}: not connected")
+            if (why := self.target.down()) is not None:
+                raise ConnectionError(f"{self.name}: {why}")
             async with asyncio.timeout(self._send_timeout):
                 await self.target.send(message)
         except Exception as exc:

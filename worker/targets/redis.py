@@ -40,6 +40,7 @@ class RedisPubSubTarget:
     published before they are back reaches none of them."""
 
     name = "redis-pubsub"
+    prepare_at_start = False  # a refused Redis login is the start-up's Redis check's
 
     def __init__(self, redis: Redis, channel: str, catchup_wait: float = 0.0) -> None:
         self._redis = redis
@@ -69,8 +70,8 @@ class RedisPubSubTarget:
     def ambiguous(self, exc: BaseException) -> bool:
         return reply_lost(exc)
 
-    def up(self) -> bool:
-        return True
+    def down(self) -> str | None:
+        return None
 
 
 class RedisStreamTarget:
@@ -83,6 +84,7 @@ class RedisStreamTarget:
     """
 
     name = "redis-stream"
+    prepare_at_start = False
 
     def __init__(self, redis: Redis, key: str, maxlen: int) -> None:
         self._redis = redis
@@ -117,5 +119,5 @@ class RedisStreamTarget:
     def ambiguous(self, exc: BaseException) -> bool:
         return reply_lost(exc)
 
-    def up(self) -> bool:
-        return True
+    def down(self) -> str | None:
+        return None
