@@ -5,7 +5,7 @@
 The dashboard runs as its own process (`python -m dashboard`, loopback, a 32-character
 token) against a throwaway redis-server. For `--seconds` (default 5) each, one keep-alive
 httpx client sends wrong `Authorization: Bearer` guesses, then wrong login-form posts, as
-fast as it can, one at a time. Per kind: requests per second, and guesses *evaluated* per
+fast as it can, one at a time. Per kind: requests per second, and guesses *checked* per
 second (answered 401: the token was compared; a 429 was refused unread). Then `--addresses`
 (default 5,000) clients, each from its own loopback source address (127.0.x.y: Linux routes
 all of 127.0.0.0/8 to lo), send one wrong guess each: the dashboard's RSS before and after
@@ -34,7 +34,7 @@ TOKEN = "bench-token-0123456789abcdefghij"
 
 
 def hammer(send: Callable[[], httpx.Response], seconds: float) -> dict[str, Any]:
-    """`send()` back to back for `seconds`: requests/s, evaluated guesses/s, statuses."""
+    """`send()` back to back for `seconds`: requests/s, checked guesses/s, statuses."""
     statuses: Counter[int] = Counter()
     started = time.perf_counter()
     while (elapsed := time.perf_counter() - started) < seconds:
@@ -43,7 +43,7 @@ def hammer(send: Callable[[], httpx.Response], seconds: float) -> dict[str, Any]
     return {
         "seconds": round(elapsed, 2),
         "requests_per_s": round(total / elapsed, 1),
-        "evaluated_per_s": round(statuses[401] / elapsed, 2),
+        "checked_per_s": round(statuses[401] / elapsed, 2),
         "statuses": {str(code): count for code, count in sorted(statuses.items())},
     }
 
@@ -122,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         row = figures[kind]
         print(
             f"{kind:6}: {row['requests_per_s']:8.1f} requests/s, "
-            f"{row['evaluated_per_s']:8.2f} guesses evaluated/s over {row['seconds']} s "
+            f"{row['checked_per_s']:8.2f} guesses checked/s over {row['seconds']} s "
             f"(statuses {row['statuses']})"
         )
     spread = figures["rotation"]
