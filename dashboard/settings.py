@@ -14,8 +14,11 @@ MIN_OPEN_TOKEN = 16
 """Characters a token needs before the dashboard listens on anything but loopback."""
 QUOTED_MAX = 12
 """A bad value is quoted in its error only up to this length (and never a credential)."""
-SWITCH = {"on": True, "true": True, "1": True, "yes": True}
-SWITCH |= {"off": False, "false": False, "0": False, "no": False, "": False}
+SWITCH = {
+    **dict.fromkeys(("on", "true", "yes", "1"), True),
+    **dict.fromkeys(("off", "false", "no", "0", ""), False),
+}
+"""DASHBOARD_ALLOW_OPEN's spellings (any case); unset or empty is off."""
 
 
 class SettingError(ValueError):
