@@ -5,7 +5,9 @@
 #   the read-only dashboard (its own process; port 8080):
 #     docker build --target dashboard -t crypto-stats-dashboard .
 #     docker run -d -p 127.0.0.1:8080:8080 -e REDIS_URL=redis://redis:6379/0 \
-#         -e DASHBOARD_TOKEN=... crypto-stats-dashboard
+#         -e DASHBOARD_TOKEN="$(openssl rand -hex 16)" crypto-stats-dashboard
+#   it listens on 0.0.0.0 inside the container, so DASHBOARD_TOKEN (at least 16 characters)
+#   is required: without one it exits 78 with one line, unless DASHBOARD_ALLOW_OPEN=on.
 # Give `docker stop` / compose a grace period longer than SHUTDOWN_TIMEOUT (30 s default).
 # Only the dashboard image carries its web stack (starlette, uvicorn, jinja2): the worker's
 # has neither those packages nor the dashboard's code. (The legacy builder, without
@@ -82,6 +84,8 @@ COPY --from=build-dashboard /opt/venv /opt/venv
 
 # The program's default address is 127.0.0.1:8080; in a container it must listen on all
 # interfaces to be published (publish it on the host's loopback: -p 127.0.0.1:8080:8080).
+# Not loopback, so the dashboard starts only with a DASHBOARD_TOKEN of 16+ characters (from
+# -e, or a .env mounted at /app/.env) or with DASHBOARD_ALLOW_OPEN=on (a trusted network).
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from dashboard.auth import TokenGate
 from dashboard.pages import Pages, is_refusal
 from dashboard.settings import DashboardSettings
+from dashboard.throttle import Throttle
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -38,7 +39,7 @@ def create_app(settings: DashboardSettings, worker_settings: WorkerSettings) -> 
     from worker.state.views import FleetViews
 
     holder: dict[str, Redis] = {}
-    gate = TokenGate(settings.token)
+    gate = TokenGate(settings.token, Throttle())
 
     def views() -> FleetViews:
         reader = FleetReader(holder["redis"], Keys(worker_settings.key_prefix))

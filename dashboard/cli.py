@@ -13,9 +13,13 @@ import socket
 import sys
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import override
+
+if TYPE_CHECKING:
+    from dashboard.settings import DashboardSettings
+    from worker import WorkerSettings
 
 EXIT_CONFIG = 78
 EXIT_UNAVAILABLE = 69
@@ -63,8 +67,43 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    _announce(settings, fleet)
+    config = uvicorn.Config(
+        create_app(settings, fleet),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        log_level="warning",
+        lifespan="on",
+        # The client is the socket peer: uvicorn would otherwise take X-Forwarded-For from a
+        # loopback peer, and a client could name a new address per guess past the throttle.
+        proxy_headers=False,
+    )
+    server = _server(config)
+    try:
+        server.run(sockets=[listener])
+    except KeyboardInterrupt:
+        return 0
+    return 0 if server.started else EXIT_CONFIG
+
+
+def _announce(settings: DashboardSettings, fleet: WorkerSettings) -> None:
+    """The start line (where, which fleet, how it is gated), after a WARNING when
+    DASHBOARD_ALLOW_OPEN=on is what lets it listen beyond loopback without a strong token."""
+    from dashboard.settings import MIN_OPEN_TOKEN
+    from dashboard.throttle import BLOCK_S, FAILURES, WINDOW_S
+
+    if settings.open_to_guessing:  # allowed by DASHBOARD_ALLOW_OPEN=on, else load refused it
+        weak = f"a token shorter than {MIN_OPEN_TOKEN} characters" if settings.token else "no token"
+        print(
+            f"worker-dashboard: WARNING: DASHBOARD_ALLOW_OPEN=on: {settings.addr} is not "
+            f"loopback and has {weak}: the network is trusted with the pages",
+            file=sys.stderr,
+            flush=True,
+        )
     gate = (
-        "DASHBOARD_TOKEN required"
+        f"DASHBOARD_TOKEN required ({FAILURES} failed in {WINDOW_S:g} s from one address: "
+        f"429 for {BLOCK_S:g} s)"
         if settings.token
         else "no token (DASHBOARD_TOKEN unset or empty): anyone who reaches it sees the pages"
     )
@@ -74,20 +113,6 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
         flush=True,
     )
-    config = uvicorn.Config(
-        create_app(settings, fleet),
-        host=settings.host,
-        port=settings.port,
-        access_log=False,
-        log_level="warning",
-        lifespan="on",
-    )
-    server = _server(config)
-    try:
-        server.run(sockets=[listener])
-    except KeyboardInterrupt:
-        return 0
-    return 0 if server.started else EXIT_CONFIG
 
 
 def _server(config: Any) -> Any:

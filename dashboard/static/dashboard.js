@@ -17,8 +17,8 @@
   function tick() {
     fetch(fragmentUrl(), { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (response) {
-        if (response.redirected || response.status === 401) {
-          window.location.reload();  // signed out: the login page
+        if (response.redirected || response.status === 401 || response.status === 429) {
+          window.location.reload();  // signed out, or this address refused: the login page
           return null;
         }
         return response.text();

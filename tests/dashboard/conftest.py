@@ -12,12 +12,12 @@ from tests.dashboard.support import DashboardProcess
 
 @pytest.fixture
 def spawn_dashboard(tmp_path: Path, redis_url: str) -> Iterator[Callable[..., DashboardProcess]]:
-    """Start the dashboard (env overrides as keywords, `redis=` for another server) and wait
-    until it answers HTTP; terminated at the end."""
+    """Start the dashboard (env overrides as keywords, `redis=` for another server, `host=`
+    to listen on) and wait until it answers HTTP; terminated at the end."""
     started: list[DashboardProcess] = []
 
-    def spawn(*, redis: str | None = None, **env: str) -> DashboardProcess:
-        process = DashboardProcess(redis or redis_url, tmp_path, env)
+    def spawn(*, redis: str | None = None, host: str = "127.0.0.1", **env: str) -> DashboardProcess:
+        process = DashboardProcess(redis or redis_url, tmp_path, env, host=host)
         started.append(process)
         process.wait_listening()
         return process

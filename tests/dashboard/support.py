@@ -13,6 +13,29 @@ import httpx
 from tests.support import free_port, wait_for, worker_env
 
 
+def start(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m dashboard ARGS` that should not start: its exit and output."""
+    settings = worker_env(env.pop("REDIS_URL", "redis://127.0.0.1:1/0"), **env)
+    settings = {k: v for k, v in settings.items() if k in env or not k.startswith("DASHBOARD_")}
+    return subprocess.run(
+        [sys.executable, "-m", "dashboard", *args],
+        env=settings,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a refused start prints (no traceback)."""
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    lines = output.splitlines()
+    assert len(lines) == 1, output
+    return lines[0]
+
+
 @dataclass
 class DashboardProcess:
     """`python -m dashboard --addr 127.0.0.1:<free port>` with its output in a file."""
@@ -21,6 +44,8 @@ class DashboardProcess:
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
     port: int = field(default_factory=free_port)
+    host: str = "127.0.0.1"
+    """What it listens on (`0.0.0.0`: every interface); it is reached on 127.0.0.1."""
     process: subprocess.Popen[bytes] = field(init=False)
     http: httpx.Client = field(init=False)
     """One client for every request (a new one per request costs an SSL context: ~0.1 s)."""
@@ -32,7 +57,7 @@ class DashboardProcess:
         env = worker_env(self.redis_url, **self.env)
         env = {k: v for k, v in env.items() if k in self.env or not k.startswith("DASHBOARD_")}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "dashboard", "--addr", f"127.0.0.1:{self.port}"],
+            [sys.executable, "-m", "dashboard", "--addr", f"{self.host}:{self.port}"],
             env=env,
             cwd=self.cwd,
             stdout=self._log,

@@ -295,6 +295,34 @@ def test_the_token_gate_sends_people_to_login_and_programs_a_401(
     assert TOKEN not in gated.output
 
 
+def test_a_signed_in_page_turns_to_the_refusal_when_its_address_is_throttled(
+    browser: WebDriver, fleet_redis: RedisServer, workdir: Path, replicas: list[WorkerProcess]
+) -> None:
+    gated = DashboardProcess(fleet_redis.url, workdir, {"DASHBOARD_TOKEN": TOKEN})
+    browser.delete_all_cookies()
+    refused = "Too many failed sign-ins from this address"
+    try:
+        gated.wait_listening()
+        browser.get(f"{gated.url}/tasks")
+        sign_in(browser, TOKEN)
+        until(browser, lambda d: d.find_element(By.CSS_SELECTOR, "table#tasks"))
+        for n in range(10):  # someone else at this address guessing
+            reply = gated.get("/api/fleet", headers={"Authorization": f"Bearer guess-{n}"})
+            assert reply.status_code == 401
+        # The next refresh is refused: the page reloads into the refusal, with the form.
+        until(browser, lambda d: d.title.startswith("Sign in"), timeout=5)
+        assert refused in text_of(browser, "p.banner.down")
+        assert browser.current_url == f"{gated.url}/tasks"
+        assert browser.find_elements(By.CSS_SELECTOR, "table#tasks") == []
+        sign_in(browser, TOKEN)  # the right token too, until the block ends
+        until(browser, lambda d: refused in text_of(d, "p.banner.down"))
+        assert browser.find_elements(By.CSS_SELECTOR, "table#tasks") == []
+    finally:
+        browser.delete_all_cookies()
+        gated.close()
+    assert TOKEN not in gated.output
+
+
 def sign_in(driver: WebDriver, token: str) -> None:
     field = until(driver, lambda d: d.find_element(By.CSS_SELECTOR, "input#token"))
     field.clear()

@@ -9,8 +9,6 @@ import hmac
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -18,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.dashboard.support import DashboardProcess
-from tests.support import RedisServer, worker_env
+from tests.dashboard.support import DashboardProcess, one_line, start
+from tests.support import RedisServer
 from worker import ConfigError, WorkerSettings, load_settings
 
 TOKEN = "t0ken-for-the-dashboard-tests"
@@ -159,35 +157,13 @@ def test_healthz_and_static_files_need_no_token(
     assert dashboard.get("/api/fleet").status_code == 401
 
 
-def start(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    """`python -m dashboard ARGS` that should not start: its exit and output."""
-    settings = worker_env(env.pop("REDIS_URL", "redis://127.0.0.1:1/0"), **env)
-    settings = {k: v for k, v in settings.items() if k in env or not k.startswith("DASHBOARD_")}
-    return subprocess.run(
-        [sys.executable, "-m", "dashboard", *args],
-        env=settings,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-
-
-def one_line(result: subprocess.CompletedProcess[str]) -> str:
-    output = result.stdout + result.stderr
-    assert "Traceback" not in output
-    lines = output.splitlines()
-    assert len(lines) == 1, output
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     ("args", "env", "setting"),
     [
         ((), {"DASHBOARD_ADDR": "nonsense"}, "DASHBOARD_ADDR"),
         (("--addr", "127.0.0.1:99999"), {}, "DASHBOARD_ADDR"),
         (("--addr", "127.0.0.1:\u00b2"), {}, "DASHBOARD_ADDR"),  # a digit `int` refuses
-        (("--addr", "no-such-host.invalid:8080"), {}, "DASHBOARD_ADDR"),
+        (("--addr", "no-such-host.invalid:8080"), {"DASHBOARD_TOKEN": TOKEN}, "DASHBOARD_ADDR"),
         ((), {"DASHBOARD_TOKEN": "   "}, "DASHBOARD_TOKEN"),
     ],
 )
