@@ -126,24 +126,28 @@ def test_a_login_revoked_while_connected_is_an_outage_and_recovers_when_restored
     assert_outage_then_recovery(worker, redis_server.client(), prefix, restore)
 
 
-@pytest.mark.parametrize("kind", ["nats", "jetstream"])
+@pytest.mark.parametrize(
+    ("kind", "subject"),
+    [("nats", "crypto.updates"), ("jetstream", "crypto.updates"), ("nats", "Crypto.Updates")],
+)
 async def test_a_publish_the_server_denies_is_not_delivered_but_failing_saying_why(
-    kind: str, redis_server: RedisServer, logs: list[str]
+    kind: str, subject: str, redis_server: RedisServer, logs: list[str]
 ) -> None:
     """Before: core NATS counted it delivered (the flush is answered, the message dropped),
-    and JetStream took it for a lost ack (`maybe_delivered`, retried as a timeout)."""
+    and JetStream took it for a lost ack (`maybe_delivered`, retried as a timeout). nats-py
+    lower-cases the server's error text: a subject with capitals is refused all the same."""
     from tests.targets.support import fanout_of, fire_at
     from worker.connect.nats import NatsConnection
     from worker.connect.redis import make_client
     from worker.targets.nats import JetStreamTarget, NatsTarget
 
-    server = NatsServer(users={"worker": RIGHT}, deny_publish=("crypto.updates",))
+    server = NatsServer(users={"worker": RIGHT}, deny_publish=(subject,))
     server.start()
     connection = NatsConnection([nats_url(server, RIGHT)], name="t", timeout=1.0, where="t")
-    target: Any = NatsTarget(connection, "crypto.updates", 1.0)
+    target: Any = NatsTarget(connection, subject, 1.0)
     if kind == "jetstream":
         target = JetStreamTarget(
-            connection, subject="crypto.updates", stream="CRYPTO", max_age=60, timeout=1.0
+            connection, subject=subject, stream="CRYPTO", max_age=60, timeout=1.0
         )
     client = make_client(redis_server.url)
     fanout = fanout_of(target, client)
@@ -160,3 +164,20 @@ async def test_a_publish_the_server_denies_is_not_delivered_but_failing_saying_w
         await client.aclose()
         server.stop()
     assert any("permissions violation" in line for line in logs if "outage started" in line)
+
+
+def test_a_user_denied_the_jetstream_api_is_78_in_check_and_in_run(spawn_worker: Spawn) -> None:
+    """Before: `check` said 69 (no answer within 3s) and `run` sat in an outage for ever."""
+    server = NatsServer(users={"worker": RIGHT}, deny_publish=("$JS.API.>",))
+    server.start()
+    try:
+        env = {"NATS_URL": nats_url(server, RIGHT), "TRIGGER_TARGETS": "jetstream"}
+        for command in (("check",), ()):
+            worker = spawn_worker(*command, **env)
+            assert worker.wait(timeout=30) == 78, (command, worker.stdout, worker.stderr)
+            error = [line for line in worker.stderr.splitlines() if "error:" in line]
+            assert len(error) == 1, worker.stderr
+            assert "the user may not use JetStream" in error[0]
+            assert RIGHT not in worker.stdout + worker.stderr
+    finally:
+        server.stop()

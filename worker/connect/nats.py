@@ -26,6 +26,13 @@ RECONNECT_WAIT = 0.5
 _DENIED = re.compile(r'Permissions Violation for Publish to "([^"]+)"', re.IGNORECASE)
 
 
+def denied_subject(exc: BaseException) -> str | None:
+    """The subject of a publish the server refused for want of permission (lower case, as
+    nats-py reports it), or None."""
+    found = _DENIED.search(str(exc))
+    return found.group(1).lower() if found is not None else None
+
+
 class NatsNotConnected(ConnectionError):
     """No connection to NATS right now: nothing was sent (a refusal, not a lost reply)."""
 
@@ -94,8 +101,10 @@ class NatsConnection:
         """The server's refusal of a publish on `subject` (or on a subject starting with it
         and a dot) reported after the mark `since`, or None. The server answers a publish
         before the PING of a flush that follows it, so a flush leaves none unreported."""
+        # nats-py lower-cases the server's error text: subjects are compared the same way.
+        wanted = subject.lower()
         for denied, number in self._denied.items():
-            if number > since and (denied == subject or denied.startswith(f"{subject}.")):
+            if number > since and (denied == wanted or denied.startswith(f"{wanted}.")):
                 return f"nats refused a publish to {denied}: permissions violation"
         return None
 
@@ -169,9 +178,9 @@ class NatsConnection:
     async def _on_error(self, exc: Exception) -> None:
         text = describe_error(exc)
         if self.up:  # e.g. a permissions violation: the connection stays
-            if (found := _DENIED.search(str(exc))) is not None:
+            if (found := denied_subject(exc)) is not None:
                 self._denials += 1
-                self._denied[found.group(1)] = self._denials
+                self._denied[found] = self._denials
             logger.bind(service="nats", where=self.where, error=text).warning("nats error")
             return
         self._failures += 1

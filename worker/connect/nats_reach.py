@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
 from worker.connect.errors import describe_error
-from worker.connect.nats import auth_error
+from worker.connect.nats import auth_error, denied_subject
 from worker.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -58,6 +58,14 @@ async def reach_nats(
         seen = [*errors, exc]
         if any(auth_error(error) for error in seen):
             raise ConfigError(f"NATS_URL: {where}: authentication failed") from None
+        if jetstream and any(
+            (subject := denied_subject(error)) is not None and subject.startswith("$js.api")
+            for error in errors
+        ):
+            raise ConfigError(
+                f"NATS_URL: {where}: the user may not use JetStream "
+                "(permissions violation on the JetStream API)"
+            ) from None
         if jetstream and _no_jetstream(exc, errors):
             raise ConfigError(f"JetStream is not enabled on NATS_URL ({where})") from None
         reason = describe_error(exc) if str(exc) else f"no answer within {timeout:g}s"
