@@ -3,6 +3,7 @@ processor that fetches each coin's price from a CoinGecko-shaped API and stores 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
@@ -124,12 +125,15 @@ class CoinSyncTasks:
             "include_24hr_change": "true",
         }
         try:
-            async with self._http.stream(
-                "GET", self._url, params=params, headers=ACCEPT_ENCODING
-            ) as response:
-                return await self._quote(coin, response)
-        except httpx.TimeoutException:
-            raise JobError(f"price API: no answer within {self._timeout:g}s") from None
+            # The whole answer within the timeout: httpx's bounds each read only, and a server
+            # dripping a byte every few seconds would hold the job (and its slot) for days.
+            async with asyncio.timeout(self._timeout):
+                async with self._http.stream(
+                    "GET", self._url, params=params, headers=ACCEPT_ENCODING
+                ) as response:
+                    return await self._quote(coin, response)
+        except (httpx.TimeoutException, TimeoutError):
+            raise JobError(f"price API: no whole answer within {self._timeout:g}s") from None
         except httpx.HTTPError as exc:
             raise JobError(f"price API unreachable: {type(exc).__name__}") from None
 

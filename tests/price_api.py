@@ -2,10 +2,11 @@
 
 Each request for a coin takes the next action of that coin's script (then `ok` forever):
 `ok`, `429` or `429:<Retry-After value>`, `500`, `404`, `badjson`, `slow:<seconds>`
-(then ok), and large answers: `big:<bytes>` (with its Content-Length), `stream:<bytes>`
-(none: the body ends when the connection closes), `gzip:<bytes>` (that many zero bytes,
-gzip-compressed). `always` makes a script's last action repeat for ever. It records every
-request's time and counts requests in flight (`max_active`) and bytes sent (`sent`).
+(then ok), `drip:<seconds>` (a body that never ends: a byte every so many seconds), and
+large answers: `big:<bytes>` (with its Content-Length), `stream:<bytes>` (none: the body
+ends when the connection closes), `gzip:<bytes>` (that many zero bytes, gzip-compressed).
+`always` makes a script's last action repeat for ever. It records every request's time
+and counts requests in flight (`max_active`) and bytes sent (`sent`).
 """
 
 from __future__ import annotations
@@ -80,6 +81,8 @@ class PriceApi:
             self._send(handler, int(kind), b'{"error": "scripted"}', headers)
         elif kind == "badjson":
             self._send(handler, 200, b"<html>not json</html>", headers)
+        elif kind == "drip":
+            self._drip(handler, float(argument))
         elif kind in ("big", "stream"):
             self._send_large(handler, int(argument), declared=kind == "big")
         elif kind == "gzip":
@@ -104,6 +107,20 @@ class PriceApi:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError):
             return  # the client went away (stopped reading, or its worker was stopped)
+
+    @staticmethod
+    def _drip(handler: BaseHTTPRequestHandler, every: float) -> None:
+        """A body that never ends: one byte every `every` seconds, until the client leaves."""
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.end_headers()
+        try:
+            while True:
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(every)
+        except (BrokenPipeError, ConnectionResetError):
+            return
 
     def _send_large(self, handler: BaseHTTPRequestHandler, size: int, *, declared: bool) -> None:
         handler.send_response(200)

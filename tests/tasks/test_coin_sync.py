@@ -4,7 +4,8 @@ shipped coin-sync task and sync-coin processor tested through it."""
 from __future__ import annotations
 
 import json
-from typing import Any
+import time
+from typing import Any, cast
 
 import pytest
 from dependency_injector import providers
@@ -193,3 +194,27 @@ def test_retry_after_as_a_future_http_date_is_the_seconds_until_it() -> None:
     found = retry_after(httpx.Response(429, headers={"Retry-After": when}))
     assert found is not None
     assert 85 <= found <= 91
+
+
+async def test_an_answer_that_never_ends_fails_the_job_within_the_fetch_timeout(
+    redis_url: str, api: PriceApi
+) -> None:
+    """httpx bounds each read only: a byte every 0.2 s kept one fetch going for ever."""
+    from tasks.coin_sync import CoinSyncTasks
+
+    api.scripts["bitcoin"] = ["drip:0.2"]
+    tasks = CoinSyncTasks(
+        cast(Any, None),
+        cast(Any, None),
+        coins=("bitcoin",),
+        price_api_url=api.url,
+        max_delay=0,
+        fetch_timeout=1.0,
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(JobError, match=r"^price API: no whole answer within 1s$"):
+            await tasks._fetch("bitcoin")
+    finally:
+        await tasks.on_shutdown()
+    assert time.monotonic() - started < 3
