@@ -70,7 +70,8 @@ class Throttle:
 
     def failed(self, client: str) -> None:
         """Count one failed authentication from `client`; its FAILURES-th within the window
-        blocks it (and logs one line naming it and the count, never what it sent)."""
+        blocks it. One line per FAILURES failures names it and the count (never what it
+        sent): when it is blocked, or else at each FAILURES-th failure it has made."""
         now = self._clock()
         entry = self._clients.pop(client, None) or _Client()
         if entry.blocked_until > now:  # an attempt already in flight when the block began
@@ -95,6 +96,15 @@ class Throttle:
                 self._window,
                 self._block,
                 entry.total,
+            )
+        elif entry.total % self._failures == 0:  # guessing slower than the block: said too
+            logger.warning(
+                "dashboard auth failures: client=%s total=%d (not throttled: fewer than %d "
+                "within %gs)",
+                client,
+                entry.total,
+                self._failures,
+                self._window,
             )
 
     def _forget_stale(self, now: float) -> None:

@@ -167,3 +167,18 @@ def test_a_loopback_bind_takes_a_short_token_and_an_open_one_does_not(
     monkeypatch.setenv("DASHBOARD_ALLOW_OPEN", "on")
     monkeypatch.setenv("DASHBOARD_TOKEN", "")
     assert load(None, "0.0.0.0:8080").open_to_guessing is True
+
+
+def test_guessing_just_under_the_block_is_still_logged_once_per_ten_failures(
+    clock: Clock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nine guesses a minute never block: before, a day of them (12,960) left no line."""
+    throttle = Throttle(clock=clock)
+    with caplog.at_level(logging.WARNING, logger="dashboard"):
+        for _ in range(20 * 9):  # 20 minutes at 9 failures a minute
+            throttle.failed("192.0.2.9")
+            clock.now += 60 / 9 + 0.01
+    assert throttle.retry_after("192.0.2.9") == 0
+    assert len(caplog.messages) == 18
+    assert all("client=192.0.2.9" in line for line in caplog.messages)
+    assert caplog.messages[-1].startswith("dashboard auth failures: client=192.0.2.9 total=180")
