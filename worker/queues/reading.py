@@ -70,7 +70,13 @@ def unreadable_job(queue: Any, raw: dict[str, Any], job_id: str | None, error: E
     """A bullmq Job carrying `Unreadable` data, with what of its fields can be read."""
     field = "data" if not _parses(raw.get("data", "{}")) else "fields"
     options = _json_object(raw.get("opts"))
-    job = BullJob(queue, str(raw.get("name") or ""), None, optsFromJSON(options))
+    name = str(raw.get("name") or "")
+    try:
+        job = BullJob(queue, name, None, optsFromJSON(options))
+    except Exception:  # options bullmq's Job cannot take (`{"parent": 5}`): its attempts only
+        attempts = options.get("attempts")
+        kept = {"attempts": attempts} if isinstance(attempts, int) else {}
+        job = BullJob(queue, name, None, optsFromJSON(kept))
     job.id = job_id or str(raw.get("id") or "")
     job.timestamp = _whole(raw.get("timestamp"))
     job.attemptsMade = _whole(raw.get("atm") or raw.get("attemptsMade"))
