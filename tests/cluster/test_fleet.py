@@ -219,6 +219,5 @@ def _skewed(tmp_path: Path, redis_url: str, number: int, offset: str) -> WorkerP
         LD_PRELOAD=LIBFAKETIME[0],
         FAKETIME=offset,
         FAKETIME_DONT_FAKE_MONOTONIC="1",
-        FAKETIME_NO_CACHE="1",
     )
     return WorkerProcess(list(APP), env, tmp_path)
