@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -85,6 +85,52 @@ async def test_a_fire_on_the_normal_path_never_waits_for_a_subscriber(
         await fanout.close(1.0)
     assert lane.last_delivered == payload["id"]
     assert took < 0.2, took
+
+
+async def test_fires_folded_while_a_catch_up_waits_go_out_without_waiting_again(
+    pubsub_client: Redis,
+) -> None:
+    """Before: the folded fires made the next message a catch-up too (its `missed`): with no
+    subscriber the lane waited again, folded the fires of that wait, and so on for ever (a
+    stall of 3 s left every later run `targets_pending`)."""
+    fanout = await lane_of(pubsub_client, wait=2.0)
+    lane = fanout.lanes[0]
+    now = datetime.now(UTC).replace(microsecond=0)
+    try:
+        await fanout.publish(catchup())  # no subscriber: it waits 2 s
+        # Three fires while it waits (each publish waits its 0.25 s for the lane, together):
+        # the lane folds them into one message.
+        await asyncio.gather(
+            *(fanout.publish(fire_at(now + timedelta(seconds=s))) for s in (1, 2, 3))
+        )
+        newest = fire_at(now + timedelta(seconds=3))["id"]
+        started = time.monotonic()
+        await until(lambda: lane.last_delivered == newest, timeout=10, what="the folded fires")
+        took = time.monotonic() - started
+    finally:
+        await fanout.close(1.0)
+    # Sent when the catch-up is, about 1.5 s from here; waiting again would take 2 s more.
+    assert took < 2.5, f"{took:.2f}s: the folded fires waited for a subscriber too"
+
+
+async def test_a_pattern_subscriber_is_a_subscriber_for_a_catch_up(
+    redis_server: RedisServer, pubsub_client: Redis
+) -> None:
+    listener = redis_server.client().pubsub()  # type: ignore[no-untyped-call]
+    listener.psubscribe("crypto-*")
+    await until(lambda: listener.get_message(timeout=0.01) is not None, what="psubscribed")
+    fanout = await lane_of(pubsub_client, wait=10.0)
+    lane = fanout.lanes[0]
+    try:
+        payload = catchup()
+        started = time.monotonic()
+        await fanout.publish(payload)
+        await until(lambda: lane.last_delivered == payload["id"], what="the catch-up sent")
+        took = time.monotonic() - started
+    finally:
+        await fanout.close(1.0)
+        listener.close()
+    assert took < 2.0, took
 
 
 @pytest.mark.parametrize("value", ["soon", "-1"])

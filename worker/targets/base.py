@@ -72,12 +72,16 @@ class PendingFire:
     never delivered (added to `missed`); `maybe`: a send of it timed out (it may have landed).
     """
 
-    __slots__ = ("folded", "maybe", "message", "waiters")
+    __slots__ = ("catchup", "folded", "maybe", "message", "waiters")
 
     def __init__(self, message: Message, waiters: list[asyncio.Future[bool]]) -> None:
         self.message, self.waiters = message, waiters
         self.folded = 0
         self.maybe = False
+        self.catchup = "missed" in message.payload
+        """The run stood for fires kept from running (by an outage, a stall): its send is a
+        catch-up. Fires this lane folds while it is busy make none: a lane waiting on a
+        catch-up would fold the next fires, wait again, and never catch up."""
 
     def outgoing(self, maybe_delivered: str | None) -> Message:
         """The message to send now: the accepted one itself unless this lane folded fires

@@ -203,7 +203,7 @@ class DeliveryLane:
 
     async def _attempt(self, item: PendingFire) -> str:
         message = item.outgoing(self._maybe)
-        if self._failures or "missed" in message.payload:
+        if self._failures or item.catchup:
             # A catch-up: this lane held the fire through a failure, or the run stood for
             # fires an outage kept from running. Never on the normal path.
             await self.target.before_catchup()
@@ -265,6 +265,7 @@ class DeliveryLane:
     def _fold(self, older: PendingFire, *, into: PendingFire) -> None:
         into.waiters.extend(older.waiters)
         older.waiters.clear()
+        into.catchup = into.catchup or older.catchup  # its catch-up was never sent
         if older.message.fire_id == into.message.fire_id:
             into.folded, into.maybe = older.folded, older.maybe or into.maybe
             return

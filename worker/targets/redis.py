@@ -35,9 +35,9 @@ CATCHUP_POLL = 0.05
 class RedisPubSubTarget:
     """PUBLISH of compact JSON on CRYPTO_CHANNEL, on a primary only; delivered: Redis replied.
 
-    A catch-up waits until the channel has a subscriber, at most `catchup_wait`
-    (PUBSUB_CATCHUP_WAIT): subscribers re-subscribe after Redis restarts, and a message
-    published before they are back reaches none of them."""
+    A catch-up waits until the channel has a subscriber (or Redis any pattern subscriber),
+    at most `catchup_wait` (PUBSUB_CATCHUP_WAIT): subscribers re-subscribe after Redis
+    restarts, and a message published before they are back reaches none of them."""
 
     name = "redis-pubsub"
     prepare_at_start = False  # a refused Redis login is the start-up's Redis check's
@@ -56,7 +56,11 @@ class RedisPubSubTarget:
 
     async def _subscribed(self) -> bool:
         counts = await self._redis.pubsub_numsub(self._channel)
-        return bool(counts and counts[0][1])
+        if counts and counts[0][1]:
+            return True
+        # A pattern subscriber (PSUBSCRIBE crypto-*) is not counted per channel: any one
+        # may be listening, and the catch-up does not wait for the channel's own.
+        return bool(await self._redis.pubsub_numpat())
 
     async def probe(self) -> None:
         await self._redis.ping()
