@@ -132,6 +132,9 @@ def open_browser(width: int = 1280, height: int = 800) -> WebDriver:
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
+STALE_TRIES = 5
+
+
 def until(driver: WebDriver, condition: Callable[[WebDriver], T], timeout: float = 10.0) -> T:
     """Poll `condition` in the page (an element replaced by a refresh mid-read is retried)."""
     waiting = WebDriverWait(
@@ -144,6 +147,13 @@ def until(driver: WebDriver, condition: Callable[[WebDriver], T], timeout: float
 
 
 def text_of(driver: WebDriver, selector: str) -> str:
+    """The element's text; one a refresh replaced between finding and reading it is found
+    again (the page swaps its content in place every few seconds)."""
+    for _ in range(STALE_TRIES - 1):
+        try:
+            return str(driver.find_element(By.CSS_SELECTOR, selector).text)
+        except StaleElementReferenceException:
+            continue
     return str(driver.find_element(By.CSS_SELECTOR, selector).text)
 
 
