@@ -29,6 +29,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--idle-seconds", type=float, help="CPU window in seconds, same run (default 300)"
     )
     parser.add_argument("--out", type=Path, help=f"results folder (default {DEFAULT_OUT})")
+    parser.add_argument(
+        "--baseline-tree",
+        type=Path,
+        help="also run the worker of this tree (e.g. a `git worktree` of an older commit)",
+    )
     args = parser.parse_args(argv)
     if args.fires is not None and args.fires < 1:
         parser.error("--fires must be >= 1")
@@ -51,6 +56,7 @@ def options_from(args: argparse.Namespace) -> Options:
         logs=out / "logs",
         warm_up=not smoke,
         extra_cycles=0 if smoke else 4,
+        baseline=args.baseline_tree,
     )
 
 

@@ -1,19 +1,25 @@
 """The fleet on one Redis: lag with 1 and 3 replicas, 1,000 tasks due at once, Redis cost.
 
-    python -m bench.fleet [--fires 60] [--instants 5] [--tasks 1000]
+    python -m bench.fleet [--fires 60] [--instants 5] [--tasks 1000] [--baseline-tree DIR]
+        [--only lag|burst]
 
 1. Lag: the shipped app (`crypto-trigger` every second) on 1, then 3 replicas, each next to
    the floor (bench.floor: sleep to the second, PUBLISH); receipt minus scheduled second,
    p50/p99, plus duplicated and missing seconds. Target: p99 at 3 replicas ≤ floor p99 + 1 ms.
 2. Commands: INFO commandstats over the 3-replica window, per fire per replica.
-3. Burst: `--tasks` cluster tasks due every even second (bench/fleet_app.py) on 3 replicas:
-   per instant each task must run once fleet-wide; the last start after the instant.
+3. Burst: `--tasks` tasks due every even second (bench/fleet_app.py, methods that return at
+   once): instance-scoped on 1 replica, cluster-scoped on 3 (each must run once fleet-wide
+   per instant), each at LOG_LEVEL=WARNING and INFO; the first and last start after the
+   instant, medians over `--instants`. With `--baseline-tree`, every phase also runs that
+   tree's worker (e.g. a `git worktree` of an older commit), one after the other.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -45,37 +51,54 @@ IN_SCRIPTS |= {"publish"}  # the trigger's PUBLISH goes inside a script (see wor
 """Commands the worker only runs inside its Lua scripts: no round trip of their own."""
 
 
-def worker(name: str, url: str, logdir: Path, **env: str) -> Child:
+def worker(
+    name: str,
+    url: str,
+    logdir: Path,
+    env: dict[str, str],
+    *,
+    tree: Path = ROOT,
+    path: Path | None = None,
+    log_level: str = "INFO",
+) -> Child:
+    """`python -m worker` from `tree` (`path` also importable: an application)."""
     settings = clean_env(
         REDIS_URL=url,
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=os.pathsep.join(str(p) for p in (tree.resolve(), path) if p is not None),
         WORKER_INSTANCE_ID=name,
         HEARTBEAT_FILE=str(logdir / f"{name}.heartbeat"),
-        LOG_LEVEL="INFO",
+        LOG_LEVEL=log_level,
         **env,
     )
     return Child(name, [sys.executable, "-m", "worker"], settings, logdir)
 
 
-def lag_phase(url: str, replicas: int, fires: int, logdir: Path) -> dict[str, Any]:
-    """Floor and `replicas` workers side by side, each on its own channel."""
-    channels = {"floor": f"floor-{replicas}", "fleet": f"fleet-{replicas}"}
-    out = logdir / f"messages-{replicas}.jsonl"
+def lag_phase(
+    url: str, replicas: int, fires: int, logdir: Path, tree: Path = ROOT
+) -> dict[str, Any]:
+    """Floor and `replicas` workers of `tree` side by side, each on its own channel."""
+    label = f"{tree.name}-{replicas}"
+    channels = {"floor": f"floor-{label}", "fleet": f"fleet-{label}"}
+    out = logdir / f"messages-{label}.jsonl"
     subscriber = Child(
-        f"subscriber-{replicas}",
+        f"subscriber-{label}",
         [sys.executable, "-m", "bench.subscriber", url, str(out), *channels.values()],
         clean_env(PYTHONPATH=str(ROOT)),
         logdir,
     )
     subscriber.wait_ready(10)
     floor = Child(
-        f"floor-{replicas}",
+        f"floor-{label}",
         [sys.executable, "-m", "bench.floor", url, channels["floor"]],
         clean_env(PYTHONPATH=str(ROOT)),
         logdir,
     )
-    env = {"SCHEDULE_CRYPTO_TRIGGER": "* * * * * *", "CRYPTO_CHANNEL": channels["fleet"]}
-    workers = [worker(f"r{replicas}-{i}", url, logdir, **env) for i in range(replicas)]
+    env = {
+        "SCHEDULE_CRYPTO_TRIGGER": "* * * * * *",
+        "CRYPTO_CHANNEL": channels["fleet"],
+        "KEY_PREFIX": f"lag-{label}:",
+    }
+    workers = [worker(f"r{label}-{i}", url, logdir, env, tree=tree) for i in range(replicas)]
     children = [subscriber, floor, *workers]
     try:
         for child in (floor, *workers):
@@ -92,7 +115,7 @@ def lag_phase(url: str, replicas: int, fires: int, logdir: Path) -> dict[str, An
             child.terminate(timeout=40)
     log = MessageLog(out)
     log.refresh()
-    result: dict[str, Any] = {"replicas": replicas}
+    result: dict[str, Any] = {"tree": str(tree), "replicas": replicas}
     for label, channel in channels.items():
         messages = [m for m in log.of(channel) if m.second in seconds]
         counts: dict[int, int] = {}
@@ -129,11 +152,42 @@ def _per_fire(
     return found
 
 
-def burst_phase(url: str, tasks: int, instants: int, logdir: Path) -> dict[str, Any]:
-    """`tasks` cluster tasks due at each even second on 3 replicas."""
-    env = {"WORKER_APP": "bench.fleet_app:Container", "BENCH_TASKS": str(tasks)}
-    outs = [logdir / f"burst-{i}.json" for i in range(3)]
-    workers = [worker(f"burst-{i}", url, logdir, BENCH_OUT=str(outs[i]), **env) for i in range(3)]
+def burst_phase(
+    url: str,
+    tasks: int,
+    instants: int,
+    logdir: Path,
+    *,
+    replicas: int = 3,
+    scope: str = "cluster",
+    log_level: str = "INFO",
+    tree: Path = ROOT,
+) -> dict[str, Any]:
+    """`tasks` tasks of `scope` due at each even second on `replicas` replicas of `tree`'s
+    worker: a cluster task must run once fleet-wide per instant, an instance one on each."""
+    label = f"burst-{tree.name}-{replicas}-{scope}-{log_level}"
+    app_dir = logdir / "app"  # the app, importable whichever tree the worker comes from
+    app_dir.mkdir(exist_ok=True)
+    shutil.copy(ROOT / "bench" / "fleet_app.py", app_dir / "burst_app.py")
+    env = {
+        "WORKER_APP": "burst_app:Container",
+        "BENCH_TASKS": str(tasks),
+        "BENCH_SCOPE": scope,
+        "KEY_PREFIX": f"{label}:",
+    }
+    outs = [logdir / f"{label}-{i}.json" for i in range(replicas)]
+    workers = [
+        worker(
+            f"{label}-{i}",
+            url,
+            logdir,
+            {**env, "BENCH_OUT": str(outs[i])},
+            tree=tree,
+            path=app_dir,
+            log_level=log_level,
+        )
+        for i in range(replicas)
+    ]
     try:
         for child in workers:
             child.wait_ready(60)
@@ -152,10 +206,16 @@ def burst_phase(url: str, tasks: int, instants: int, logdir: Path) -> dict[str, 
     first = [min(m for _, m in starts[i]) - i for i in measured]
     runs = [len(starts[i]) for i in measured]
     distinct = [len({n for n, _ in starts[i]}) for i in measured]
+    expected = tasks if scope == "cluster" else tasks * replicas
     return {
+        "tree": str(tree),
+        "replicas": replicas,
+        "scope": scope,
+        "log_level": log_level,
         "tasks": tasks,
         "instants": len(measured),
         "runs_per_instant": runs,
+        "each_once": all(r == expected for r in runs) and all(d == tasks for d in distinct),
         "distinct_per_instant": distinct,
         "first_start_ms": round(statistics.median(first) * 1000, 1) if first else None,
         "last_start_ms_median": round(statistics.median(last) * 1000, 1) if last else None,
@@ -163,27 +223,60 @@ def burst_phase(url: str, tasks: int, instants: int, logdir: Path) -> dict[str, 
     }
 
 
+BURSTS = (
+    (1, "instance", "WARNING"),
+    (1, "instance", "INFO"),
+    (3, "cluster", "WARNING"),
+    (3, "cluster", "INFO"),
+)
+"""The burst phases: replicas, scope, log level."""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--fires", type=int, default=60)
     parser.add_argument("--instants", type=int, default=5)
     parser.add_argument("--tasks", type=int, default=1000)
+    parser.add_argument("--baseline-tree", type=Path, help="also run this tree's worker")
+    parser.add_argument("--only", choices=("lag", "burst"), help="one phase only")
     args = parser.parse_args()
     logdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     server, url = start_redis(logdir)
+    trees = [ROOT] if args.baseline_tree is None else [args.baseline_tree.resolve(), ROOT]
+    report: dict[str, Any] = {"lag": [], "burst": []}
     try:
-        report = {
-            "lag": [lag_phase(url, n, args.fires, logdir) for n in (1, 3)],
-            "burst": burst_phase(url, args.tasks, args.instants, logdir),
-        }
+        for tree in trees if args.only != "burst" else ():
+            report["lag"] += [lag_phase(url, n, args.fires, logdir, tree) for n in (1, 3)]
+        for replicas, scope, level in BURSTS if args.only != "lag" else ():
+            for tree in trees:  # side by side: each phase on every tree before the next
+                burst = burst_phase(
+                    url,
+                    args.tasks,
+                    args.instants,
+                    logdir,
+                    replicas=replicas,
+                    scope=scope,
+                    log_level=level,
+                    tree=tree,
+                )
+                report["burst"].append(burst)
     finally:
         server.close()
     print(json.dumps(report, indent=2))
-    three = report["lag"][1]
-    target = (three["floor"]["p99_ms"] or 0) + 1
-    print(
-        f"3 replicas: p99 {three['fleet']['p99_ms']} ms, target ≤ floor p99 + 1 = {target:.2f} ms"
-    )
+    for lag in report["lag"]:
+        floor, fleet = lag["floor"], lag["fleet"]
+        print(
+            f"{lag['tree']}: {lag['replicas']} replica(s): p50/p99 {fleet['p50_ms']}/"
+            f"{fleet['p99_ms']} ms, floor {floor['p50_ms']}/{floor['p99_ms']} ms, "
+            f"doubled {fleet['doubled']}, missing {fleet['missing']}"
+        )
+    for burst in report["burst"]:
+        print(
+            f"{burst['tree']}: {burst['tasks']} {burst['scope']} tasks on {burst['replicas']} "
+            f"replica(s), LOG_LEVEL={burst['log_level']}: first {burst['first_start_ms']} ms, "
+            f"last {burst['last_start_ms_median']} ms (max {burst['last_start_ms_max']}), "
+            f"each once: {burst['each_once']}"
+        )
     print(f"logs: {logdir}")
 
 

@@ -1,4 +1,5 @@
-"""The application `python -m bench.fleet` runs on each replica: BENCH_TASKS cluster tasks.
+"""The application `python -m bench.fleet` runs on each replica: BENCH_TASKS tasks of
+BENCH_SCOPE (cluster unless told).
 
 Every task is due at every even second; each run notes its task and start time in memory,
 and the service writes them to BENCH_OUT (JSON) at shutdown, so measuring adds no Redis
@@ -19,6 +20,8 @@ from dependency_injector import providers
 from worker import FrameworkContainer, cron
 
 COUNT = int(os.environ.get("BENCH_TASKS", "1000"))
+SCOPE = os.environ.get("BENCH_SCOPE", "cluster")
+"""`cluster`: each run once fleet-wide; `instance`: every replica runs every task."""
 
 
 class ManyTasks:
@@ -34,7 +37,7 @@ def _task(number: int) -> Callable[[ManyTasks], Coroutine[Any, Any, None]]:
         self.starts.append((number, time.time()))
 
     run.__name__ = f"task_{number}"
-    return cron("*/2 * * * * *", name=f"bench-{number}")(run)
+    return cron("*/2 * * * * *", name=f"bench-{number}", scope=SCOPE)(run)  # type: ignore[arg-type]
 
 
 for _number in range(COUNT):

@@ -80,6 +80,7 @@ def write_json(result: RunResult, targets: list[Target], plot: str, path: Path) 
 
 def markdown(result: RunResult, targets: list[Target], plot: str) -> str:
     meta = result.meta
+    names = [*NAMES, *(name for name in result.programs if name not in NAMES)]
     lines = [
         "# Benchmark: worker vs floor vs plain APScheduler script",
         "",
@@ -92,11 +93,11 @@ def markdown(result: RunResult, targets: list[Target], plot: str) -> str:
         f"Start and exit figures: median (min..max) of {meta['start_stop_cycles']} start/stop "
         "cycles per program, each started alone; the last cycle is the measured run.",
         "",
-        "| metric | " + " | ".join(NAMES) + " |",
-        "|---|" + "---:|" * len(NAMES),
+        "| metric | " + " | ".join(names) + " |",
+        "|---|" + "---:|" * len(names),
     ]
     for label, cell in ROWS:
-        lines.append(f"| {label} | " + " | ".join(cell(result.programs[n]) for n in NAMES) + " |")
+        lines.append(f"| {label} | " + " | ".join(cell(result.programs[n]) for n in names) + " |")
     lines += ["", "## Targets (worker, against the same run)", ""]
     lines += ["| target | worker | bound | result |", "|---|---:|---:|:---:|"]
     for target in targets:

@@ -34,6 +34,8 @@ class Options:
     extra_cycles: int = 4
     ready_timeout: float = 30.0
     exit_timeout: float = 45.0
+    baseline: Path | None = None
+    """Another tree whose worker runs beside this one's (before and after in one run)."""
 
     def settings(self) -> dict[str, Any]:
         """What the report states about how the run was made."""
@@ -43,6 +45,7 @@ class Options:
             "rss_after_s": self.rss_after,
             "warm_up": self.warm_up,
             "start_stop_cycles": self.extra_cycles + 1,
+            "baseline_tree": None if self.baseline is None else str(self.baseline),
         }
 
 
@@ -72,7 +75,7 @@ def run(options: Options) -> RunResult:
         redis_child, url = start_redis(Path(tmp) / "redis")
         cleanup.callback(redis_child.close)
         say(f"redis-server at {url}")
-        specs = programs(url, Path(tmp))
+        specs = programs(url, Path(tmp), options.baseline)
         log = MessageLog(options.logs / "messages.jsonl")
         subscriber = _subscriber(url, specs, options, cleanup)
         cycles = _start_stop_cycles(specs, log, options, cleanup)

@@ -200,9 +200,9 @@ async def test_skipped_and_missed_records_reach_every_listener() -> None:
 
     runner.add(definition("slow"), slow)
     now = datetime.now(UTC)
-    running = runner.submit("slow", [now])
+    running = runner.submit("slow", [now - timedelta(milliseconds=200)])
     assert running is not None
-    assert runner.submit("slow", [now + timedelta(milliseconds=100)]) is None
+    assert runner.submit("slow", [now - timedelta(milliseconds=100)]) is None
     assert runner.submit("slow", [now - timedelta(seconds=30)]) is None
     release.set()
     await asyncio.wait_for(running, 5)

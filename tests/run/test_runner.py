@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.run_support import Sink, definition, make_runner, run_once, scheduled
+from tests.support import until
 from worker import Fire, current_fire
 from worker.connect.outage import OutageMonitor
 
@@ -200,12 +201,38 @@ async def test_a_fold_into_a_run_keeps_its_lag_from_the_fire_it_started_for() ->
     now = datetime.now(UTC)
     run = runner.submit("slow", [now - timedelta(seconds=1)])
     assert run is not None
-    runner.submit("slow", [now + timedelta(seconds=2)])  # folds into the run in flight
+    # Handed over ahead of its instant: it folds into the run in flight when it is due.
+    assert runner.submit("slow", [now + timedelta(seconds=0.3)]) is None
+    await until(lambda: sink.outcomes("slow") == ["skipped"], what="the fold at its instant")
     release.set()
     record = await asyncio.wait_for(run, 5)
     assert record.missed == 1
     assert record.scheduled_for > record.started_at  # the fire moved past the start
     assert 900 <= record.lag_ms < 5000
+
+
+async def test_a_fire_handed_over_ahead_starts_on_its_instant() -> None:
+    """A fire handed over before its instant (the scheduler's lead) is a run at once, which
+    calls the method on the instant, not before; its lag counts from the instant."""
+    sink = Sink()
+    runner = make_runner(sink)
+    called: list[float] = []
+
+    async def on_time() -> None:
+        called.append(time.time())
+
+    runner.add(definition("on-time"), on_time)
+    instant = datetime.now(UTC) + timedelta(seconds=0.3)
+    run = runner.submit("on-time", [instant])
+    assert run is not None
+    assert runner.running("on-time")
+    record = await asyncio.wait_for(run, 5)
+    assert called
+    assert called[0] >= instant.timestamp()
+    assert record.outcome == "ok"
+    assert record.missed == 0
+    assert 0 <= record.lag_ms < 200
+    assert record.started_at >= record.scheduled_for
 
 
 class Boom(BaseException):

@@ -85,6 +85,7 @@ class ClaimStore:
             keys += [self._keys.claim(request.task), self.manual_key(request)]
             args += [request.at_ms, request.fire_id, int(request.recover)]
             args += [int(request.manual is not None), request.task, int(request.held)]
+            args.append(request.ahead_ms)
         async with redis_deadline(self._timeout + wait_ms / 1000 if replicas else self._timeout):
             if replicas:
                 raw, acked = await self._replicated.claim(keys, args, replicas, wait_ms)

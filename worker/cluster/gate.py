@@ -254,11 +254,13 @@ class ClusterGate(Service):
 
 
 def _request(task: TaskDefinition, fire: Fire, *, held: bool) -> ClaimRequest:
+    at_ms = round(fire.scheduled_for.timestamp() * 1000)
     return ClaimRequest(
         task=task.name,
-        at_ms=round(fire.scheduled_for.timestamp() * 1000),
+        at_ms=at_ms,
         fire_id=fire.id,
         recover=task.recover,
         manual=fire.manual,
         held=held,
+        ahead_ms=max(at_ms - round(time.time() * 1000), 0),
     )

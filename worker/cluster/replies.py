@@ -20,6 +20,9 @@ class ClaimRequest:
     """This replica holds a lease of the task (a run going on, or its end on the way): a
     live lease of its own is that run's. Otherwise such a lease is an orphan (a claim whose
     reply was lost in an outage), claimed over and folded."""
+    ahead_ms: int = 0
+    """How far ahead of its instant the claim is sent (by this replica's clock): CLAIM_SKEW
+    is held against the clocks' difference, not against the lead."""
 
     @classmethod
     def taken(cls, takeover: TakenOver) -> ClaimRequest:

@@ -45,7 +45,8 @@ CLAIM = _spelt(
 -- task, so it folds and records the fires due while its run goes on), then per fire: at
 -- ms, id, recover, manual, task, held ('1': the owner holds a lease of this task, so a live
 -- lease of its own is a run going on; '0': such a lease is an orphan, a claim whose reply
--- was lost, and the owner claims over it). KEYS: leases, then per fire: the claim hash, the
+-- was lost, and the owner claims over it), ahead (ms the claim is sent before its instant,
+-- by the owner's clock). KEYS: leases, then per fire: the claim hash, the
 -- manual-claim key (or the hash again). A lease ending before every lease held is
 -- announced on the channel.
 local owner, lease, skew, folds = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[5]
@@ -57,6 +58,7 @@ while a <= #ARGV do
   local key, mkey = KEYS[k], KEYS[k + 1]
   local at, id, recover, manual, task, held = tonumber(ARGV[a]), ARGV[a + 1], ARGV[a + 2],
     ARGV[a + 3], ARGV[a + 4], ARGV[a + 5]
+  local ahead = tonumber(ARGV[a + 6])
   local c = redis.call('HMGET', key, 'mark', 'lease', 'done', 'owner', 'recover', 'fire', 'at',
     'busy_at', 'failures', 'folds', 'prev', 'prev_of', 'manual')
   local mark = tonumber(c[1]) or 0
@@ -81,7 +83,7 @@ while a <= #ARGV do
       redis.call('SET', mkey, '$manual_claimed:' .. owner, 'EX', 3600)
     end
   elseif again then status = '$won'
-  elseif at > now + skew then status = '$early'
+  elseif at > now + skew + ahead then status = '$early'
   elseif at <= mark then status = '$stale'
   elseif live then status = '$busy'
   else status = '$won' end
@@ -119,7 +121,7 @@ while a <= #ARGV do
   if status == '$won' and abandoned then folded = {c[6], c[7] or '0'} end
   out[#out + 1] = {status, tostring(since), c[4] or '', folded[1], folded[2], c[9] or '0',
     record}
-  k, a = k + 2, a + 6
+  k, a = k + 2, a + 7
 end
 if announce then redis.call('PUBLISH', ARGV[4], '$lease_open' .. lease .. '$lease_close') end
 return out

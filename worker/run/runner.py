@@ -115,6 +115,13 @@ class Runner:
             return None
         newest = due[-1].astimezone(UTC)
         active = self._active.get(name)
+        ahead = newest.timestamp() - time.time()
+        if active is not None and ahead > 0:
+            # Handed over ahead of its instant while a run goes on: folded at its instant
+            # (a run must not stand for a fire before it is due), or started then.
+            loop = asyncio.get_running_loop()
+            loop.call_later(ahead, self._submit_later, name, list(run_times), grace)
+            return None
         if active is not None and active.fire.claim_lost:
             # Another replica holds the claim now and folds the newer fire (or the next
             # claim's winner counts it in `missed`): folded here too, it would run twice.
@@ -131,6 +138,9 @@ class Runner:
         fire.oldest = due[0].astimezone(UTC)
         return self._start(definition, method, fire)
 
+    def _submit_later(self, name: str, run_times: Sequence[datetime], grace: bool) -> None:
+        self.submit(name, run_times, grace=grace)
+
     def _start(
         self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire
     ) -> asyncio.Task[RunRecord]:
@@ -138,7 +148,8 @@ class Runner:
         instant = fire.scheduled_for.timestamp()
         run = self._execute(definition, method, fire, instant)
         task = asyncio.create_task(run, name=f"{RUN_TASK_PREFIX}{fire.task}")
-        self._active[fire.task] = _ActiveRun(fire, task, datetime.now(UTC))
+        started_at = max(datetime.now(UTC), fire.scheduled_for.astimezone(UTC))
+        self._active[fire.task] = _ActiveRun(fire, task, started_at)
         return task
 
     def run_now(self, name: str) -> asyncio.Task[RunRecord] | None:
@@ -196,10 +207,15 @@ class Runner:
         self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire, instant: float
     ) -> RunRecord:
         set_current_fire(fire)
-        started, clock = time.time(), time.perf_counter()
+        loop = asyncio.get_running_loop()
+        ahead = max(instant - time.time(), 0.0)  # handed over ahead of its instant
+        started, clock = time.time() + ahead, time.perf_counter() + ahead
         outcome, error = "ok", None
         exc_info: BaseException | None = None
-        limit = asyncio.timeout(definition.time_limit or None)
+        # From the fire's instant (a fire handed over ahead of it) or from now.
+        limit = asyncio.timeout_at(
+            loop.time() + ahead + definition.time_limit if definition.time_limit else None
+        )
         watch = None
         admission = Admission(run=False)
         try:
@@ -210,6 +226,9 @@ class Runner:
                 if not admission.run:
                     outcome, error = "skipped", admission.reason
                 else:  # stuck counts from here: a claim waiting out an outage is not stuck
+                    if (wait := instant - time.time()) > 0:  # claimed ahead: on the instant
+                        await asyncio.sleep(wait)
+                        started, clock = time.time(), time.perf_counter()
                     watch = self._stuck.arm(definition, fire)
                     await call_method(method, is_async=definition.is_async)
         except asyncio.CancelledError:
@@ -234,7 +253,7 @@ class Runner:
                 outcome,
                 error,
                 started=started,
-                duration_ms=round((time.perf_counter() - clock) * 1000, 3),
+                duration_ms=round(max(time.perf_counter() - clock, 0.0) * 1000, 3),
                 lag_ms=round(max(started - instant, 0.0) * 1000, 3),  # a clock behind: 0
             )
             if outcome == "skipped" and error is None:  # another replica has this fire

@@ -15,6 +15,10 @@ still show the fire just handed over, so anything else that processes jobs (the 
 after an add) first finishes the round: no fire is handed over twice or lost. A job removed,
 paused or replaced during a round keeps that change.
 
+An instant is handed over LEAD ahead of it (`lead`): the runner claims the fire and sets its
+run up meanwhile, and the run waits for its instant, so the claim's round trip and the
+bookkeeping are off the path to the method. Due means due within the lead.
+
 The executor (the runner) decides what each fire becomes; nothing else here counts fires.
 Scheduler events for submissions are not dispatched (nothing here listens to them).
 """
@@ -51,9 +55,13 @@ class _Round:
 class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
     """Hands each due instant over first and works out next fires after (memory job stores)."""
 
-    def __init__(self, horizon: Callable[[str], timedelta], **options: Any) -> None:
+    def __init__(
+        self, horizon: Callable[[str], timedelta], lead: timedelta = timedelta(0), **options: Any
+    ) -> None:
         super().__init__(**options)
         self._horizon = horizon
+        self.lead = lead
+        """How far ahead of its instant a fire is handed over (set before jobs are added)."""
         self._round: _Round | None = None
 
     def settle(self) -> None:
@@ -73,7 +81,7 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         stores = self._jobstores.values()
         if self.state == STATE_PAUSED or not all(isinstance(s, MemoryJobStore) for s in stores):
             return super()._process_jobs()  # type: ignore[no-any-return]
-        now = datetime.now(self.timezone)
+        now = datetime.now(self.timezone) + self.lead
         with self._jobstores_lock:
             due = deque((a, j) for a, s in self._jobstores.items() for j in s.get_due_jobs(now))
         if not due:
@@ -143,17 +151,19 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         ]
         if not times:
             return None
-        return min(max(min(times).timestamp() - time.time(), 0.0), TIMEOUT_MAX)
+        ahead = min(times).timestamp() - self.lead.total_seconds()
+        return min(max(ahead - time.time(), 0.0), TIMEOUT_MAX)
 
 
 def prompt_scheduler(
     submit: Callable[[str, Sequence[datetime]], object],
     horizon: Callable[[str], timedelta],
     timezone: tzinfo,
+    lead: timedelta = timedelta(0),
 ) -> PromptScheduler:
     """The scheduler whose every due instant goes to `submit(task, run_times)` (the runner),
-    which decides what it becomes: APScheduler's coalescing, misfire grace and
-    max_instances would drop fires silently."""
+    `lead` ahead of it, which decides what it becomes: APScheduler's coalescing, misfire
+    grace and max_instances would drop fires silently."""
     from apscheduler.executors.base import BaseExecutor
 
     class RunnerExecutor(BaseExecutor):  # type: ignore[misc]
@@ -165,6 +175,7 @@ def prompt_scheduler(
 
     return PromptScheduler(
         horizon,
+        lead,
         timezone=timezone,
         executors={"default": RunnerExecutor()},
         job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1},
