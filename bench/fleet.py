@@ -30,7 +30,7 @@ from typing import Any
 import redis
 
 from bench.messages import MessageLog
-from bench.procs import Child, clean_env, start_redis
+from bench.procs import BenchError, Child, clean_env, start_redis
 from bench.stats import LagStats
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,8 +189,11 @@ def burst_phase(
         for i in range(replicas)
     ]
     try:
-        for child in workers:
-            child.wait_ready(60)
+        for index, child in enumerate(workers):
+            if log_level == "INFO":
+                child.wait_ready(60)
+            else:  # no `ready` line below INFO: its heartbeat file says it is up
+                _wait_for_file(logdir / f"{label}-{index}.heartbeat", child, 60)
         start = (int(time.time()) // PERIOD + 2) * PERIOD  # the first instant is warm-up
         time.sleep(start + PERIOD * (instants + 1) - time.time() + 0.5)
     finally:
@@ -223,6 +226,14 @@ def burst_phase(
     }
 
 
+def _wait_for_file(path: Path, child: Child, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() > deadline or child.popen.poll() is not None:
+            raise BenchError(f"{child.name} not up within {timeout:.0f} s: {child.tail()}")
+        time.sleep(0.01)
+
+
 BURSTS = (
     (1, "instance", "WARNING"),
     (1, "instance", "INFO"),
@@ -239,6 +250,8 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=1000)
     parser.add_argument("--baseline-tree", type=Path, help="also run this tree's worker")
     parser.add_argument("--only", choices=("lag", "burst"), help="one phase only")
+    parser.add_argument("--replicas", type=int, choices=(1, 3), help="bursts on this many only")
+    parser.add_argument("--level", choices=("WARNING", "INFO"), help="bursts at this level only")
     args = parser.parse_args()
     logdir = Path(tempfile.mkdtemp(prefix="bench-fleet-"))
     server, url = start_redis(logdir)
@@ -248,6 +261,8 @@ def main() -> None:
         for tree in trees if args.only != "burst" else ():
             report["lag"] += [lag_phase(url, n, args.fires, logdir, tree) for n in (1, 3)]
         for replicas, scope, level in BURSTS if args.only != "lag" else ():
+            if args.replicas not in (None, replicas) or args.level not in (None, level):
+                continue
             for tree in trees:  # side by side: each phase on every tree before the next
                 burst = burst_phase(
                     url,

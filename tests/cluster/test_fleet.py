@@ -30,6 +30,7 @@ from tests.support import (
     WorkerProcess,
     run_records,
     subscribed,
+    texts,
     wait_for,
     worker_env,
 )
@@ -101,6 +102,40 @@ def test_a_replica_killed_mid_run_has_its_fire_recovered_once_with_the_same_id(
     for worker in workers:
         if worker is not owner:
             assert worker.stop() == 0
+
+
+@pytest.mark.slow
+def test_a_replica_killed_between_its_claim_and_the_instant_has_the_fire_run_once_elsewhere(
+    spawn_worker: Spawn, tmp_path: Path, redis_server: RedisServer
+) -> None:
+    """A fire is claimed ahead of its instant: a claimer that dies before the instant leaves
+    a lease that runs out, and another replica runs the fire then, once, with its id."""
+    client = redis_server.client()
+    workers = start_fleet(
+        spawn_worker, tmp_path, 3, FLEET_SLOW_CRON=a_cron_soon(6), FLEET_SLOW_SECONDS="0"
+    )
+    wait_for(lambda: fleet_joined(client, 3), what="three replicas on the control channel")
+    key, deadline = "worker:{claims}:claim:fleet-slow", time.monotonic() + 10
+    claim: dict[str, str] = {}
+    while not claim.get("at") and time.monotonic() < deadline:  # a tight look: the lead
+        found: dict[bytes, bytes] = client.hgetall(key)  # type: ignore[assignment]
+        claim = dict(zip(texts(found.keys()), texts(found.values()), strict=True))
+    assert claim.get("at"), "the fire was claimed"
+    owner = next(w for w in workers if w.env["WORKER_INSTANCE_ID"] == claim["owner"])
+    owner.process.kill()
+    killed_ahead_ms = int(claim["at"]) - time.time() * 1000
+    assert killed_ahead_ms > 0, "killed before the instant"
+    assert not entries(client, "slow"), "nothing ran before the instant"
+    started = wait_for(lambda: entries(client, "slow"), timeout=10, what="the recovered run")
+    wait_for(lambda: [r for r in _runs(client, "fleet-slow") if r["outcome"] == "ok"])
+    for worker in workers:
+        if worker is not owner:
+            assert worker.stop() == 0
+    (run,) = entries(client, "slow")
+    assert run == started[0]
+    assert run[0] == claim["fire"], "the claimed fire's id"
+    assert run[1] != claim["owner"]
+    assert run[2] == "1", "recovered"
 
 
 @pytest.mark.slow

@@ -11,6 +11,7 @@ SHUTDOWN_TIMEOUT deadline. Every part comes from the container; the context buil
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -87,6 +88,9 @@ class ApplicationContext:
                         on_ready()
                     if "processor" in roles:  # after ready: bullmq is off its path
                         processors.start_soon()
+                    # What start-up built lives as long as the process: out of the
+                    # collector's full passes, which would otherwise stall a fire now and then.
+                    gc.freeze()
                 await signals.should_exit.wait()
                 started = self._begin_stop(signals)
                 parts.lifecycle.stop_intake()  # before the drain: nothing taken over and dropped

@@ -34,6 +34,31 @@ CANCEL_WAIT = 1.0
 """How long cancelled runs get to unwind at the end of a drain, unless told otherwise."""
 
 
+class _Instants:
+    """Where runs handed over ahead of their instant wait for it: one timer per instant
+    releases its runs, in the order they came, in one callback (a timer of their own each
+    would cost the first of 1,000 runs milliseconds before it starts), so every one of them
+    starts before any is recorded."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[float, list[asyncio.Future[None]]] = {}
+
+    def reached(self, instant: float) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        waiters = self._waiting.get(instant)
+        if waiters is None:
+            waiters = self._waiting[instant] = []
+            loop.call_at(loop.time() + instant - time.time(), self._release, instant)
+        waiters.append(future)
+        return future
+
+    def _release(self, instant: float) -> None:
+        for future in self._waiting.pop(instant, ()):
+            if not future.done():  # a run cancelled while it waited
+                future.set_result(None)
+
+
 @dataclass(slots=True)
 class _ActiveRun:
     fire: Fire
@@ -62,6 +87,7 @@ class Runner:
         self._stuck = StuckAlarm(tuple(listeners), next_fires or NextFires())
         self._tasks: dict[str, tuple[TaskDefinition, Callable[[], Any]]] = {}
         self._active: dict[str, _ActiveRun] = {}
+        self._instants = _Instants()
         self._accepting = True
 
     def add(self, definition: TaskDefinition, method: Callable[[], Any]) -> None:
@@ -218,6 +244,7 @@ class Runner:
         )
         watch = None
         admission = Admission(run=False)
+        returned: float | None = None  # when the method returned
         try:
             async with limit:  # the admission counts against the time limit too
                 admission = await self._admit(definition, fire)
@@ -226,16 +253,22 @@ class Runner:
                 if not admission.run:
                     outcome, error = "skipped", admission.reason
                 else:  # stuck counts from here: a claim waiting out an outage is not stuck
-                    if (wait := instant - time.time()) > 0:  # claimed ahead: on the instant
-                        await asyncio.sleep(wait)
+                    if instant > time.time():  # claimed ahead: on the instant
+                        await self._instants.reached(instant)
                         started, clock = time.time(), time.perf_counter()
                     watch = self._stuck.arm(definition, fire)
                     await call_method(method, is_async=definition.is_async)
+                    returned = time.perf_counter()
+                    # Runs due at the same instant start before this one is recorded.
+                    await asyncio.sleep(0)
         except asyncio.CancelledError:
-            outcome, error = "cancelled", "cancelled at shutdown"
+            if returned is None:
+                outcome, error = "cancelled", "cancelled at shutdown"
             raise
         except TimeoutError as exc:
-            if limit.expired():
+            if returned is not None:
+                pass  # the limit ran out after the method had returned
+            elif limit.expired():
                 outcome, error = "timeout", f"time limit of {definition.time_limit:g}s exceeded"
             else:
                 outcome, error, exc_info = "failed", describe_error(exc), exc
@@ -253,7 +286,7 @@ class Runner:
                 outcome,
                 error,
                 started=started,
-                duration_ms=round(max(time.perf_counter() - clock, 0.0) * 1000, 3),
+                duration_ms=round(max((returned or time.perf_counter()) - clock, 0.0) * 1000, 3),
                 lag_ms=round(max(started - instant, 0.0) * 1000, 3),  # a clock behind: 0
             )
             if outcome == "skipped" and error is None:  # another replica has this fire

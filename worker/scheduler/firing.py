@@ -15,9 +15,12 @@ still show the fire just handed over, so anything else that processes jobs (the 
 after an add) first finishes the round: no fire is handed over twice or lost. A job removed,
 paused or replaced during a round keeps that change.
 
-An instant is handed over LEAD ahead of it (`lead`): the runner claims the fire and sets its
-run up meanwhile, and the run waits for its instant, so the claim's round trip and the
-bookkeeping are off the path to the method. Due means due within the lead.
+An instant is handed over ahead of it: the runner claims the fire and sets its run up
+meanwhile, and the run waits for its instant, so the claim's round trip and the bookkeeping
+are off the path to the method. How far ahead: `lead`, plus PER_FIRE for each job due at
+that instant (1,000 claims and runs take a while to set up), at most `lead_cap`, which stays
+under every job's horizon so a hand-over never holds two fires of one job. Due means due
+within that lead.
 
 The executor (the runner) decides what each fire becomes; nothing else here counts fires.
 Scheduler events for submissions are not dispatched (nothing here listens to them).
@@ -40,6 +43,8 @@ from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED
 
 CHUNK = 50
 """Jobs handed over (or settled) per loop callback."""
+PER_FIRE = timedelta(microseconds=300)
+"""More lead per job due at one instant (a claim and a run set up each, on every replica)."""
 
 
 @dataclass(slots=True)
@@ -61,7 +66,11 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         super().__init__(**options)
         self._horizon = horizon
         self.lead = lead
-        """How far ahead of its instant a fire is handed over (set before jobs are added)."""
+        """How far ahead of its instant a fire is handed over, at least (set before jobs are
+        added); `lead_cap` at most."""
+        self.lead_cap = lead
+        self._ahead = lead
+        """The lead of the next round (more jobs due at its instant, more lead)."""
         self._round: _Round | None = None
 
     def settle(self) -> None:
@@ -81,7 +90,7 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         stores = self._jobstores.values()
         if self.state == STATE_PAUSED or not all(isinstance(s, MemoryJobStore) for s in stores):
             return super()._process_jobs()  # type: ignore[no-any-return]
-        now = datetime.now(self.timezone) + self.lead
+        now = datetime.now(self.timezone) + self._ahead
         with self._jobstores_lock:
             due = deque((a, j) for a, s in self._jobstores.items() for j in s.get_due_jobs(now))
         if not due:
@@ -151,8 +160,21 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         ]
         if not times:
             return None
-        ahead = min(times).timestamp() - self.lead.total_seconds()
+        first = min(times)
+        self._ahead = min(self.lead + PER_FIRE * self._due_at(first), self.lead_cap)
+        ahead = first.timestamp() - self._ahead.total_seconds()
         return min(max(ahead - time.time(), 0.0), TIMEOUT_MAX)
+
+    def _due_at(self, instant: datetime) -> int:
+        """How many jobs are due at `instant`, the earliest next fire (memory stores only)."""
+        stamp = instant.timestamp()
+        count = 0
+        for store in self._jobstores.values():
+            for _, timestamp in getattr(store, "_jobs", ()):  # sorted by next fire
+                if timestamp is None or timestamp > stamp:
+                    break
+                count += 1
+        return count
 
 
 def prompt_scheduler(
