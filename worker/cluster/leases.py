@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import threading
 import time
 from collections import Counter
@@ -62,6 +63,11 @@ class Leases:
         self._every = lease / 3
         self._lease = lease
         self._held: dict[str, _Held] = {}
+        self._due = 0.0
+        """When the next renewal call is due (while leases are held)."""
+        self._wakes_at = -math.inf
+        """When the waiting keeper wakes by itself (inf: not before it is notified; -inf: it
+        is not waiting, and looks for work before it waits again)."""
         self._lock = threading.Condition()
         self._keeper: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop
@@ -85,8 +91,11 @@ class Leases:
         """Renew `request`'s lease until it ends; `lost` is called on the loop when another
         replica has its fire (or the lease was left to run out)."""
         with self._lock:
+            if not self._held:  # the first renewal a third of the lease after this hold
+                self._due = time.monotonic() + self._every
             self._held[request.task] = _Held(request, definition, scheduled_for, lost)
-            self._wake()
+            if self._keeper is None or self._wakes_at > self._due:
+                self._wake()  # else it wakes in time by itself: no thread switch per claim
 
     def holds(self, task: str) -> bool:
         """A lease of `task` is held here, or its end is on the way to Redis."""
@@ -151,12 +160,11 @@ class Leases:
         renewal call for every lease held; after a failed call, again within RETRY_AFTER
         (a failover shorter than what is left of the lease then costs no recovery)."""
         next_fires = NextFires()  # the thread's own: nothing shared with the loop
-        due = time.monotonic() + self._every
         retry_at, give_up = 0.0, float("inf")
         try:
             while True:
                 with self._lock:
-                    ends, held, due = self._next_work(due, retry_at)
+                    ends, held = self._next_work(retry_at)
                     if ends is None:
                         return
                 try:
@@ -164,18 +172,21 @@ class Leases:
                         retry_at, give_up = self._end(ends, give_up)
                     if held is not None:
                         kept = [h for h in held if self._renewing(h, next_fires)]
-                        due = time.monotonic() + self._renew(kept)
+                        self._next_renewal(self._renew(kept))
                 except Exception as exc:  # the thread must go on: every lease rests on it
                     logger.opt(exception=exc).error("claim leases not renewed")
-                    due = time.monotonic() + min(RETRY_AFTER, self._every)
+                    self._next_renewal(min(RETRY_AFTER, self._every))
         finally:
             self._store.close_blocking()
 
-    def _next_work(
-        self, due: float, retry_at: float
-    ) -> tuple[list[LeaseEnd] | None, list[_Held] | None, float]:
-        """(Under the lock.) Wait for ends to send or renewals due: (ends, held or None,
-        due); ends None: the keeper is done (closed with nothing left to end)."""
+    def _next_renewal(self, pause: float) -> None:
+        with self._lock:
+            self._due = time.monotonic() + pause
+
+    def _next_work(self, retry_at: float) -> tuple[list[LeaseEnd] | None, list[_Held] | None]:
+        """(Under the lock.) Wait for ends to send or renewals due: (ends, held or None);
+        ends None: the keeper is done (closed with nothing left to end). With no lease held
+        and no end to retry it sleeps until notified."""
         while True:
             now = time.monotonic()
             if self._dropping or (self._closing and not self._ending):
@@ -183,18 +194,21 @@ class Leases:
                     logger.bind(leases=len(self._ending)).warning(
                         "claim leases not ended: they run out by themselves"
                     )
-                return None, None, due
-            if not self._held:  # a renewal a third of the lease after the next hold
-                due = now + self._every
+                return None, None
             ends = self._ending[:BATCH] if self._ending and now >= retry_at else []
-            renew = bool(self._held) and now >= due and not self._closing
+            renew = bool(self._held) and now >= self._due and not self._closing
             if ends or renew:
                 del self._ending[: len(ends)]
-                return ends, list(self._held.values()) if renew else None, due
-            waits = [due - now] if self._held and not self._closing else []
+                return ends, list(self._held.values()) if renew else None
+            waits = [self._due - now] if self._held and not self._closing else []
             if self._ending:
                 waits.append(retry_at - now)
-            self._lock.wait(min(waits) if waits else None)
+            timeout = min(waits) if waits else None
+            self._wakes_at = math.inf if timeout is None else now + timeout
+            try:
+                self._lock.wait(timeout)
+            finally:
+                self._wakes_at = -math.inf
 
     def _end(self, ends: list[LeaseEnd], give_up: float) -> tuple[float, float]:
         """One end call; when to try again what failed (and until when)."""
