@@ -5,6 +5,9 @@
   python -m bench.targets_lag --soak 300        no floor; NATS SIGKILLed and restarted at 1/3,
                                                 Redis at 2/3: per target sent, received,
                                                 doubled, lost, lag p50/p99
+  python -m bench.targets_lag --tree ../before --tree . [--blocks 2]
+                                                each checkout's worker in turn (the floor
+                                                throughout), each judged on its own seconds
 
 Needs redis-server and nats-server (Debian: /usr/sbin/nats-server). Results are printed as
 Markdown and written to --out.
