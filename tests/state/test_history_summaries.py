@@ -33,7 +33,7 @@ def run(task: str, second: int, outcome: str = "ok") -> RunRecord:
 
 
 async def summary(client: Redis, task: str) -> dict[str, object]:
-    raw = await client.hget(KEYS.task_summaries, task)  # type: ignore[misc]
+    raw = await client.hget(KEYS.task_summaries, task)
     return dict(json.loads(raw)) if raw else {}
 
 
