@@ -1,12 +1,16 @@
 """Queue throughput and fire → enqueue lag, on a redis-server of its own.
 
     PYTHONPATH=. python -m bench.queues [--jobs 3000] [--sleep-jobs 1000] [--fires 30]
+        [--rounds 3] [--tree PATH]... [--only noop|sleep]
 
 Throughput (jobs/s, all jobs added first with addBulk, the clock from the Worker's start to
 the last job's end): a no-op processor at concurrency 50 and a 10 ms sleep at concurrency 5,
 through the worker's processors (`worker.queues`: current_job, one run record per job into
-the real run recorder) and through a raw bullmq `Worker` in the same run, alternating;
-Node BullMQ's figure for reference (tests/node, when installed). Fire → enqueue lag: a
+the real run recorder) and through a raw bullmq `Worker` in the same run, each drain a
+process of its own (`bench/queue_drain.py`), the order turning each round, best of
+`--rounds`. Each `--tree` is a checkout whose processors are measured in the same run
+(`--tree ../before --tree .` compares a change with the tree before it). Node BullMQ's
+figure for reference (tests/node, when installed). Fire → enqueue lag: a
 scheduler-only `python -m worker` firing coin-sync every second; per job, bullmq's own add
 timestamp minus the fire's scheduled instant (from the job id).
 """
@@ -19,9 +23,9 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,17 +38,15 @@ from bench.stats import nearest_rank
 ROOT = Path(__file__).resolve().parent.parent
 NODE_DIR = ROOT / "tests" / "node"
 ROUNDS = 3
+DRAIN = Path(__file__).resolve().parent / "queue_drain.py"
 
 
-async def _noop(data: Any) -> None:
-    return None
+def _fill(url: str, queue: str, count: int) -> None:
+    asyncio.run(_add_bulk(url, queue, count))
 
 
-async def _sleep_10ms(data: Any) -> None:
-    await asyncio.sleep(0.01)
-
-
-async def _fill(url: str, queue: str, count: int) -> None:
+async def _add_bulk(url: str, queue: str, count: int) -> None:
+    """`count` jobs as bullmq's addBulk writes them, with the queue's default options."""
     from bullmq import Queue
 
     from worker.connect.redis import make_client
@@ -60,103 +62,43 @@ async def _fill(url: str, queue: str, count: int) -> None:
     await client.aclose()
 
 
-async def _drain_with(
-    url: str, queue: str, count: int, make: Callable[..., Awaitable[Any]]
+def _drain(
+    url: str, queue: str, jobs: int, sleep_ms: int, concurrency: int, kind: str, tree: Path
 ) -> float:
-    done = asyncio.Event()
-    seen = 0
-
-    def counted() -> None:
-        nonlocal seen
-        seen += 1
-        if seen == count:
-            done.set()
-
-    started = time.perf_counter()
-    close = await make(url, queue, counted)
-    await asyncio.wait_for(done.wait(), timeout=600)
-    elapsed = time.perf_counter() - started
-    await close()
-    return count / elapsed
+    """jobs/s of one drain in a process of its own, `worker` being `tree`'s code."""
+    done = subprocess.run(
+        [sys.executable, str(DRAIN), url, queue, str(jobs), str(sleep_ms), str(concurrency), kind],
+        capture_output=True,
+        text=True,
+        timeout=660,
+        check=False,
+        cwd=tree,
+        env=clean_env(PYTHONPATH=str(tree)),
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"drain ({kind}, {tree}) failed: {done.stderr.strip()[-800:]}")
+    return float(done.stdout.strip().splitlines()[-1])
 
 
-def _raw(
-    handler: Callable[[Any], Awaitable[Any]], concurrency: int
-) -> Callable[..., Awaitable[Any]]:
-    async def make(
-        url: str, queue: str, counted: Callable[[], None]
-    ) -> Callable[[], Awaitable[Any]]:
-        from bullmq import Worker
-
-        async def process(job: Any, token: str) -> None:
-            await handler(job.data)
-            counted()
-
-        options = {
-            "connection": url,
-            "prefix": "bull",
-            "concurrency": concurrency,
-            "removeOnComplete": 10,
-            "removeOnFail": 5,
-        }
-        worker = Worker(queue, process, options)
-        return worker.close
-
-    return make
-
-
-def _framework(
-    handler: Callable[[Any], Awaitable[Any]], concurrency: int
-) -> Callable[..., Awaitable[Any]]:
-    async def make(
-        url: str, queue: str, counted: Callable[[], None]
-    ) -> Callable[[], Awaitable[Any]]:
-        from redis.asyncio import from_url
-
-        from worker.connect.outage import OutageMonitor
-        from worker.observe.recorder import RunRecorder
-        from worker.queues.options import QueueOptions
-        from worker.queues.processors import Processors
-        from worker.queues.runs import BoundProcessor, JobRuns
-        from worker.state.history import RunHistory
-        from worker.state.keys import Keys
-
-        client = from_url(url)
-        recorder = RunRecorder(
-            RunHistory(client, keys=Keys(), maxlen=100_000, timeout=5), OutageMonitor(30)
-        )
-        recorder.start()
-
-        async def process(data: Any) -> None:
-            await handler(data)
-            counted()
-
-        runs = JobRuns(instance_id="bench", listeners=[recorder])
-        processors = Processors(
-            url=url, prefix="bull", lock_duration=30, max_retry_after=3600, runs=runs
-        )
-        options = QueueOptions(concurrency=concurrency)
-        processors.bind([BoundProcessor("bench", queue, process, options)])
-        await processors.start()
-
-        async def close() -> None:
-            await processors.close(30)
-            await recorder.close(5)
-            await client.aclose()
-
-        return close
-
-    return make
-
-
-async def throughput(url: str, jobs: int, handler: Any, concurrency: int) -> dict[str, float]:
-    figures: dict[str, list[float]] = {"worker": [], "raw bullmq": []}
-    for round_ in range(ROUNDS):
-        for name, make in (("worker", _framework), ("raw bullmq", _raw)):
-            queue = f"bench-{name.replace(' ', '-')}-{concurrency}-{round_}"
-            await _fill(url, queue, jobs)
-            figures[name].append(await _drain_with(url, queue, jobs, make(handler, concurrency)))
+def throughput(
+    url: str, jobs: int, sleep_ms: int, concurrency: int, trees: list[Path], rounds: int
+) -> dict[str, float]:
+    """Best of `rounds` jobs/s per program; each round runs the raw Worker and every tree,
+    the order turning round by round so no program always runs first."""
+    runs: list[tuple[str, str, Path]] = [("raw bullmq", "raw", ROOT)]
+    runs += [(_label(tree, trees), "worker", tree) for tree in trees]
+    figures: dict[str, list[float]] = {name: [] for name, _, _ in runs}
+    for round_ in range(rounds):
+        shift = round_ % len(runs)
+        for name, kind, tree in runs[shift:] + runs[:shift]:
+            queue = f"bench-{kind}-{concurrency}-{round_}-{len(figures[name])}-{time.time_ns()}"
+            _fill(url, queue, jobs)
+            figures[name].append(_drain(url, queue, jobs, sleep_ms, concurrency, kind, tree))
     return {name: max(values) for name, values in figures.items()}
+
+
+def _label(tree: Path, trees: list[Path]) -> str:
+    return "worker" if len(trees) == 1 else f"worker {tree}"
 
 
 def node_figure(url: str, jobs: int, sleep_ms: int, concurrency: int) -> float | None:
@@ -196,8 +138,6 @@ def fire_lag(url: str, fires: int, logdir: Path) -> tuple[float, float, int]:
         HEARTBEAT_FILE=str(logdir / "hb"),
         DISABLED_TASKS="crypto-trigger,health-check,cleanup",
     )
-    import sys
-
     child = Child("lag-worker", [sys.executable, "-m", "worker"], env, logdir)
     try:
         child.wait_ready(30)
@@ -221,26 +161,39 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=3000)
     parser.add_argument("--sleep-jobs", type=int, default=1000)
     parser.add_argument("--fires", type=int, default=30)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--tree",
+        action="append",
+        type=Path,
+        help="a checkout whose worker.queues to measure (repeat to compare; default: this one)",
+    )
+    parser.add_argument("--only", choices=("noop", "sleep"), help="one of the two loads only")
     args = parser.parse_args()
+    trees = [tree.resolve() for tree in args.tree or [ROOT]]
     logdir = Path(tempfile.mkdtemp(prefix="bench-queues-"))
-    from worker.observe.logs import configure_logging
-
-    configure_logging("WARNING")  # as bench.compare runs the worker: no line per job
     server, url = start_redis(logdir)
     try:
         report: dict[str, Any] = {}
-        for label, jobs, handler, concurrency, sleep_ms in (
-            ("no-op, concurrency 50", args.jobs, _noop, 50, 0),
-            ("10 ms sleep, concurrency 5", args.sleep_jobs, _sleep_10ms, 5, 10),
+        for load, label, jobs, concurrency, sleep_ms in (
+            ("noop", "no-op, concurrency 50", args.jobs, 50, 0),
+            ("sleep", "10 ms sleep, concurrency 5", args.sleep_jobs, 5, 10),
         ):
-            figures = asyncio.run(throughput(url, jobs, handler, concurrency))
+            if args.only not in (None, load):
+                continue
+            figures = throughput(url, jobs, sleep_ms, concurrency, trees, args.rounds)
             figures["node bullmq"] = node_figure(url, jobs, sleep_ms, concurrency) or float("nan")
-            figures["worker / raw"] = figures["worker"] / figures["raw bullmq"]
+            for tree in trees:
+                name = _label(tree, trees)
+                figures[f"{name} / raw"] = figures[name] / figures["raw bullmq"]
             report[label] = figures
             print(label, json.dumps({k: round(v, 3) for k, v in figures.items()}), flush=True)
-        p50, p99, count = fire_lag(url, args.fires, logdir)
-        report["fire → enqueue lag ms"] = {"p50": p50, "p99": p99, "jobs": count}
-        print("fire → enqueue lag (ms)", json.dumps(report["fire → enqueue lag ms"]), flush=True)
+        if args.fires:
+            p50, p99, count = fire_lag(url, args.fires, logdir)
+            report["fire → enqueue lag ms"] = {"p50": p50, "p99": p99, "jobs": count}
+            print(
+                "fire → enqueue lag (ms)", json.dumps(report["fire → enqueue lag ms"]), flush=True
+            )
     finally:
         server.close()
 

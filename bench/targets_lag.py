@@ -5,6 +5,9 @@
   python -m bench.targets_lag --soak 300        no floor; NATS SIGKILLed and restarted at 1/3,
                                                 Redis at 2/3: per target sent, received,
                                                 doubled, lost, lag p50/p99
+  python -m bench.targets_lag --tree ../before --tree . [--blocks 2]
+                                                each checkout's worker in turn (the floor
+                                                throughout), each judged on its own seconds
 
 Needs redis-server and nats-server (Debian: /usr/sbin/nats-server). Results are printed as
 Markdown and written to --out.
@@ -22,6 +25,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from bench.procs import BenchError, Child, clean_env, free_port, start_redis
 from bench.target_receivers import (
@@ -60,49 +64,44 @@ def restart_redis(logdir: Path, port: int) -> Child:
     return Child(f"redis-{time.time():.0f}", [*argv, "no"], clean_env(), logdir)
 
 
-async def measure(fires: int, soak: int, logdir: Path) -> str:
-    redis_child, redis_url = start_redis(logdir)
-    nats_child, nats_port = start_nats(logdir)
-    nats_url = f"nats://127.0.0.1:{nats_port}"
-    children = [redis_child, nats_child]
+def _worker(tree: Path, name: str, redis_url: str, nats_url: str, logdir: Path) -> Child:
     env = clean_env(
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=str(tree),
         REDIS_URL=redis_url,
         NATS_URL=nats_url,
         TRIGGER_TARGETS=",".join(TARGETS),
         SCHEDULE_CRYPTO_TRIGGER="* * * * * *",
-        HEARTBEAT_FILE=str(logdir / "worker.heartbeat"),
+        HEARTBEAT_FILE=str(logdir / f"{name}.heartbeat"),
     )
-    worker = Child("worker", [sys.executable, "-m", "worker"], env, logdir)
-    children.append(worker)
+    return Child(name, [sys.executable, "-m", "worker"], env, logdir)
+
+
+async def measure(fires: int, soak: int, logdir: Path, trees: list[Path], blocks: int) -> str:
+    redis_child, redis_url = start_redis(logdir)
+    nats_child, nats_port = start_nats(logdir)
+    nats_url = f"nats://127.0.0.1:{nats_port}"
+    children = [redis_child, nats_child]
     try:
-        worker.wait_ready(20)
-        floor = None
-        if not soak:
-            argv = [sys.executable, "-m", "bench.targets_floor", redis_url, nats_url]
-            floor = Child("floor", [*argv, str(logdir / "acks.json")], env, logdir)
-            children.append(floor)
-            floor.wait_ready(20)
-        return await _run(fires, soak, logdir, redis_url, nats_url, worker, floor, children)
+        if soak:
+            worker = _worker(trees[0], "worker", redis_url, nats_url, logdir)
+            children.append(worker)
+            worker.wait_ready(20)
+            return await _soak(soak, logdir, redis_url, nats_url, worker, children)
+        argv = [sys.executable, "-m", "bench.targets_floor", redis_url, nats_url]
+        env = clean_env(PYTHONPATH=str(ROOT))
+        floor = Child("floor", [*argv, str(logdir / "acks.json")], env, logdir)
+        children.append(floor)
+        floor.wait_ready(20)
+        return await _lag(fires, logdir, redis_url, nats_url, trees, blocks, floor, children)
     finally:
         for child in children:
             child.close()
 
 
-async def _run(
-    fires: int,
-    soak: int,
-    logdir: Path,
-    redis_url: str,
-    nats_url: str,
-    worker: Child,
-    floor: Child | None,
-    children: list[Child],
-) -> str:
-    import nats
-
-    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
-    await wait_stream(nc, "CRYPTO")
+async def _receivers(
+    redis_url: str, nc: Any, floor: bool
+) -> tuple[dict[str, Receipts], dict[str, Receipts], list[asyncio.Task[None]]]:
+    """The worker's receivers, and the floor's when `floor`; the stream CRYPTO must exist."""
     got = {name: Receipts(name) for name in TARGETS}
     base = {name: Receipts(f"floor {name}") for name in TARGETS}
     ready = [asyncio.Event() for _ in range(4)]
@@ -116,7 +115,7 @@ async def _run(
         asyncio.create_task(jetstream(nc, "crypto.updates", "CRYPTO", got["jetstream"])),
     ]
     await nats_core(nc, "crypto.updates", got["nats"])
-    if floor is not None:
+    if floor:
         tasks += [
             asyncio.create_task(
                 redis_pubsub(redis_url, "floor:pubsub", base["redis-pubsub"], ready[2])
@@ -128,19 +127,88 @@ async def _run(
         ]
         await nats_core(nc, "floor.core", base["nats"])
     await asyncio.sleep(1.0)
-    length = soak or fires
+    return got, base, tasks
+
+
+async def _lag(
+    fires: int,
+    logdir: Path,
+    redis_url: str,
+    nats_url: str,
+    trees: list[Path],
+    blocks: int,
+    floor: Child,
+    children: list[Child],
+) -> str:
+    """Each tree's worker runs alone (the floor throughout), `blocks` times in turn, for
+    `fires` // `blocks` whole seconds each; each is judged against the floor's fires of
+    its own seconds."""
+    import nats
+
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    windows: dict[Path, list[range]] = {tree: [] for tree in trees}
+    logs: dict[Path, list[Path]] = {tree: [] for tree in trees}
+    got: dict[str, Receipts] = {}
+    base: dict[str, Receipts] = {}
+    tasks: list[asyncio.Task[None]] = []
+    per_block = max(fires // blocks, 1)
+    try:
+        for block in range(blocks):
+            for index, tree in enumerate(trees):
+                name = f"worker-{index}-{block}"
+                worker = _worker(tree, name, redis_url, nats_url, logdir)
+                children.append(worker)
+                worker.wait_ready(20)
+                if not tasks:
+                    await wait_stream(nc, "CRYPTO")
+                    got, base, tasks = await _receivers(redis_url, nc, floor=True)
+                start = math.ceil(time.time()) + 2
+                await asyncio.sleep(start + per_block + 0.9 - time.time())
+                windows[tree].append(range(start, start + per_block))
+                logs[tree].append(worker.stderr_path)
+                print(f"[targets] {tree}: block {block + 1} of {blocks}", file=sys.stderr)
+                worker.terminate(timeout=35)
+        await asyncio.sleep(1.5)  # the floor's last fire of the window, and late receipts
+        floor.terminate(timeout=10)
+        fired = per_block * blocks
+        return "\n".join(
+            _report(fired, 0, windows[tree], got, base, logdir, logs[tree], _label(tree, trees))
+            for tree in trees
+        )
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.wait(tasks, timeout=2)  # a receiver stuck in a fetch must not hold it
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(nc.close(), 2)
+
+
+def _label(tree: Path, trees: list[Path]) -> str:
+    return str(tree) if len(trees) > 1 else ""
+
+
+async def _soak(
+    soak: int,
+    logdir: Path,
+    redis_url: str,
+    nats_url: str,
+    worker: Child,
+    children: list[Child],
+) -> str:
+    import nats
+
+    nc = await nats.connect(nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.1)
+    await wait_stream(nc, "CRYPTO")
+    got, base, tasks = await _receivers(redis_url, nc, floor=False)
     start = math.ceil(time.time()) + 2
-    seconds = range(start, start + length)
-    events = [] if not soak else [(start + length / 3, "nats"), (start + 2 * length / 3, "redis")]
-    for at, which in events:
+    seconds = range(start, start + soak)
+    for at, which in [(start + soak / 3, "nats"), (start + 2 * soak / 3, "redis")]:
         await asyncio.sleep(at - time.time())
         print(f"[targets] SIGKILL and restart {which}", file=sys.stderr, flush=True)
         _restart(which, children, logdir, redis_url, nats_url)
-    await asyncio.sleep(start + length + 2.5 - time.time())
+    await asyncio.sleep(start + soak + 2.5 - time.time())
     worker.terminate(timeout=35)
-    if floor is not None:
-        floor.terminate(timeout=10)
-    report = _report(fires, soak, seconds, got, base, logdir)
+    report = _report(0, soak, [seconds], got, base, logdir, [worker.stderr_path], "")
     for task in tasks:
         task.cancel()
     await asyncio.wait(tasks, timeout=2)  # a receiver stuck in a fetch must not hold the result
@@ -168,9 +236,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fires", type=int, default=300, help="measured fires (default 300)")
     parser.add_argument("--soak", type=int, default=0, help="soak seconds with restarts")
     parser.add_argument("--out", type=Path, default=None, help="write the Markdown here")
+    parser.add_argument(
+        "--tree",
+        action="append",
+        type=Path,
+        help="a checkout whose worker to measure (repeat to compare in one run; default: this one)",
+    )
+    parser.add_argument(
+        "--blocks", type=int, default=1, help="turns per tree, the fires split among them"
+    )
     args = parser.parse_args(argv)
+    trees = [tree.resolve() for tree in args.tree or [ROOT]]
     logdir = Path(tempfile.mkdtemp(prefix="bench-targets-"))
-    report = asyncio.run(measure(args.fires, args.soak, logdir))
+    report = asyncio.run(measure(args.fires, args.soak, logdir, trees, max(args.blocks, 1)))
     print(report)
     if args.out is not None:
         args.out.write_text(report)

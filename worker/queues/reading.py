@@ -62,7 +62,7 @@ class NotUtf8Error(ValueError):
 
 def _check_text(raw: dict[str, Any]) -> None:
     for name, value in raw.items():
-        if isinstance(value, str) and not _is_utf8(value):
+        if isinstance(value, str) and not value.isascii() and not _is_utf8(value):
             raise NotUtf8Error(f"{name!s:.20} is not UTF-8")
 
 
@@ -111,7 +111,8 @@ def _parses(text: Any) -> bool:
 
 def _text(value: Any) -> str:
     """For logs and records: bytes that were not UTF-8 shown as `?`."""
-    return str(value).encode("utf-8", "replace").decode("utf-8")
+    text = str(value)
+    return text if text.isascii() else text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _is_utf8(text: str) -> bool:

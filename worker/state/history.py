@@ -20,8 +20,9 @@ if TYPE_CHECKING:
 SUMMARY_OUTCOMES = ("ok", "failed", "timeout", "cancelled", "abandoned")
 
 # One command per batch, whatever its size: ARGV[1] and ARGV[2] cap the all-runs stream and
-# each task's stream; per record, ARGV holds the task, its summary (JSON, or '' when the
-# outcome does not replace the summary), its started_at, the field count, the fields; the
+# each task's stream; per record, ARGV holds the task, its summary (JSON, or '' when it does
+# not replace the summary: its outcome makes none, or a newer run of its task is in the
+# batch), its started_at, the field count, the fields; the
 # record's task stream is KEYS[2 + n] for the n-th record. A summary never replaces a newer
 # one (replicas flush late after outages).
 _APPEND = """
@@ -63,9 +64,10 @@ class RunHistory:
         """Write a batch in one command; the newest record of a task becomes its summary."""
         args: list[str | int] = [self._maxlen, self._per_task]
         task_keys = [self._keys.task_runs(record.task) for record in records]
-        for record in records:
+        summarized = _summarized(records)
+        for index, record in enumerate(records):
             values = record.to_dict()
-            summary = json.dumps(values) if record.outcome in SUMMARY_OUTCOMES else ""
+            summary = json.dumps(values) if index in summarized else ""
             args += [record.task, summary, record.started_at, 2 * len(values)]
             for key, value in values.items():
                 args += [key, "" if value is None else str(value)]
@@ -88,3 +90,18 @@ class RunHistory:
         # Approximate trimming stops at whole stream nodes; finish the tail exactly.
         deleted += int(await self._redis.xtrim(self.stream_key, minid=min_id, approximate=False))
         return deleted
+
+
+def _summarized(records: Sequence[RunRecord]) -> set[int]:
+    """The positions of the records whose summary is sent: per task, the newest by
+    `started_at` of those whose outcome makes a summary (the last of equals, as the script
+    would keep). The script keeps the newest it is given, so the others would be replaced
+    within the same call (a queue's batch of hundreds of jobs: one summary, not hundreds)."""
+    newest: dict[str, int] = {}
+    for index, record in enumerate(records):
+        if record.outcome not in SUMMARY_OUTCOMES:
+            continue
+        kept = newest.get(record.task)
+        if kept is None or records[kept].started_at <= record.started_at:
+            newest[record.task] = index
+    return set(newest.values())

@@ -13,6 +13,9 @@ from worker.targets.stream_plan import Note, Wanted
 from worker.targets.streams import API, carry_out, survey
 
 if TYPE_CHECKING:
+    from nats.aio.client import Client
+    from nats.js import JetStreamContext
+
     from worker.connect.nats import NatsConnection
 
 
@@ -88,6 +91,8 @@ class JetStreamTarget:
         self._timeout = timeout
         self._stream: str | None = None
         self._noted: set[str] = set()
+        self._js: tuple[Client, JetStreamContext] | None = None
+        """The JetStream context of the current client (made once per connection, not per send)."""
 
     async def probe(self) -> None:
         await self._connection.client().flush(timeout=self._timeout)  # type: ignore[arg-type]
@@ -126,7 +131,7 @@ class JetStreamTarget:
     async def send(self, message: Message) -> None:
         from nats.js.errors import NoStreamResponseError
 
-        js = self._connection.client().jetstream(timeout=self._timeout)
+        js = self._context(self._connection.client())
         mark = self._connection.denials()
         try:
             ack = await js.publish(
@@ -148,6 +153,11 @@ class JetStreamTarget:
 
     def down(self) -> str | None:
         return self._connection.down_reason()
+
+    def _context(self, nc: Client) -> JetStreamContext:
+        if self._js is None or self._js[0] is not nc:
+            self._js = (nc, nc.jetstream(timeout=self._timeout))
+        return self._js[1]
 
     def _note(self, key: str, note: Note) -> None:
         if key not in self._noted:
