@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import replace
 
 from redis.asyncio import Redis
 
@@ -55,6 +56,20 @@ async def test_a_fire_beyond_claim_skew_ahead_of_redis_is_refused(client: Redis)
     a = store(client, "a", skew=2.0)
     assert (await claim(a, fire("t", at + 5000)))[0] == "early"
     assert (await claim(a, fire("t", at + 1500)))[0] == "won"
+
+
+async def test_a_claim_sent_ahead_of_its_instant_is_held_to_the_skew_beyond_its_lead(
+    client: Redis,
+) -> None:
+    """Fires are claimed ahead of their instant: CLAIM_SKEW bounds the clocks' difference,
+    so a claim that says how far ahead it was sent (by its clock) is not refused for that."""
+    at = await now_ms(client) + 400
+    a = store(client, "a", skew=0.1)
+    assert (await claim(a, fire("t", at)))[0] == "early"  # 400 ms ahead, said to be on time
+    sent_ahead = replace(fire("t", at), ahead_ms=400)
+    assert (await claim(a, sent_ahead))[0] == "won"
+    clock_ahead = replace(fire("u", at + 1000), ahead_ms=400)  # a clock 1 s ahead of Redis's
+    assert (await claim(a, clock_ahead))[0] == "early"
 
 
 async def test_claims_of_many_tasks_go_in_one_call_each_answered(client: Redis) -> None:
