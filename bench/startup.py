@@ -9,10 +9,10 @@ seconds after `ready`. `--coin-sync` also fires `coin-sync` once a second (again
 API that answers nothing: the jobs fail, their imports are paid) and reads RSS again after
 it, to show what that path adds.
 
-By default each program gets a bytecode cache of its own (PYTHONPYCACHEPREFIX, written in
-the warm-up round), as in the image, which compiles every module at build time;
-`--source` keeps the caller's environment instead (with PYTHONDONTWRITEBYTECODE=1 and no
-`__pycache__` in the tree, every start compiles the tree's modules again).
+Each program gets a bytecode cache of its own (PYTHONPYCACHEPREFIX, written in the
+warm-up round), as in the image, which compiles every module at build time. `--source`
+sets PYTHONDONTWRITEBYTECODE=1 instead: in a tree without `__pycache__`, every start
+compiles the tree's modules again (the installed packages keep their bytecode).
 """
 
 from __future__ import annotations
@@ -56,8 +56,9 @@ def one_round(
                 PRICE_API_URL=f"http://127.0.0.1:{free_port()}",
                 QUEUE_PREFIX=f"bull-{name}",
             )
-    if not options.source:
-        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    if options.source:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    else:
         env["PYTHONPYCACHEPREFIX"] = str(logdir / f"pyc-{name.split('-')[0]}")
     child = Child(name, argv, env, logdir)
     try:
@@ -82,7 +83,7 @@ def main() -> int:
     parser.add_argument("--tree", action="append", type=Path, required=True)
     parser.add_argument("--rounds", type=int, default=5, help="measured rounds per program")
     parser.add_argument("--coin-sync", action="store_true", help="also RSS after coin-sync")
-    parser.add_argument("--source", action="store_true", help="no bytecode cache of their own")
+    parser.add_argument("--source", action="store_true", help="compile the trees each start")
     args = parser.parse_args()
     logdir = Path(tempfile.mkdtemp(prefix="startup-"))
     server, url = start_redis(logdir)
