@@ -5,9 +5,9 @@
 Rounds alternate the trees (and the plain APScheduler script, as the reference the targets
 are held to), after one unmeasured warm-up of each, so drift hits all alike. Each worker runs
 its shipped tasks with the crypto trigger every second; RSS (process tree) is read two
-seconds after `ready`. `--coin-sync` also fires `coin-sync` once a second (against a price
-API that answers nothing: the jobs fail, their imports are paid) and reads RSS again after
-it, to show what that path adds.
+seconds after `ready`. `--coin-sync` also fires `coin-sync` once a second from the start
+(against a price API that answers nothing: the jobs fail, their imports are paid), so both
+RSS figures include the price path; the second is read three seconds later (growth).
 
 Each program gets a bytecode cache of its own (PYTHONPYCACHEPREFIX, written in the
 warm-up round), as in the image, which compiles every module at build time. `--source`
