@@ -65,7 +65,7 @@ class CoinSyncTasks:
         self._max_delay = max_delay
         self._max_bytes = max_bytes
         self._timeout = fetch_timeout
-        self._http: httpx.AsyncClient | None = None  # httpx is loaded on the first job
+        self._http: asyncio.Future[httpx.AsyncClient] | None = None  # opened by the first job
 
     @cron("*/15 * * * *", name="coin-sync")
     async def enqueue_coins(self) -> None:
@@ -108,16 +108,28 @@ class CoinSyncTasks:
         return stats
 
     async def on_shutdown(self) -> None:
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        opening, self._http = self._http, None
+        if opening is None or _unusable(opening):
+            return
+        try:
+            client = await opening
+        except Exception:  # never opened: the job that asked for it failed with this error
+            return
+        await client.aclose()
+
+    async def _client(self) -> httpx.AsyncClient:
+        """The HTTP client, opened once, by the first job, in a worker thread: importing httpx
+        and loading its CA bundle take tens of ms (hundreds where httpx's CLI extras are
+        installed) that would otherwise hold the event loop, and every task's fire with it."""
+        opening = self._http
+        if opening is None or _unusable(opening):
+            opening = self._http = asyncio.ensure_future(asyncio.to_thread(_open, self._timeout))
+        return await asyncio.shield(opening)  # a cancelled job leaves the opening to the others
 
     async def _fetch(self, coin: str) -> dict[str, Any]:
-        import httpx
+        client = await self._client()
+        import httpx  # loaded by now
 
-        if self._http is None:
-            logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: noise
-            self._http = httpx.AsyncClient(timeout=self._timeout)
         params = {
             "ids": coin,
             "vs_currencies": "usd",
@@ -128,7 +140,7 @@ class CoinSyncTasks:
             # The whole answer within the timeout: httpx's bounds each read only, and a server
             # dripping a byte every few seconds would hold the job (and its slot) for days.
             async with asyncio.timeout(self._timeout):
-                async with self._http.stream(
+                async with client.stream(
                     "GET", self._url, params=params, headers=ACCEPT_ENCODING
                 ) as response:
                     return await self._quote(coin, response)
@@ -151,6 +163,18 @@ class CoinSyncTasks:
             response, self._max_bytes, source="price API", setting="PRICE_API_MAX_BYTES"
         )
         return parse_quote(coin, body)
+
+
+def _open(timeout: float) -> httpx.AsyncClient:
+    import httpx
+
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request: noise
+    return httpx.AsyncClient(timeout=timeout)
+
+
+def _unusable(opening: asyncio.Future[httpx.AsyncClient]) -> bool:
+    """Whether opening the client failed (the next job tries again)."""
+    return opening.done() and (opening.cancelled() or opening.exception() is not None)
 
 
 def parse_quote(coin: str, body: bytes) -> dict[str, Any]:

@@ -38,10 +38,10 @@ class HealthTasks:
 
     @interval("30s", name="health-check", time_limit="10s")
     async def check(self) -> None:
-        import psutil
+        if self._process is None:  # importing psutil takes ~10 ms: not on the loop
+            self._process = await asyncio.to_thread(_this_process)
+        import psutil  # loaded by now
 
-        if self._process is None:
-            self._process = psutil.Process()
         rss_mb = round(self._process.memory_info().rss / MB, 1)
         figures = {
             "rss_mb": rss_mb,
@@ -71,6 +71,12 @@ class HealthTasks:
         # No outage.success() here: a demoted primary still answers PING but refuses writes;
         # the writes (trigger, records, heartbeat) say when an outage has ended.
         return round((time.perf_counter() - started) * 1000, 2)
+
+
+def _this_process() -> psutil.Process:
+    import psutil
+
+    return psutil.Process()
 
 
 async def _loop_lag_ms() -> float:

@@ -45,3 +45,11 @@ def test_a_reader_that_closes_the_pipe_ends_the_command_in_silence(tmp_path: Pat
         os.close(write)
     assert done.returncode == 141
     assert done.stderr == ""
+
+
+def test_a_bare_command_line_reads_as_the_parser_would_read_it() -> None:
+    """`worker` alone (the image's CMD) skips building the parser: it must still mean
+    exactly what the parser makes of it."""
+    from worker.cli.main import _parse, build_parser
+
+    assert _parse([]) == build_parser().parse_args([])

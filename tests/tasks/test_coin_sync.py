@@ -3,7 +3,9 @@ shipped coin-sync task and sync-coin processor tested through it."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from typing import Any, cast
 
@@ -11,6 +13,7 @@ import pytest
 from dependency_injector import providers
 
 from container import Container
+from tasks import coin_sync
 from tests.price_api import PriceApi
 from tests.support import RedisServer
 from worker import FrameworkContainer, JobError, processor
@@ -31,6 +34,28 @@ async def test_one_job_runs_through_the_processor_and_stores_the_coin(
     assert json.loads(raw)["price"] == 50000.5
     history: Any = redis_server.client().lrange("crypto:history:bitcoin", 0, -1)
     assert [json.loads(entry)["price"] for entry in history] == [50000.5]
+
+
+async def test_the_first_job_opens_its_http_client_off_the_event_loop(
+    redis_url: str, api: PriceApi, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Importing httpx and loading its CA bundle hold whoever does it for tens of ms: on the
+    loop, every task's fire would wait that long. The opening waits here until the loop has
+    run something, which it can only do if the opening is not on the loop."""
+    loop_ran = threading.Event()
+    opened_after_loop_ran: list[bool] = []
+    real_open = coin_sync._open
+
+    def observed_open(timeout: float) -> Any:
+        opened_after_loop_ran.append(loop_ran.wait(5))
+        return real_open(timeout)
+
+    monkeypatch.setattr(coin_sync, "_open", observed_open)
+    async with kit(redis_url, api) as app:
+        asyncio.get_running_loop().call_later(0.05, loop_ran.set)
+        record = await app.run_job("coin-sync", {"coin": "bitcoin"})
+    assert record.outcome == "ok"
+    assert opened_after_loop_ran == [True]
 
 
 async def test_a_server_error_is_retrying_until_the_last_attempt_fails(

@@ -4,17 +4,21 @@ tests/tasks/test_shipped_tasks_process.py."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from loguru import logger
 from redis.asyncio import Redis
 
 from container import Container
+from tasks import health
 from tests.support import RedisServer, run_records
 from worker.testing import WorkerTestApp
 
@@ -101,6 +105,27 @@ async def test_health_check_figures_go_to_the_instance_record(redis_url: str) ->
     assert health["redis_ping_ms"] >= 0
     assert health["loop_lag_ms"] >= 0
     assert "cpu_percent" in health
+
+
+async def test_the_first_health_check_loads_psutil_off_the_event_loop(
+    redis_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The opening waits until the loop has run something, which it can only do if the
+    opening is not on the loop (there, its import would delay every fire due meanwhile)."""
+    loop_ran = threading.Event()
+    opened_after_loop_ran: list[bool] = []
+    real_process = health._this_process
+
+    def observed_process() -> Any:
+        opened_after_loop_ran.append(loop_ran.wait(5))
+        return real_process()
+
+    monkeypatch.setattr(health, "_this_process", observed_process)
+    async with shipped(redis_url) as app:
+        asyncio.get_running_loop().call_later(0.05, loop_ran.set)
+        record = await app.run_task("health-check")
+    assert record.outcome == "ok"
+    assert opened_after_loop_ran == [True]
 
 
 async def test_health_check_warns_above_the_memory_limit(redis_url: str) -> None:

@@ -22,7 +22,6 @@ from loguru import logger
 
 from worker.app.deadline import Deadline
 from worker.app.discovery import Discovery, discover
-from worker.app.manual import explain_refusal
 from worker.app.overrides import Overrides, resolve
 from worker.app.parts import Parts
 from worker.app.queueing import bound_processors, queue_options
@@ -126,6 +125,8 @@ class ApplicationContext:
                 run = None if signals.should_exit.is_set() else parts.runner.run_manual(name)
                 if run is not None:
                     record = await _until_done_or_signal(run, signals)
+                    from worker.app.manual import explain_refusal  # `run-task` only
+
                     await explain_refusal(self._container, record)
                 if signals.should_exit.is_set():
                     self._begin_stop(signals)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from worker.errors import quoted
 from worker.settings.durations import parse_duration
@@ -11,6 +11,8 @@ from worker.settings.durations import parse_duration
 class ClusterSettings(BaseModel):
     """CLAIM_LEASE, CLAIM_SKEW, CLAIM_MAX_RECOVERIES, REDIS_SENTINELS, REDIS_SENTINEL_MASTER,
     RUN_HISTORY_PER_TASK."""
+
+    model_config = ConfigDict(defer_build=True)  # a mixin: only the settings class loaded builds
 
     claim_lease: float = 5.0
     claim_skew: float = 2.0

@@ -14,7 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from dotenv import dotenv_values
-from pydantic import BaseModel, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from worker.errors import QUOTE_LIMIT, ConfigError, quoted
 from worker.settings.durations import parse_duration
@@ -33,6 +40,8 @@ BACKOFF_MAX = 3600.0
 
 class QueueSettings(BaseModel):
     """A mixin of `WorkerSettings`: its fields are settings like the others."""
+
+    model_config = ConfigDict(defer_build=True)  # only the settings class loaded builds one
 
     worker_roles: str = "scheduler,processor"
     queue_prefix: str = "bull"
