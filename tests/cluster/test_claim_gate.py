@@ -10,7 +10,17 @@ from typing import Any
 from redis.asyncio import Redis
 from typing_extensions import override
 
-from tests.cluster.claim_support import KEYS, fire_at, gate, second_ago, store, task, thread_client
+from tests.cluster.claim_support import (
+    KEYS,
+    fire_at,
+    gate,
+    now_ms,
+    second_ago,
+    store,
+    task,
+    thread_client,
+    until_past,
+)
 from tests.run_support import make_runner
 from worker.cluster.claims import ClaimStore
 from worker.cluster.gate import ClusterGate
@@ -52,6 +62,28 @@ async def test_a_fire_refused_for_overlap_is_recorded_skipped_by_its_first_refus
     assert (refused.run, refused.reason) == (False, "overlap: previous fire still runs on a")
     assert isinstance(quiet, Admission)
     assert (quiet.run, quiet.reason) == (False, None)  # not recorded twice
+
+
+async def test_a_fire_refused_for_overlap_ahead_of_its_instant_is_claimed_again_on_it(
+    client: Redis,
+) -> None:
+    """Claimed ahead of its instant, a fire is refused while the previous run goes on; that
+    run ends before the instant, so the fire is claimed once more on it, and runs."""
+    at = await now_ms(client)
+    running = ClaimRequest("t", at - 1000, "t:running", True, None)
+    owner = store(client, "a")
+    assert (await owner.claim([running]))[0][0].status == "won"
+    instant = at + 400
+    here = gate(client, "b")
+    admitting = asyncio.ensure_future(here.admit(task(), fire_at("t", instant)))
+    await until_past(client, at + 100)  # the claim sent ahead was refused meanwhile
+    assert not admitting.done()
+    assert await owner.finish([LeaseEnd(running, "ok", None)]) == [True]
+    answer = await asyncio.wait_for(admitting, 5)
+    assert isinstance(answer, Admission)
+    assert answer.run
+    assert await now_ms(client) >= instant
+    await here.close(0.5)
 
 
 async def test_a_run_continues_the_fleet_wide_failure_streak(client: Redis) -> None:

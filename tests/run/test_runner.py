@@ -235,6 +235,26 @@ async def test_a_fire_handed_over_ahead_starts_on_its_instant() -> None:
     assert record.started_at >= record.scheduled_for
 
 
+async def test_an_instant_handed_over_again_is_run_once() -> None:
+    """A pause and resume (or the task mounted anew) within the lead makes the scheduler
+    hand the fire it has just handed over ahead over again: one run, no fold, no `missed`."""
+    sink = Sink()
+    runner = make_runner(sink)
+
+    async def once() -> None:
+        return None
+
+    runner.add(definition("again"), once)
+    instant = datetime.now(UTC) + timedelta(seconds=0.3)
+    run = runner.submit("again", [instant])
+    assert run is not None
+    assert runner.submit("again", [instant]) is None
+    record = await asyncio.wait_for(run, 5)
+    assert record.missed == 0
+    assert runner.submit("again", [instant]) is None  # after its run, too
+    assert sink.outcomes("again") == ["ok"]
+
+
 class Boom(BaseException):
     """An exception outside `Exception`, as a task may raise."""
 

@@ -87,9 +87,7 @@ class ApplicationContext:
                         on_ready()
                     if "processor" in roles:  # after ready: bullmq is off its path
                         processors.start_soon()
-                    # What start-up built lives as long as the process: out of the
-                    # collector's full passes, which would otherwise stall a fire now and then.
-                    gc.freeze()
+                    _keep_start_up_out_of_collections()
                 await signals.should_exit.wait()
                 started = self._begin_stop(signals)
                 parts.lifecycle.stop_intake()  # before the drain: nothing taken over and dropped
@@ -222,6 +220,12 @@ class ApplicationContext:
             disabled=",".join(d.name for d in self.definitions if d.disabled) or "none",
             next_fire=min((v for v in next_fires.values() if v), default="none"),
         ).info("ready")
+
+
+def _keep_start_up_out_of_collections() -> None:
+    """What start-up built lives as long as the process: kept out of the collector's full
+    passes (gc.freeze), which would otherwise stall an instant's runs now and then."""
+    gc.freeze()
 
 
 async def _until_done_or_signal(

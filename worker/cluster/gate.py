@@ -103,6 +103,16 @@ class ClusterGate(Service):
             return request, await self._claim(request)
 
         request, reply = await OutageRetry(self._outage).call(claim)
+        if reply.status == ClaimResult.BUSY and request.ahead_ms > 0:
+            # Refused ahead of its instant for a run still going: that run may end before
+            # the instant, so the fire is claimed once more then (as without the lead).
+            ahead = fire.scheduled_for.timestamp() - time.time()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+            refused = reply
+            request, reply = await OutageRetry(self._outage).call(claim)
+            if reply.status == ClaimResult.BUSY and refused.record:  # it is the recorder
+                reply = replace(reply, record=True)
         if reply.status == ClaimResult.WON and loop.time() - sent > self._lease / 3:
             reply = await self._still_won(request, reply)
         self._count(task.name, reply.status)

@@ -88,13 +88,15 @@ class Runner:
         self._tasks: dict[str, tuple[TaskDefinition, Callable[[], Any]]] = {}
         self._active: dict[str, _ActiveRun] = {}
         self._instants = _Instants()
+        self._handed: dict[str, datetime] = {}
+        """The newest instant the scheduler handed over, by task."""
         self._accepting = True
 
     def add(self, definition: TaskDefinition, method: Callable[[], Any]) -> None:
         self._tasks[definition.name] = (definition, method)
 
     def remove(self, name: str) -> None:
-        self._tasks.pop(name, None)
+        self._tasks.pop(name, None)  # what it handed over stays known: it may be mounted anew
 
     def consecutive_failures(self, name: str) -> int:
         return self._reports.consecutive_failures(name)
@@ -125,6 +127,19 @@ class Runner:
 
         `grace=False` (a run asked for now) skips the MISFIRE_GRACE check.
         """
+        if grace:  # the scheduler's: an instant handed over already is not taken again
+            # (a pause and resume, or a task mounted anew, within the lead would hand the
+            # fire just handed over ahead over once more)
+            handed = self._handed.get(name)
+            if handed is not None:
+                run_times = [t for t in run_times if t > handed]
+            if run_times:
+                self._handed[name] = run_times[-1]
+        return self._submit(name, run_times, grace)
+
+    def _submit(
+        self, name: str, run_times: Sequence[datetime], grace: bool
+    ) -> asyncio.Task[RunRecord] | None:
         entry = self._tasks.get(name)
         if entry is None or not self._accepting or not run_times:
             return None
@@ -145,8 +160,7 @@ class Runner:
         if active is not None and ahead > 0:
             # Handed over ahead of its instant while a run goes on: folded at its instant
             # (a run must not stand for a fire before it is due), or started then.
-            loop = asyncio.get_running_loop()
-            loop.call_later(ahead, self._submit_later, name, list(run_times), grace)
+            asyncio.get_running_loop().call_later(ahead, self._submit, name, due, grace)
             return None
         if active is not None and active.fire.claim_lost:
             # Another replica holds the claim now and folds the newer fire (or the next
@@ -163,9 +177,6 @@ class Runner:
         fire = Fire(name, newest, missed=len(due) - 1, precise=definition.precise)
         fire.oldest = due[0].astimezone(UTC)
         return self._start(definition, method, fire)
-
-    def _submit_later(self, name: str, run_times: Sequence[datetime], grace: bool) -> None:
-        self.submit(name, run_times, grace=grace)
 
     def _start(
         self, definition: TaskDefinition, method: Callable[[], Any], fire: Fire
