@@ -17,10 +17,10 @@ paused or replaced during a round keeps that change.
 
 An instant is handed over ahead of it: the runner claims the fire and sets its run up
 meanwhile, and the run waits for its instant, so the claim's round trip and the bookkeeping
-are off the path to the method. How far ahead: `lead`, plus PER_FIRE for each job due at
-that instant (1,000 claims and runs take a while to set up), at most `lead_cap`, which stays
-under every job's horizon so a hand-over never holds two fires of one job. Due means due
-within that lead.
+are off the path to the method. How far ahead: LEAD, plus PER_FIRE for each job due at
+that instant (1,000 claims and runs take a while to set up), at most MAX_LEAD and at most
+`lead_cap`, which whoever adds the jobs keeps under every job's horizon, so a hand-over
+never holds two fires of one job. Due means due within that lead.
 
 The executor (the runner) decides what each fire becomes; nothing else here counts fires.
 Scheduler events for submissions are not dispatched (nothing here listens to them).
@@ -43,8 +43,12 @@ from apscheduler.schedulers.base import STATE_PAUSED, STATE_STOPPED
 
 CHUNK = 50
 """Jobs handed over (or settled) per loop callback."""
+LEAD = timedelta(milliseconds=200)
+"""How far ahead of its instant a fire is handed over to the runner, which claims it and
+sets its run up meanwhile: the run starts on the instant."""
 PER_FIRE = timedelta(microseconds=300)
 """More lead per job due at one instant (a claim and a run set up each, on every replica)."""
+MAX_LEAD = timedelta(milliseconds=500)
 
 
 @dataclass(slots=True)
@@ -60,16 +64,13 @@ class _Round:
 class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
     """Hands each due instant over first and works out next fires after (memory job stores)."""
 
-    def __init__(
-        self, horizon: Callable[[str], timedelta], lead: timedelta = timedelta(0), **options: Any
-    ) -> None:
+    def __init__(self, horizon: Callable[[str], timedelta], **options: Any) -> None:
         super().__init__(**options)
         self._horizon = horizon
-        self.lead = lead
-        """How far ahead of its instant a fire is handed over, at least (set before jobs are
-        added); `lead_cap` at most."""
-        self.lead_cap = lead
-        self._ahead = lead
+        self.lead_cap = timedelta(0)
+        """The most lead a hand-over may take: half the shortest horizon of the jobs (set
+        before they are added; none until then)."""
+        self._ahead = timedelta(0)
         """The lead of the next round (more jobs due at its instant, more lead)."""
         self._round: _Round | None = None
 
@@ -161,7 +162,7 @@ class PromptScheduler(AsyncIOScheduler):  # type: ignore[misc]
         if not times:
             return None
         first = min(times)
-        self._ahead = min(self.lead + PER_FIRE * self._due_at(first), self.lead_cap)
+        self._ahead = min(LEAD + PER_FIRE * self._due_at(first), MAX_LEAD, self.lead_cap)
         ahead = first.timestamp() - self._ahead.total_seconds()
         return min(max(ahead - time.time(), 0.0), TIMEOUT_MAX)
 
@@ -181,11 +182,10 @@ def prompt_scheduler(
     submit: Callable[[str, Sequence[datetime]], object],
     horizon: Callable[[str], timedelta],
     timezone: tzinfo,
-    lead: timedelta = timedelta(0),
 ) -> PromptScheduler:
     """The scheduler whose every due instant goes to `submit(task, run_times)` (the runner),
-    `lead` ahead of it, which decides what it becomes: APScheduler's coalescing, misfire
-    grace and max_instances would drop fires silently."""
+    ahead of it, which decides what it becomes: APScheduler's coalescing, misfire grace and
+    max_instances would drop fires silently."""
     from apscheduler.executors.base import BaseExecutor
 
     class RunnerExecutor(BaseExecutor):  # type: ignore[misc]
@@ -197,7 +197,6 @@ def prompt_scheduler(
 
     return PromptScheduler(
         horizon,
-        lead,
         timezone=timezone,
         executors={"default": RunnerExecutor()},
         job_defaults={"coalesce": False, "misfire_grace_time": None, "max_instances": 1},

@@ -20,12 +20,6 @@ from worker.schedule.shared import NextFires, SharedTiming
 from worker.schedule.timing import build_timing
 
 _ROUNDING = timedelta(microseconds=10)  # IntervalTrigger adds float timestamps
-LEAD = timedelta(milliseconds=200)
-"""How far ahead of its instant a fire is handed over to the runner, which claims it and
-sets its run up meanwhile: the run starts on the instant. More when many are due at once
-(worker.scheduler.firing), up to MAX_LEAD; never more than half the shortest interval
-mounted."""
-MAX_LEAD = timedelta(milliseconds=500)
 
 
 class Orchestrator:
@@ -58,8 +52,7 @@ class Orchestrator:
             return
         timing = _timing(definition, self._next_fires)
         scheduler = self._scheduler()
-        scheduler.lead_cap = cap = self._lead_cap()
-        scheduler.lead = min(LEAD, cap)
+        scheduler.lead_cap = self._lead_cap()
         scheduler.add_job(
             method, trigger=timing, id=definition.name, name=definition.name, replace_existing=True
         )
@@ -130,9 +123,10 @@ class Orchestrator:
         return self._runner.running(name)
 
     def _lead_cap(self) -> timedelta:
-        """MAX_LEAD, or half the shortest horizon mounted: one fire per hand-over."""
+        """Half the shortest horizon mounted: a fire is handed over ahead of its instant
+        (worker.scheduler.firing) by less, so a hand-over holds one fire per task."""
         horizons = (_horizon(d.schedule) for d in self._definitions.values() if not d.disabled)
-        return min([MAX_LEAD, *(h / 2 for h in horizons)])
+        return min(h / 2 for h in horizons)
 
     def _horizon(self, name: str) -> timedelta:
         definition = self._definitions.get(name)
